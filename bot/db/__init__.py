@@ -1,0 +1,1 @@
+"""Database layer: models, engine and migrations. Only `bot` services import this."""

@@ -1,0 +1,45 @@
+"""Engine and session factory for SQLite (the default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from bot.config import ConfigError, normalize_database_url
+
+
+def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
+    url = normalize_database_url(database_url)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_async_engine(url, **kwargs)
+            _tune_sqlite(engine)
+            return engine
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL is not usable ({exc})") from None
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers go on while the bot writes; the busy timeout makes a writer
+        # wait for the lock instead of failing at once
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

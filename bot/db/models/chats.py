@@ -1,0 +1,22 @@
+"""Chats the bot has seen: private chats, groups and channels."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base, UTCDateTime, utcnow
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+
+    # Telegram's chat id: positive for people, negative for groups and channels
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(256))
+    username: Mapped[str | None] = mapped_column(String(64))
+    # false once the bot was blocked, kicked or the chat vanished; nothing is sent to it
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,47 @@
+"""News items and the categories they are filed under."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db.base import Base, BigIntId, UTCDateTime, utcnow
+
+TITLE_MAX = 256
+SUMMARY_MAX = 1000
+CATEGORY_NAME_MAX = 64
+URL_MAX = 2048
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX))
+    # casefolded name: the unique key, so "News" and "news" are one category
+    name_key: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX * 2), unique=True)
+    # kept in step with items by the service that adds or removes them, so the
+    # /category keyboard never counts a million rows
+    item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        # keyset pagination for /latest and per category: newest first, id breaks ties
+        Index("ix_items_published", "published_at", "id"),
+        Index("ix_items_category_published", "category_id", "published_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    summary: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(URL_MAX), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # where the item came from: "admin:<user id>", "seed", "import", "feed:<id>"
+    source: Mapped[str | None] = mapped_column(String(200))
+
+    category: Mapped[Category] = relationship(lazy="raise")

@@ -1,0 +1,69 @@
+"""HTML for items and lists, with every piece of data escaped and Telegram's limits kept."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+
+from telegram.constants import MessageLimit
+
+from bot import texts
+from bot.services.views import ItemView
+
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
+SUMMARY_LINE_MAX = 200
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(markup: str) -> int:
+    """Length Telegram counts: text after HTML parsing, in UTF-16 code units."""
+    plain = html.unescape(_TAG.sub("", markup))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def one_line(text: str, limit: int = SUMMARY_LINE_MAX) -> str:
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0] or line[: limit - 1]
+    return cut.rstrip(" ,.;:") + texts.ELLIPSIS
+
+
+def item_card(item: ItemView, *, show_number: bool = False) -> str:
+    """One item as readers see it: bold linked title, date · category, one-line summary."""
+    title = html.escape(item.title)
+    if item.url:
+        title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
+    meta = texts.ITEM_META.format(
+        date=item.published_at.strftime(texts.DATE_FORMAT),
+        category=html.escape(item.category),
+    )
+    if show_number:
+        meta += texts.ITEM_NUMBER.format(id=item.id)
+    lines = [f"<b>{title}</b>", f"<i>{meta}</i>"]
+    if item.summary:
+        lines.append(html.escape(one_line(item.summary)))
+    return "\n".join(lines)
+
+
+def item_list(header: str, items: Sequence[ItemView], *, footer: str = "") -> tuple[str, int]:
+    """The header and as many cards as fit one message; returns the text and how many fit.
+
+    At least one card is always shown: a single card is far below the limit (a 256-char
+    title, a 200-char summary line), whatever the data holds.
+    """
+    parts = [header]
+    used = visible_length(header) + visible_length(footer) + 2
+    shown = 0
+    for item in items:
+        card = item_card(item)
+        cost = visible_length(card) + 2
+        if shown and used + cost > MAX_TEXT:
+            break
+        parts.append(card)
+        used += cost
+        shown += 1
+    if footer:
+        parts.append(footer)
+    return "\n\n".join(parts), shown

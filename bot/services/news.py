@@ -1,0 +1,201 @@
+"""Reading and publishing news items: /latest, /category and /add all go through here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.base import utcnow
+from bot.db.models import BroadcastQueue, Category, Item
+from bot.services.validation import ItemDraft, Problem, ValidationFailed
+from bot.services.views import CategoryView, Cursor, ItemView, Page
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def category_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class Match(enum.Enum):
+    FOUND = "found"
+    AMBIGUOUS = "ambiguous"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryMatch:
+    outcome: Match
+    category: CategoryView | None = None
+    candidates: tuple[CategoryView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    item: ItemView
+    category_created: bool
+
+
+def _view(item: Item, category_name: str) -> ItemView:
+    return ItemView(
+        id=item.id,
+        title=item.title,
+        summary=item.summary,
+        url=item.url,
+        category_id=item.category_id,
+        category=category_name,
+        published_at=item.published_at,
+        source=item.source,
+    )
+
+
+def _category_view(category: Category) -> CategoryView:
+    return CategoryView(category.id, category.name, category.item_count)
+
+
+class NewsService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def page(
+        self, limit: int, *, category_id: int | None = None, after: Cursor | None = None
+    ) -> Page:
+        """Up to `limit` items, newest first, older than `after` when given.
+
+        Keyset pagination: the (published_at, id) pair of the last item shown is the
+        cursor, so page 1000 costs what page 1 costs.
+        """
+        query: Select = (
+            select(Item, Category.name)
+            .join(Category, Item.category_id == Category.id)
+            .order_by(Item.published_at.desc(), Item.id.desc())
+            .limit(limit + 1)
+        )
+        if category_id is not None:
+            query = query.where(Item.category_id == category_id)
+        if after is not None:
+            published = EPOCH + timedelta(microseconds=after.published_us)
+            query = query.where(tuple_(Item.published_at, Item.id) < (published, after.item_id))
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        items = tuple(_view(item, name) for item, name in rows[:limit])
+        return Page(items=items, more=len(rows) > limit)
+
+    async def get_item(self, item_id: int) -> ItemView | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Item, Category.name)
+                    .join(Category, Item.category_id == Category.id)
+                    .where(Item.id == item_id)
+                )
+            ).first()
+        return _view(*row) if row else None
+
+    async def categories(self) -> list[CategoryView]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Category).order_by(Category.name_key))
+            return [_category_view(row) for row in rows]
+
+    async def get_category(self, category_id: int) -> CategoryView | None:
+        async with self._sessions() as session:
+            row = await session.get(Category, category_id)
+            return _category_view(row) if row else None
+
+    async def find_category(self, name: str) -> CategoryMatch:
+        """Case-insensitive: an exact name wins, else a unique prefix ("decent")."""
+        key = category_key(name)
+        if not key:
+            return CategoryMatch(Match.UNKNOWN)
+        categories = await self.categories()
+        exact = [c for c in categories if category_key(c.name) == key]
+        if exact:
+            return CategoryMatch(Match.FOUND, exact[0])
+        prefixed = tuple(c for c in categories if category_key(c.name).startswith(key))
+        if len(prefixed) == 1:
+            return CategoryMatch(Match.FOUND, prefixed[0])
+        if prefixed:
+            return CategoryMatch(Match.AMBIGUOUS, candidates=prefixed)
+        return CategoryMatch(Match.UNKNOWN, candidates=tuple(categories))
+
+    async def find_by_url(self, url: str) -> ItemView | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Item, Category.name)
+                    .join(Category, Item.category_id == Category.id)
+                    .where(Item.url == url)
+                )
+            ).first()
+        return _view(*row) if row else None
+
+    async def publish(
+        self,
+        draft: ItemDraft,
+        *,
+        source: str,
+        published_at: datetime | None = None,
+        broadcast: bool = True,
+    ) -> Published:
+        """Store an item and, in the same transaction, queue its broadcast.
+
+        Raises ValidationFailed(DUPLICATE_URL, existing=ItemView) when the link is known.
+        """
+        if draft.url is not None:
+            existing = await self.find_by_url(draft.url)
+            if existing is not None:
+                raise ValidationFailed(Problem.DUPLICATE_URL, existing=existing)
+        try:
+            async with self._sessions.begin() as session:
+                category, created = await self._category_for_update(session, draft.category)
+                item = Item(
+                    title=draft.title,
+                    summary=draft.summary,
+                    url=draft.url,
+                    category_id=category.id,
+                    published_at=published_at or utcnow(),
+                    source=source,
+                )
+                session.add(item)
+                await session.flush()
+                await session.execute(
+                    update(Category)
+                    .where(Category.id == category.id)
+                    .values(item_count=Category.item_count + 1)
+                )
+                if broadcast:
+                    session.add(BroadcastQueue(item_id=item.id))
+                view = _view(item, category.name)
+        except IntegrityError:
+            # another writer stored the same link between our check and our insert
+            if draft.url is not None and (existing := await self.find_by_url(draft.url)):
+                raise ValidationFailed(Problem.DUPLICATE_URL, existing=existing) from None
+            raise
+        return Published(item=view, category_created=created)
+
+    @staticmethod
+    async def _category_for_update(session: AsyncSession, name: str) -> tuple[Category, bool]:
+        key = category_key(name)
+        category = await session.scalar(select(Category).where(Category.name_key == key))
+        if category is not None:
+            return category, False
+        category = Category(name=" ".join(name.split()), name_key=key, item_count=0)
+        session.add(category)
+        await session.flush()
+        return category, True
+
+    async def has_item(self, title: str, published_at: datetime) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(Item.id).where(Item.published_at == published_at, Item.title == title)
+            )
+        return found is not None
+
+    async def count_items(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Item)) or 0)

@@ -1,0 +1,126 @@
+"""Checks for item fields, shared by every way an item comes in (one-line /add, the guided
+flow, imports, feeds). Problems are codes; `bot.texts` words them for people."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.db.models.news import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
+
+__all__ = [
+    "CATEGORY_NAME_MAX",
+    "SUMMARY_MAX",
+    "TITLE_MAX",
+    "URL_MAX",
+    "ItemDraft",
+    "Problem",
+    "ValidationFailed",
+    "clean_category",
+    "clean_summary",
+    "clean_title",
+    "clean_url",
+    "parse_add_line",
+]
+
+
+class Problem(enum.Enum):
+    MISSING_PARTS = "missing_parts"
+    EMPTY_CATEGORY = "empty_category"
+    CATEGORY_TOO_LONG = "category_too_long"
+    EMPTY_TITLE = "empty_title"
+    TITLE_TOO_LONG = "title_too_long"
+    SUMMARY_TOO_LONG = "summary_too_long"
+    BAD_URL = "bad_url"
+    URL_TOO_LONG = "url_too_long"
+    DUPLICATE_URL = "duplicate_url"
+
+
+class ValidationFailed(Exception):
+    def __init__(self, problem: Problem, **details: object) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.details = details
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDraft:
+    category: str
+    title: str
+    url: str | None
+    summary: str | None
+
+
+def _squash(text: str) -> str:
+    """Collapse runs of white space (newlines included) to single spaces."""
+    return " ".join(text.split())
+
+
+def clean_category(raw: str) -> str:
+    name = _squash(raw)
+    if not name:
+        raise ValidationFailed(Problem.EMPTY_CATEGORY)
+    if len(name) > CATEGORY_NAME_MAX:
+        raise ValidationFailed(Problem.CATEGORY_TOO_LONG, length=len(name))
+    return name
+
+
+def clean_title(raw: str) -> str:
+    title = _squash(raw)
+    if not title:
+        raise ValidationFailed(Problem.EMPTY_TITLE)
+    if len(title) > TITLE_MAX:
+        raise ValidationFailed(Problem.TITLE_TOO_LONG, length=len(title))
+    return title
+
+
+def clean_summary(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    summary = raw.strip()
+    if not summary:
+        return None
+    if len(summary) > SUMMARY_MAX:
+        raise ValidationFailed(Problem.SUMMARY_TOO_LONG, length=len(summary))
+    return summary
+
+
+def clean_url(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    url = raw.strip()
+    if len(url) > URL_MAX:
+        raise ValidationFailed(Problem.URL_TOO_LONG, length=len(url))
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise ValidationFailed(Problem.BAD_URL) from None
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not host
+        or ("." not in host.strip(".") and host != "localhost")
+        or any(ch.isspace() for ch in url)
+    ):
+        raise ValidationFailed(Problem.BAD_URL)
+    return url
+
+
+def parse_add_line(args: str) -> ItemDraft:
+    """Parse `Category | Title | https://link | optional summary`."""
+    parts = [part.strip() for part in args.split("|")]
+    if len(parts) < 3 or not args.strip():
+        raise ValidationFailed(Problem.MISSING_PARTS, count=len(parts) if args.strip() else 0)
+    if len(parts) > 4:
+        # a summary may itself hold "|": everything after the third bar is the summary
+        parts = [*parts[:3], " | ".join(parts[3:])]
+    category, title, url, *rest = parts
+    if not url:
+        raise ValidationFailed(Problem.BAD_URL)
+    return ItemDraft(
+        category=clean_category(category),
+        title=clean_title(title),
+        url=clean_url(url),
+        summary=clean_summary(rest[0] if rest else None),
+    )

@@ -1,0 +1,51 @@
+"""What services hand back: small frozen values, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    title: str
+    summary: str | None
+    url: str | None
+    category_id: int
+    category: str
+    published_at: datetime
+    source: str | None = None
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor.of(self.published_at, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    id: int
+    name: str
+    item_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in the newest-first order: items strictly older than this come next."""
+
+    published_us: int  # microseconds since the epoch, exact, so the boundary never drifts
+    item_id: int
+
+    @classmethod
+    def of(cls, published_at: datetime, item_id: int) -> Cursor:
+        delta = published_at - datetime(1970, 1, 1, tzinfo=published_at.tzinfo)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return cls(micros, item_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A run of items, newest first; `more` says whether older ones follow the last."""
+
+    items: tuple[ItemView, ...]
+    more: bool

@@ -1,0 +1,170 @@
+"""Reading news: /latest, /category, and the More / category buttons under them."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import callbacks, texts
+from bot.callbacks import MorePage, ShowCategory, StaleCallback
+from bot.context import BotContext
+from bot.render import item_list
+from bot.services.news import Match
+from bot.services.validation import CATEGORY_NAME_MAX
+from bot.services.views import CategoryView, Page
+
+DEFAULT_COUNT = 5
+MAX_COUNT = 20
+
+
+def _more_keyboard(page: Page, shown: int, category_id: int | None, limit: int):
+    """A More button when older items follow the last one shown (or when not all fitted)."""
+    if shown == 0 or (shown == len(page.items) and not page.more):
+        return None
+    last = page.items[shown - 1]
+    data = callbacks.encode(MorePage(category_id, limit, last.cursor))
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.MORE_BUTTON, callback_data=data)]])
+
+
+def categories_keyboard(categories: list[CategoryView]) -> InlineKeyboardMarkup:
+    # Telegram allows 100 buttons in a keyboard; two per row keeps it compact on phones
+    buttons = [
+        InlineKeyboardButton(
+            texts.CATEGORY_BUTTON.format(name=c.name, count=c.item_count),
+            callback_data=callbacks.encode(ShowCategory(c.id)),
+        )
+        for c in categories[:100]
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _parse_count(args: list[str]) -> tuple[int | None, bool]:
+    """The N of /latest N: (count, clamped) or (None, False) when it is not a usable number."""
+    if not args:
+        return DEFAULT_COUNT, False
+    raw = args[0]
+    if len(args) > 1 or not raw.isascii() or not raw.isdigit():
+        return None, False
+    count = int(raw)
+    if count < 1:
+        return None, False
+    return min(count, MAX_COUNT), count > MAX_COUNT
+
+
+async def latest(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    count, clamped = _parse_count(context.args or [])
+    if count is None:
+        await message.reply_text(
+            texts.LATEST_BAD_NUMBER.format(max=MAX_COUNT, default=DEFAULT_COUNT)
+        )
+        return
+    page = await context.services.news.page(count)
+    if not page.items:
+        await message.reply_text(texts.NO_ITEMS)
+        return
+    header = texts.LATEST_HEADER
+    if clamped:
+        header = texts.LATEST_CLAMPED.format(max=MAX_COUNT) + "\n\n" + header
+    text, shown = item_list(header, page.items)
+    await message.reply_text(text, reply_markup=_more_keyboard(page, shown, None, count))
+
+
+async def _send_category(
+    update: Update, context: BotContext, category: CategoryView, count: int = DEFAULT_COUNT
+) -> None:
+    page = await context.services.news.page(count, category_id=category.id)
+    name = html.escape(category.name)
+    if not page.items:
+        await update.effective_chat.send_message(texts.NO_ITEMS_IN_CATEGORY.format(name=name))
+        return
+    header = texts.CATEGORY_HEADER.format(name=name, count=texts.item_count(category.item_count))
+    text, shown = item_list(header, page.items)
+    await update.effective_chat.send_message(
+        text, reply_markup=_more_keyboard(page, shown, category.id, count)
+    )
+
+
+async def category(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    news = context.services.news
+    name = " ".join(context.args or [])
+    if not name:
+        categories = await news.categories()
+        if not categories:
+            await message.reply_text(texts.CATEGORY_NONE)
+            return
+        await message.reply_text(
+            texts.CATEGORY_CHOOSE, reply_markup=categories_keyboard(categories)
+        )
+        return
+    if len(name) > CATEGORY_NAME_MAX:
+        await message.reply_text(texts.CATEGORY_NAME_TOO_LONG.format(max=CATEGORY_NAME_MAX))
+        return
+    match = await news.find_category(name)
+    if match.outcome is Match.FOUND:
+        await _send_category(update, context, match.category)
+        return
+    template = (
+        texts.CATEGORY_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.CATEGORY_UNKNOWN
+    )
+    candidates = list(match.candidates)
+    if not candidates:
+        await message.reply_text(texts.CATEGORY_NONE)
+        return
+    await message.reply_text(
+        template.format(name=html.escape(name)), reply_markup=categories_keyboard(candidates)
+    )
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """More pages and category taps; anything this release did not make has expired."""
+    query = update.callback_query
+    try:
+        action = callbacks.decode(query.data, max_limit=MAX_COUNT)
+    except StaleCallback:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    news = context.services.news
+    if isinstance(action, ShowCategory):
+        found = await news.get_category(action.category_id)
+        if found is None:
+            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            return
+        await query.answer()
+        await _send_category(update, context, found)
+        return
+    category = None
+    if action.category_id is not None:
+        category = await news.get_category(action.category_id)
+        if category is None:
+            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            return
+    page = await news.page(action.limit, category_id=action.category_id, after=action.cursor)
+    if not page.items:
+        await query.answer(texts.NO_MORE_ITEMS)
+        await _drop_button(query)
+        return
+    await query.answer()
+    header = (
+        texts.CATEGORY_MORE_HEADER.format(name=html.escape(category.name))
+        if category
+        else texts.LATEST_MORE_HEADER
+    )
+    text, shown = item_list(header, page.items)
+    await update.effective_chat.send_message(
+        text, reply_markup=_more_keyboard(page, shown, action.category_id, action.limit)
+    )
+    await _drop_button(query)
+
+
+async def _drop_button(query) -> None:  # type: ignore[no-untyped-def]
+    """The older page now follows below, so the old More button has done its job."""
+    if query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest:
+        pass  # already edited by an earlier tap, or the message is gone: nothing to drop

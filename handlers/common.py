@@ -1,0 +1,111 @@
+"""/start, /help, the catch-alls that keep the bot from ever going silent, and errors."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import filters
+
+from bot import texts
+from bot.context import BotContext
+from bot.services.chats import ChatInfo
+
+log = logging.getLogger(__name__)
+
+
+class _AddressedToMe(filters.MessageFilter):
+    """`/command@ThisBot`: in a group, a command meant for this bot and no other."""
+
+    def filter(self, message: Message) -> bool:
+        word = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+        _, at, username = word.partition("@")
+        return bool(at) and username.casefold() == message.get_bot().username.casefold()
+
+
+ADDRESSED_TO_ME = _AddressedToMe()
+
+
+def help_text(bot_username: str, *, for_admin: bool) -> str:
+    lines = [texts.HELP_HEADER]
+    for command in texts.COMMANDS:
+        if not command.admin_only:
+            lines.append(_help_line(command))
+    if for_admin:
+        lines.append(texts.HELP_ADMIN_HEADER)
+        lines.extend(_help_line(c) for c in texts.COMMANDS if c.admin_only)
+    lines.append(texts.HELP_FOOTER.format(bot_username=html.escape(bot_username)))
+    return "\n".join(lines)
+
+
+def _help_line(command: texts.Command) -> str:
+    usage = f"<code>{html.escape(command.usage)}</code> " if command.usage else ""
+    return texts.HELP_LINE.format(
+        name=command.name, usage=usage, description=html.escape(command.description)
+    )
+
+
+def _is_admin(update: Update, context: BotContext) -> bool:
+    return context.services.admins.check_update(update) is True
+
+
+async def remember_chat(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.services.chats.remember(
+        ChatInfo(
+            id=chat.id, type=chat.type, title=chat.title or chat.full_name, username=chat.username
+        )
+    )
+
+
+async def start(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if update.effective_chat.type == ChatType.PRIVATE:
+        name = html.escape(update.effective_user.first_name if update.effective_user else "")
+        await message.reply_text(texts.WELCOME.format(name=name))
+    else:
+        await message.reply_text(texts.WELCOME_GROUP)
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(
+        help_text(context.bot.username, for_admin=_is_admin(update, context))
+    )
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def plain_text(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(texts.PLAIN_TEXT_HINT)
+
+
+async def edited_message(update: Update, context: BotContext) -> None:
+    # An edit must not run a command a second time (an edited /add would publish twice).
+    await update.effective_message.reply_text(texts.EDITED_MESSAGE_HINT)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
+    if isinstance(error, OperationalError | DBAPIError | OSError):
+        reply = texts.STORE_UNAVAILABLE
+        log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
+    else:
+        reply = texts.INTERNAL_ERROR
+        log.error("handler failed", exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(reply, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(reply)
+    except TelegramError:
+        log.warning("could not tell the user about the error", exc_info=True)

@@ -1,0 +1,1 @@
+"""Alembic migrations. `coopbot db upgrade` (or the bot at start-up) applies them."""
