@@ -94,7 +94,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"TIMEZONE must be an IANA name like Europe/Rome; got {timezone!r}")
+        raise ConfigError(
+            f"TIMEZONE must be an IANA name like Europe/Rome; got {timezone!r}"
+        ) from None
     log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {log_level!r}")

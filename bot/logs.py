@@ -41,5 +41,11 @@ def setup_logging(level: str = "INFO", token: str | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler.executors.default"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "aiohttp.access",
+        "apscheduler.executors.default",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

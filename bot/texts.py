@@ -96,7 +96,10 @@ ADD_USAGE = (
 )
 ADD_NOT_ALLOWED = "Sorry, only the bot's admins can publish items."
 ADD_DONE = "✅ Published as <b>#{id}</b>. This is how readers see it:"
-ADD_DONE_NEW_CATEGORY = "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>. This is how readers see it:"
+ADD_DONE_NEW_CATEGORY = (
+    "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>. "
+    "This is how readers see it:"
+)
 ADD_PROBLEM = "⚠️ Nothing was published: {problem}\n\n" + ADD_USAGE
 PROBLEMS = {
     "missing_parts": (

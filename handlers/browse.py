@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -164,7 +165,6 @@ async def _drop_button(query) -> None:  # type: ignore[no-untyped-def]
     """The older page now follows below, so the old More button has done its job."""
     if query.message is None:
         return
-    try:
+    # BadRequest: already edited by an earlier tap, or the message is gone
+    with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest:
-        pass  # already edited by an earlier tap, or the message is gone: nothing to drop
