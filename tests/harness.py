@@ -1,0 +1,117 @@
+"""A bot running against the Bot API emulator, and people who talk to it.
+
+Tests use it the way Telegram users would: send a message, press a button, read what the
+bot sent. Everything in between is the real python-telegram-bot and the real database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from telegram.ext import Application
+
+from bot.app import running_bot
+from bot.config import Secret, Settings
+from bot.emulator import BotApiEmulator
+from bot.emulator.models import SentMessage
+
+TOKEN = "123456789:TEST-token-for-the-emulator-abcdefgh"
+BOT_USERNAME = "CoopNewsBot"
+ADMIN_ID = 1001
+READER_ID = 2002
+GROUP_ID = -100_555_000_111
+
+
+@dataclass
+class Chatter:
+    """A conversation with the bot in one chat, as one user."""
+
+    harness: Harness
+    chat_id: int
+    user_id: int
+    chat_type: str = "private"
+    first_name: str = "Ada"
+    chat_title: str | None = None
+
+    async def send(self, text: str) -> list[SentMessage]:
+        """Send a message; returns what the bot sent in this chat in response."""
+        before = self.harness.message_count(self.chat_id)
+        self.harness.emu.send_message(
+            text,
+            chat_id=self.chat_id,
+            user_id=self.user_id,
+            chat_type=self.chat_type,
+            first_name=self.first_name,
+            chat_title=self.chat_title,
+        )
+        await self.harness.settle()
+        return self.harness.emu.messages(self.chat_id)[before:]
+
+    async def reply(self, text: str) -> SentMessage:
+        """Send a message that must get exactly one reply; returns it."""
+        replies = await self.send(text)
+        assert len(replies) == 1, [m.text for m in replies]
+        return replies[0]
+
+    async def press(
+        self, message: SentMessage, label: str | None = None, *, data: str | None = None
+    ):
+        """Press a button of a bot message (by its label, or with any data, even forged)."""
+        if data is None:
+            matching = [b for b in message.buttons if label is None or label in b["text"]]
+            assert matching, f"no button {label!r} in {[b['text'] for b in message.buttons]}"
+            data = matching[0]["callback_data"]
+        before = self.harness.message_count(self.chat_id)
+        answers_before = len(self.harness.emu.callback_answers)
+        self.harness.emu.press_button(self.chat_id, message.message_id, data, self.user_id)
+        await self.harness.settle()
+        answers = self.harness.emu.callback_answers[answers_before:]
+        return self.harness.emu.messages(self.chat_id)[before:], answers
+
+
+@dataclass
+class Harness:
+    emu: BotApiEmulator
+    application: Application
+    settings: Settings
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(3000))
+
+    def message_count(self, chat_id: int) -> int:
+        return len(self.emu.messages(chat_id))
+
+    async def settle(self) -> None:
+        """Wait until the bot has taken every update and stopped calling the API."""
+        await self.emu.wait_idle(quiet=0.08, timeout=10)
+
+    def private(self, user_id: int | None = None, first_name: str = "Ada") -> Chatter:
+        user_id = user_id or next(self._ids)
+        return Chatter(self, chat_id=user_id, user_id=user_id, first_name=first_name)
+
+    def admin(self) -> Chatter:
+        return self.private(ADMIN_ID, first_name="Admin")
+
+    def in_group(self, user_id: int, chat_id: int = GROUP_ID, title: str = "Co-op Hub") -> Chatter:
+        return Chatter(self, chat_id, user_id, chat_type="supergroup", chat_title=title)
+
+
+def test_settings(database_url: str, api_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": Secret(TOKEN),
+        "database_url": database_url,
+        "admin_ids": frozenset({ADMIN_ID}),
+        "telegram_api_url": api_url,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
+    async with BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME) as emu:
+        settings = test_settings(database_url, emu.base_url, **overrides)
+        async with running_bot(settings) as application:
+            yield Harness(emu, application, settings)
