@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +62,12 @@ def _category_view(category: Category) -> CategoryView:
 class NewsService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._on_published: list[Callable[[ItemView], None]] = []
+
+    def on_published(self, listener: Callable[[ItemView], None]) -> None:
+        """Call `listener` after an item with a queued broadcast is committed (e.g. to wake
+        the delivery engine at once instead of at its next poll)."""
+        self._on_published.append(listener)
 
     async def page(
         self, limit: int, *, category_id: int | None = None, after: Cursor | None = None
@@ -176,6 +183,9 @@ class NewsService:
             if draft.url is not None and (existing := await self.find_by_url(draft.url)):
                 raise ValidationFailed(Problem.DUPLICATE_URL, existing=existing) from None
             raise
+        if broadcast:
+            for listener in self._on_published:
+                listener(view)
         return Published(item=view, category_created=created)
 
     @staticmethod
