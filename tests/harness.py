@@ -17,6 +17,7 @@ from bot.app import running_bot
 from bot.config import Secret, Settings
 from bot.emulator import BotApiEmulator
 from bot.emulator.models import SentMessage
+from bot.sandbox import UpdateTracker
 
 TOKEN = "123456789:TEST-token-for-the-emulator-abcdefgh"
 BOT_USERNAME = "CoopNewsBot"
@@ -35,11 +36,12 @@ class Chatter:
     chat_type: str = "private"
     first_name: str = "Ada"
     chat_title: str | None = None
+    last_sent: dict = field(default_factory=dict)  # the user's last message, as Telegram sent it
 
     async def send(self, text: str) -> list[SentMessage]:
         """Send a message; returns what the bot sent in this chat in response."""
         before = self.harness.message_count(self.chat_id)
-        self.harness.emu.send_message(
+        self.last_sent = self.harness.emu.send_message(
             text,
             chat_id=self.chat_id,
             user_id=self.user_id,
@@ -77,14 +79,16 @@ class Harness:
     emu: BotApiEmulator
     application: Application
     settings: Settings
+    tracker: UpdateTracker
     _ids: itertools.count = field(default_factory=lambda: itertools.count(3000))
 
     def message_count(self, chat_id: int) -> int:
         return len(self.emu.messages(chat_id))
 
     async def settle(self) -> None:
-        """Wait until the bot has taken every update and stopped calling the API."""
-        await self.emu.wait_idle(quiet=0.08, timeout=10)
+        """Wait until the bot has handled every update and then stopped calling the API."""
+        await self.tracker.wait_until_handled(self.emu.last_update_id)
+        await self.emu.wait_idle(quiet=0.03, timeout=10)
 
     def private(self, user_id: int | None = None, first_name: str = "Ada") -> Chatter:
         user_id = user_id or next(self._ids)
@@ -114,4 +118,6 @@ async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[H
     async with BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME) as emu:
         settings = test_settings(database_url, emu.base_url, **overrides)
         async with running_bot(settings) as application:
-            yield Harness(emu, application, settings)
+            tracker = UpdateTracker()
+            tracker.install(application)
+            yield Harness(emu, application, settings, tracker)

@@ -1,0 +1,29 @@
+"""A Telegram Bot API emulator for tests, the sandbox and benchmarks.
+
+Example::
+
+    async with BotApiEmulator(token="123456:TEST-TOKEN") as emu:
+        app = Application.builder().token(emu.token).base_url(emu.base_url).build()
+        emu.send_message("/start", user_id=42)
+        messages = await emu.wait_for_messages(42, 1)
+"""
+
+from .errors import ApiError
+from .faults import Faults
+from .html import HtmlParseError, parse_html, utf16_len
+from .limits import RateLimiter
+from .models import CallRecord, SentMessage, Stats
+from .server import BotApiEmulator
+
+__all__ = [
+    "ApiError",
+    "BotApiEmulator",
+    "CallRecord",
+    "Faults",
+    "HtmlParseError",
+    "RateLimiter",
+    "SentMessage",
+    "Stats",
+    "parse_html",
+    "utf16_len",
+]

@@ -1,0 +1,203 @@
+"""The user side: in-process actions that produce updates for the bot."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .shapes import MEMBER_STATUSES, bot_command_entities, chat_member, user_dict
+from .state import EmulatorState
+
+__all__ = ["UserSide"]
+
+
+class UserSide(EmulatorState):
+    """Methods a test or the sandbox calls to act as Telegram users."""
+
+    _query_ids = itertools.count(4_000_000_000_000_000_001)
+
+    def _remember_user(
+        self, user_id: int, first_name: str, username: str | None, last_name: str | None = None
+    ) -> dict[str, Any]:
+        user = self._users.get(user_id)
+        if user is None or user["first_name"] != first_name or user.get("username") != username:
+            user = user_dict(user_id, first_name, username, last_name=last_name)
+            self._users[user_id] = user
+        return user
+
+    def send_message(
+        self,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        user_id: int,
+        chat_type: str = "private",
+        first_name: str = "Test",
+        username: str | None = None,
+        last_name: str | None = None,
+        chat_title: str | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Queue a ``message`` update from ``user_id``; returns the Message dict.
+
+        ``chat_id`` defaults to ``user_id`` (the private chat). Commands get ``bot_command``
+        entities, as Telegram adds them.
+        """
+        if chat_id is None:
+            chat_id = user_id
+        user = self._remember_user(user_id, first_name, username, last_name)
+        chat = self.register_chat(
+            chat_id, chat_type, chat_title, first_name=first_name, username=username
+        )
+        if chat["type"] != "private":
+            self._members.setdefault((chat_id, user_id), "member")
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "from": user,
+            "chat": chat,
+            "date": self.now(),
+        }
+        if message_thread_id is not None:
+            message["message_thread_id"] = message_thread_id
+        if reply_to_message_id is not None:
+            replied = self.message_dict(chat_id, reply_to_message_id, nested=False)
+            if replied is None:
+                raise LookupError(f"no message {reply_to_message_id} in chat {chat_id}")
+            message["reply_to_message"] = replied
+        message["text"] = text
+        entities = bot_command_entities(text)
+        if entities:
+            message["entities"] = entities
+        self._user_messages[(chat_id, message["message_id"])] = message
+        self.queue_update("message", message)
+        return message
+
+    def send_channel_post(
+        self,
+        text: str,
+        *,
+        chat_id: int,
+        chat_title: str | None = None,
+        username: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue a ``channel_post`` update in channel ``chat_id``; returns the Message dict."""
+        chat = self.register_chat(chat_id, "channel", chat_title, username=username)
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "sender_chat": chat,
+            "chat": chat,
+            "date": self.now(),
+            "text": text,
+        }
+        entities = bot_command_entities(text)
+        if entities:
+            message["entities"] = entities
+        self._user_messages[(chat_id, message["message_id"])] = message
+        self.queue_update("channel_post", message)
+        return message
+
+    def edit_user_message(
+        self, chat_id: int, message_id: int, new_text: str, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """Edit a message a user sent earlier and queue an ``edited_message`` update."""
+        original = self._user_messages.get((chat_id, message_id))
+        if original is None:
+            raise LookupError(f"no user message {message_id} in chat {chat_id}")
+        if user_id is not None and original.get("from", {}).get("id") != user_id:
+            raise PermissionError(f"user {user_id} did not send message {message_id}")
+        edited = {**original, "text": new_text, "edit_date": self.now()}
+        edited.pop("entities", None)
+        entities = bot_command_entities(new_text)
+        if entities:
+            edited["entities"] = entities
+        self._user_messages[(chat_id, message_id)] = edited
+        kind = "edited_channel_post" if edited["chat"]["type"] == "channel" else "edited_message"
+        self.queue_update(kind, edited)
+        return edited
+
+    def press_button(
+        self,
+        chat_id: int,
+        message_id: int,
+        callback_data: str,
+        user_id: int | None = None,
+        *,
+        first_name: str = "Test",
+        username: str | None = None,
+    ) -> str:
+        """Queue a ``callback_query`` as if ``user_id`` pressed a button; returns the query id.
+
+        ``callback_data`` is not checked against the keyboard, so forged data can be sent. A
+        missing or deleted message is delivered as an inaccessible message (``date`` 0).
+        """
+        if user_id is None:
+            user_id = chat_id
+        user = self._users.get(user_id) or self._remember_user(user_id, first_name, username)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise LookupError(f"unknown chat {chat_id}")
+        message = self.message_dict(chat_id, message_id)
+        if message is None:
+            message = {"chat": chat, "message_id": message_id, "date": 0}
+        query_id = str(next(self._query_ids))
+        self._callback_queries[query_id] = False
+        self.queue_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user,
+                "message": message,
+                "chat_instance": str((chat_id * 2654435761) % (1 << 63)),
+                "data": callback_data,
+            },
+        )
+        return query_id
+
+    def set_member_status(
+        self, chat_id: int, user_id: int, status: str, *, first_name: str = "Test"
+    ) -> None:
+        """Status returned by getChatMember / getChatAdministrators for this user."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"unknown chat member status {status!r}")
+        if user_id != self.bot_id and user_id not in self._users:
+            self._users[user_id] = user_dict(user_id, first_name)
+        self._members[(chat_id, user_id)] = status
+
+    def send_my_chat_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        old_status: str,
+        new_status: str,
+        *,
+        chat_type: str = "private",
+        chat_title: str | None = None,
+        first_name: str = "Test",
+    ) -> dict[str, Any]:
+        """Queue a ``my_chat_member`` update and apply its effect on later sends.
+
+        Private chat → "kicked" blocks the bot (403), "member" unblocks. Groups: "kicked" /
+        "left" make sends fail with 403, any other status lets them through again.
+        """
+        user = self._users.get(user_id) or self._remember_user(user_id, first_name, None)
+        chat = self.register_chat(chat_id, chat_type, chat_title, first_name=first_name)
+        self._members[(chat_id, self.bot_id)] = new_status
+        if new_status == "kicked":
+            if chat["type"] == "private":
+                self.faults.block(chat_id)
+            else:
+                self.faults.kick(chat_id)
+        elif new_status == "left" and chat["type"] != "private":
+            self.faults.not_member(chat_id)
+        else:
+            self.faults.unblock(chat_id)
+        payload = {
+            "chat": chat,
+            "from": user,
+            "date": self.now(),
+            "old_chat_member": chat_member(self.bot_user, old_status),
+            "new_chat_member": chat_member(self.bot_user, new_status),
+        }
+        self.queue_update("my_chat_member", payload)
+        return payload
