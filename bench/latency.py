@@ -1,0 +1,209 @@
+"""Issue #2's speed check: what Co-op News Bot adds to a /latest or a category tap.
+
+With a million items in 30 categories in SQLite, each request's time runs from the update
+leaving the emulator (handed out in a getUpdates response) to the reply reaching it
+(sendMessage received). The same is measured, in the same run and on the same emulator, for
+a bare python-telegram-bot echo bot; the difference is the time the bot adds. Both bots run
+as separate processes; the bot's peak RSS is read from /proc.
+
+    python -m bench.latency [--items 1000000] [--requests 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import prepare_database
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
+
+TOKEN = "123456789:BENCH-token-for-the-emulator-abcdefgh"
+USER = 5_000_001
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fill_database(path: Path, items: int, categories: int) -> None:
+    """Bulk-load straight through sqlite3: building a million ORM objects is not the point."""
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    now = datetime.now(UTC).strftime(fmt)
+    db = sqlite3.connect(path)
+    per_category = [0] * categories
+    rng = random.Random(7)
+    db.executemany(
+        "INSERT INTO categories (id, name, name_key, item_count, created_at) VALUES (?,?,?,0,?)",
+        [(c + 1, f"Category {c + 1}", f"category {c + 1}", now) for c in range(categories)],
+    )
+
+    def rows():
+        for n in range(items):
+            category = rng.randrange(categories)
+            per_category[category] += 1
+            published = (start + timedelta(seconds=n * 300 + rng.randrange(300))).strftime(fmt)
+            yield (
+                f"Co-op story number {n}: members vote on a new housing project",
+                "A summary of the story, long enough to look like a real one. " * 2,
+                f"https://news.example/{n}",
+                category + 1,
+                published,
+                now,
+                "bench",
+            )
+
+    db.executemany(
+        "INSERT INTO items (title, summary, url, category_id, published_at, created_at, source)"
+        " VALUES (?,?,?,?,?,?,?)",
+        rows(),
+    )
+    db.executemany(
+        "UPDATE categories SET item_count = ? WHERE id = ?",
+        [(count, c + 1) for c, count in enumerate(per_category)],
+    )
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def _start(module: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *module,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), 15)
+    except TimeoutError:
+        process.kill()
+
+
+async def _measure(emu: BotApiEmulator, requests: int, send) -> list[float]:
+    """Milliseconds from the update being handed out to the bot's reply arriving."""
+    samples = []
+    for n in range(requests):
+        before = len(emu.messages(USER))
+        update_id = send(n)
+        await emu.wait_for(lambda b=before: len(emu.messages(USER)) > b, 10)
+        reply = emu.messages(USER)[before]
+        handed = emu.update_handed_out_at[update_id]
+        samples.append((reply.received_at - handed) * 1000)
+    return samples
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) -> None:
+    try:
+        await emu.wait_for(
+            lambda: process.returncode is not None
+            or any(c.method == "getUpdates" for c in emu.calls),
+            60,
+        )
+    finally:
+        if process.returncode is not None:
+            errors = (await process.stderr.read()).decode()
+            raise SystemExit(f"the bot under test exited ({process.returncode}):\n{errors}")
+
+
+async def run(items: int, categories: int, requests: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="coopbot-bench-"))
+    db_path = workdir / "bench.db"
+    url = f"sqlite+aiosqlite:///{db_path}"
+    t0 = time.perf_counter()
+    await prepare_database(Settings(database_url=url))
+    fill_database(db_path, items, categories)
+    print(f"loaded {items:,} items in {categories} categories in {time.perf_counter() - t0:.1f} s")
+
+    results: dict[str, list[float]] = {}
+    async with BotApiEmulator(token=TOKEN, bot_username="BenchBot") as emu:
+        emu.register_chat(USER, "private", first_name="Bench")
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emu.base_url}
+
+        def text(message: str):
+            def send(_n: int) -> int:
+                emu.send_message(message, user_id=USER, first_name="Bench")
+                return emu.last_update_id
+
+            return send
+
+        def tap(n: int) -> int:
+            # a tap on the /category keyboard: the callback data the bot itself makes
+            emu.press_button(USER, 1, f"v1:cat:{n % categories + 1}", USER)
+            return emu.last_update_id
+
+        echo = await _start(["-m", "bench.echo_bot"], env)
+        await _wait_ready(emu, echo)
+        await _measure(emu, 30, text("warm up"))
+        results["echo bot: text → reply"] = await _measure(emu, requests, text("/latest"))
+        results["echo bot: tap → message"] = await _measure(emu, requests, tap)
+        await _stop(echo)
+
+        emu.calls.clear()
+        bot = await _start(
+            ["-m", "bot", "run"],
+            {**env, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "ADMIN_IDS": ""},
+        )
+        await _wait_ready(emu, bot)
+        await _measure(emu, 30, text("/latest"))
+        results["coop bot: /latest"] = await _measure(emu, requests, text("/latest"))
+        results["coop bot: category tap"] = await _measure(emu, requests, tap)
+        rss, peak = _rss_mb(bot.pid)
+        await _stop(bot)
+
+    print(f"\n{requests} requests each, milliseconds (update handed out → reply received)\n")
+    print(f"{'':28} {'p50':>8} {'p99':>8} {'mean':>8}")
+    for name, samples in results.items():
+        print(
+            f"{name:28} {_pct(samples, 0.5):8.2f} {_pct(samples, 0.99):8.2f}"
+            f" {statistics.fmean(samples):8.2f}"
+        )
+    pairs = [
+        ("/latest", "coop bot: /latest", "echo bot: text → reply"),
+        ("category tap", "coop bot: category tap", "echo bot: tap → message"),
+    ]
+    print("\ntime the bot adds over the bare echo bot (goal: < 5 ms at p99)")
+    for label, ours, base in pairs:
+        for q in (0.5, 0.99):
+            added = _pct(results[ours], q) - _pct(results[base], q)
+            ratio = _pct(results[ours], q) / _pct(results[base], q)
+            print(f"  {label:14} p{int(q * 100):<3} +{added:6.2f} ms  ({ratio:.2f}× the echo bot)")
+    print(f"\nbot RSS after the run: {rss:.0f} MB, peak {peak:.0f} MB (goal: < 150 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--categories", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+    asyncio.run(run(args.items, args.categories, args.requests))
+
+
+if __name__ == "__main__":
+    main()
