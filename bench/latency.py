@@ -121,8 +121,9 @@ def _pct(samples: list[float], q: float) -> float:
 async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) -> None:
     try:
         await emu.wait_for(
-            lambda: process.returncode is not None
-            or any(c.method == "getUpdates" for c in emu.calls),
+            lambda: (
+                process.returncode is not None or any(c.method == "getUpdates" for c in emu.calls)
+            ),
             60,
         )
     finally:

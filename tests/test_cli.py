@@ -13,7 +13,7 @@ from tests.harness import TOKEN
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def _coopbot(*args: str, env: dict[str, str], stdin: bytes = b"", timeout: float = 60):
+async def _coopbot(*args: str, env: dict[str, str], stdin: bytes = b"", limit: float = 60):
     clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -26,12 +26,12 @@ async def _coopbot(*args: str, env: dict[str, str], stdin: bytes = b"", timeout:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+    out, err = await asyncio.wait_for(process.communicate(stdin), limit)
     return process.returncode, out.decode(), err.decode()
 
 
 async def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:
-    code, out, err = await _coopbot("run", env={"CWD": str(tmp_path)})
+    code, _, err = await _coopbot("run", env={"CWD": str(tmp_path)})
     assert code == 2
     assert "BOT_TOKEN is not set" in err and "coopbot sandbox" in err
     assert "Traceback" not in err

@@ -91,9 +91,7 @@ async def test_publish_queues_the_broadcast_in_the_same_transaction(news, sessio
 
 
 async def test_duplicate_link_is_refused_with_the_existing_item(news: NewsService) -> None:
-    first = await news.publish(
-        ItemDraft("News", "One", "https://ica.coop/a", None), source="test"
-    )
+    first = await news.publish(ItemDraft("News", "One", "https://ica.coop/a", None), source="test")
     with pytest.raises(ValidationFailed) as failure:
         await news.publish(ItemDraft("Other", "Two", "https://ica.coop/a", None), source="test")
     assert failure.value.problem is Problem.DUPLICATE_URL

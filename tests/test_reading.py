@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.db.models import Item
 from bot.services.news import NewsService
 from bot.services.seed import seed
@@ -35,7 +36,8 @@ async def test_start_welcomes_by_name_and_the_menu_is_registered(harness: Harnes
     assert "Welcome to Co-op News Bot, Grace <3!" in reply.text
     assert "/latest" in reply.text and "/category" in reply.text
     menu = [c["command"] for c in harness.emu.my_commands()]
-    assert menu == ["latest", "category", "help", "start"]
+    assert menu == [c.name for c in texts.COMMANDS if not c.admin_only]
+    assert {"latest", "category", "help", "start"} <= set(menu) and "add" not in menu
 
 
 async def test_help_lists_every_public_command_and_admin_commands_for_admins(
