@@ -20,8 +20,29 @@ from bot.config import ConfigError, Settings
 from bot.context import BotContext, Services, install_services
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
+from bot.delivery import (
+    AiohttpRequest,
+    AlreadyRunning,
+    BroadcastBot,
+    Budget,
+    DeliveryEngine,
+    DeliveryOptions,
+    DeliveryStore,
+    SharedRateLimiter,
+    SqliteGuard,
+    leadership_for,
+)
+from bot.services.admins import AdminService
+from bot.services.audit import AuditService
 from bot.services.chats import ChatService
+from bot.services.corrections import CorrectionsService
+from bot.services.drafts import DraftService
+from bot.services.feeds import FeedService
 from bot.services.news import NewsService
+from bot.services.reports import ReportService
+from bot.services.scheduling import SchedulingService
+from bot.services.stats import StatsService
+from bot.services.subscriptions import SubscriptionService
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +51,56 @@ class StartupError(Exception):
     """The bot cannot start; the message says why in one line, for people."""
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(
+    settings: Settings, delivery_options: DeliveryOptions | None = None
+) -> Application:
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set")
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    news = NewsService(sessions)
+    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
+    options = delivery_options or DeliveryOptions.from_env()
+    budget = Budget(options)
+    delivery = DeliveryEngine(
+        store=DeliveryStore(sessions),
+        news=news,
+        # its own Bot on a faster transport; only the sender uses it
+        bot=BroadcastBot(
+            settings.bot_token.reveal(),
+            base_url=settings.telegram_api_url,
+            request=AiohttpRequest(
+                connection_pool_size=options.concurrency, read_timeout=options.send_timeout
+            ),
+        ),
+        budget=budget,
+        leadership=leadership_for(engine),
+        options=options,
+        poll_seconds=settings.delivery_poll_seconds,
+    )
+    news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
+    # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time
+    admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
     services = Services(
         settings=settings,
-        news=NewsService(sessions),
+        news=news,
         chats=ChatService(sessions),
-        admins=filters.User(user_id=settings.admin_ids, allow_empty=False),
+        admins=admins,
+        feeds=FeedService(sessions, news, interval_seconds=settings.feed_interval_seconds),
+        subscriptions=SubscriptionService(sessions),
+        delivery=delivery,
+        admin_roster=AdminService(
+            sessions,
+            settings.admin_ids,
+            on_granted=admins.add_user_ids,
+            on_revoked=admins.remove_user_ids,
+        ),
+        audit=AuditService(sessions),
+        drafts=DraftService(sessions),
+        scheduling=SchedulingService(sessions, news),
+        corrections=CorrectionsService(sessions, news),
+        stats=StatsService(sessions, settings.tz),
+        reports=ReportService(sessions),
     )
     application = (
         Application.builder()
@@ -53,6 +114,7 @@ def build_application(settings: Settings) -> Application:
             )
         )
         .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(SharedRateLimiter(budget))
         .build()
     )
     application.bot_data["engine"] = engine
@@ -97,10 +159,64 @@ async def prepare_database(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[Application]:
+async def running_bot(
+    settings: Settings, delivery_options: DeliveryOptions | None = None
+) -> AsyncIterator[Application]:
     """Start the bot with long polling; stop it cleanly when the block ends."""
+    # SQLite cannot be shared by two bot processes (both would send every delivery)
+    guard = SqliteGuard(settings.database_url) if "sqlite" in settings.database_url else None
+    try:
+        if guard is not None:
+            guard.acquire()
+    except AlreadyRunning as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        async with _running(settings, delivery_options) as application:
+            yield application
+    finally:
+        if guard is not None:
+            guard.release()
+
+
+def _start_delivery(application: Application) -> None:
+    """The sender runs beside polling; a JobQueue job wakes it every DELIVERY_POLL_SECONDS
+    for items that other processes (the CLI, feeds in another replica) added."""
+    services: Services = application.bot_data["services"]
+    delivery = services.delivery
+    interval = services.settings.delivery_poll_seconds
+
+    async def poll(_context: object) -> None:
+        delivery.wake()
+
+    application.job_queue.run_repeating(
+        poll, interval=interval, first=interval, name="delivery-poll"
+    )
+
+
+async def _start_publishing(application: Application) -> None:
+    """Admins added by owners join the admin filter; scheduled items and broadcast reports
+    are checked every SCHEDULE_POLL_SECONDS, the first time at once (what came due while
+    the bot was down goes out now)."""
+    services: Services = application.bot_data["services"]
+    services.admins.add_user_ids(await services.admin_roster.added_ids())
+    interval = services.settings.schedule_poll_seconds
+    # run_once(…, 0), not run_repeating(first=0): APScheduler moves a start that has just
+    # passed to the next interval, so the catch-up would wait a whole interval
+    application.job_queue.run_once(handlers.publishing.publish_due, 0, name="scheduled-catch-up")
+    application.job_queue.run_repeating(
+        handlers.publishing.publish_due, interval=interval, first=interval, name="scheduled-items"
+    )
+    application.job_queue.run_repeating(
+        handlers.stats.report_broadcasts, interval=interval, first=interval, name="reports"
+    )
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    settings: Settings, delivery_options: DeliveryOptions | None
+) -> AsyncIterator[Application]:
     await prepare_database(settings)
-    application = build_application(settings)
+    application = build_application(settings, delivery_options)
     try:
         await application.initialize()
     except InvalidToken:
@@ -115,12 +231,17 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:
         # post_init/post_shutdown only run under run_polling(); this loop is our own
         await _publish_command_menu(application)
         await application.start()
+        handlers.feeds.start_polling(application)  # the JobQueue runs once the app has started
+        await application.bot_data["services"].delivery.start()
+        _start_delivery(application)
+        await _start_publishing(application)
         await application.updater.start_polling(
             poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
         )
         log.info("bot @%s is running", application.bot.username)
         yield application
     finally:
+        await application.bot_data["services"].delivery.stop()
         if application.updater.running:
             await application.updater.stop()
         if application.running:

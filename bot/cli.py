@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_settings
@@ -33,6 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database chores")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     db_commands.add_parser("upgrade", help="bring the schema up to date")
+    importer = commands.add_parser(
+        "import",
+        help="load items from a JSON or CSV file (columns: category,title,url,summary,published)",
+    )
+    importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="also send the new items to subscribers (default: only store them)",
+    )
+    exporter = commands.add_parser("export", help="write every item as JSON (readable by import)")
+    exporter.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    feeds = commands.add_parser("feeds", help="feed subscriptions")
+    feeds_commands = feeds.add_subparsers(
+        dest="feeds_command", metavar="FEEDS_COMMAND", required=True
+    )
+    opml = feeds_commands.add_parser("import", help="subscribe to the feeds of an OPML file")
+    opml.add_argument("file", type=Path)
     return parser
 
 
@@ -82,6 +101,72 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
+async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
+    """`coopbot import`, `coopbot export` and `coopbot feeds import`."""
+    from bot.app import prepare_database
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.services.feeds import FeedService
+    from bot.services.news import NewsService
+    from bot.services.transfer import TransferService
+
+    await prepare_database(settings)
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    news = NewsService(sessions)
+    feeds = FeedService(sessions, news, interval_seconds=settings.feed_interval_seconds)
+    transfer = TransferService(sessions, news, feeds, tz=settings.tz)
+    try:
+        if args.command == "export":
+            return await _export(transfer, args.file)
+        if args.command == "import":
+            report = await transfer.import_items(args.file, broadcast=args.broadcast)
+            what = "items"
+        else:
+            report = await transfer.import_opml(args.file)
+            what = "feeds"
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"coopbot: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    for problem in report.problems:
+        print(_problem_line(args.file, problem), file=sys.stderr)
+    print(
+        f"Loaded {report.added} {what} from {args.file} ({report.skipped} already there, "
+        f"{len(report.problems)} bad rows)."
+    )
+    return 1 if report.problems else 0
+
+
+async def _export(transfer: Any, path: Path | None) -> int:
+    if path is None:
+        count = await transfer.export_items(sys.stdout)
+    else:
+        with path.open("w", encoding="utf-8") as out:
+            count = await transfer.export_items(out)
+    print(f"Exported {count} items to {path or 'standard output'}.", file=sys.stderr)
+    return 0
+
+
+def _problem_line(path: Path, problem: Any) -> str:
+    from bot import texts
+    from bot.feeds.parser import html_to_text
+    from bot.services.validation import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
+
+    limits = {
+        "category_too_long": CATEGORY_NAME_MAX,
+        "title_too_long": TITLE_MAX,
+        "summary_too_long": SUMMARY_MAX,
+        "url_too_long": URL_MAX,
+        "bad_feed_category": CATEGORY_NAME_MAX,
+    }
+    template = texts.IMPORT_PROBLEMS.get(problem.problem) or texts.PROBLEMS[problem.problem]
+    details = {"max": limits.get(problem.problem, ""), **problem.details}
+    return texts.IMPORT_PROBLEM_LINE.format(
+        file=path, line=problem.line, problem=html_to_text(template).format(**details)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -95,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         "sandbox": lambda: _sandbox(settings, args),
         "seed": lambda: _seed(settings),
         "db": lambda: _db_upgrade(settings),
+        "import": lambda: _transfer(settings, args),
+        "export": lambda: _transfer(settings, args),
+        "feeds": lambda: _transfer(settings, args),
     }
     from bot.app import StartupError
 

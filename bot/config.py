@@ -38,6 +38,7 @@ class Settings:
     timezone: str = "UTC"
     delivery_poll_seconds: float = 5.0
     feed_interval_seconds: int = 900
+    schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
 
     @property
     def tz(self) -> ZoneInfo:
@@ -114,6 +115,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         ),
         "feed_interval_seconds": int(
             _positive_number("FEED_INTERVAL_SECONDS", env.get("FEED_INTERVAL_SECONDS"), 900)
+        ),
+        "schedule_poll_seconds": _positive_number(
+            "SCHEDULE_POLL_SECONDS", env.get("SCHEDULE_POLL_SECONDS"), 30.0
         ),
     }
     values.update(overrides)

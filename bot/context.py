@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.config import Settings
+from bot.delivery.engine import DeliveryEngine
+from bot.services.admins import AdminService
+from bot.services.audit import AuditService
 from bot.services.chats import ChatService
+from bot.services.corrections import CorrectionsService
+from bot.services.drafts import DraftService
+from bot.services.feeds import FeedService
 from bot.services.news import NewsService
+from bot.services.reports import ReportService
+from bot.services.scheduling import SchedulingService
+from bot.services.stats import StatsService
+from bot.services.subscriptions import SubscriptionService
 
 
 @dataclass
@@ -19,6 +29,19 @@ class Services:
     # the users allowed to run admin commands; a PTB filter so that registration, not an
     # `if` in each handler, decides who gets there (ids can be added at run time)
     admins: filters.User
+    feeds: FeedService
+    subscriptions: SubscriptionService
+    # the push sender; None only where no bot runs (it is started by `bot.app.running_bot`)
+    delivery: DeliveryEngine | None
+    # publishing (issue 4): `admin_roster` stores the admins that `admins` filters on and
+    # keeps that filter in step when owners add or remove one
+    admin_roster: AdminService
+    audit: AuditService
+    drafts: DraftService
+    scheduling: SchedulingService
+    corrections: CorrectionsService
+    stats: StatsService
+    reports: ReportService
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -13,7 +14,18 @@ from telegram.ext import (
 )
 
 from bot.context import Services
-from handlers import browse, common, publishing
+from handlers import (
+    admins,
+    browse,
+    common,
+    corrections,
+    feeds,
+    flows,
+    membership,
+    publishing,
+    stats,
+    subscriptions,
+)
 
 # Only new messages run commands: an edited "/add …" must not publish a second item.
 NEW = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -23,6 +35,7 @@ def register(application: Application, services: Services) -> None:
     # group -1 runs before every other group and never stops them: each chat is known
     # (for deliveries) whatever the update turns out to be
     application.add_handler(TypeHandler(Update, common.remember_chat), group=-1)
+    owners = filters.User(user_id=services.admin_roster.owners, allow_empty=False)
 
     application.add_handlers(
         [
@@ -30,9 +43,40 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("help", common.show_help, filters=NEW),
             CommandHandler("latest", browse.latest, filters=NEW),
             CommandHandler("category", browse.category, filters=NEW),
+            # the guided /add and /edit: before the one-line /add and before the catch-alls,
+            # since it takes an admin's plain text while a flow waits for an answer
+            flows.conversation(services),
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
             CommandHandler("add", publishing.add_refused, filters=NEW),
+            CommandHandler("edit", corrections.private_only, filters=NEW & services.admins),
+            CommandHandler("edit", admins.refused, filters=NEW),
+            CommandHandler("delete", corrections.delete, filters=NEW & services.admins),
+            CommandHandler("delete", admins.refused, filters=NEW),
+            CommandHandler("stats", stats.stats, filters=NEW & services.admins),
+            CommandHandler("stats", admins.refused, filters=NEW),
+            CommandHandler("cancel", flows.cancel, filters=NEW & services.admins),
+            CommandHandler("cancel", admins.refused, filters=NEW),
+            # owners manage admins; other admins may only list them
+            CommandHandler("admins", admins.manage, filters=NEW & owners),
+            CommandHandler("admins", admins.show, filters=NEW & services.admins),
+            CommandHandler("admins", admins.refused, filters=NEW),
+            CallbackQueryHandler(corrections.on_delete_button, pattern=r"^v1:del:"),
+            # /feeds: admins first, anyone else gets the refusal. block=False: adding a feed
+            # fetches it (up to its timeout), and other updates must not wait for that
+            CommandHandler(
+                "feeds", feeds.feeds_command, filters=NEW & services.admins, block=False
+            ),
+            CommandHandler("feeds", feeds.feeds_refused, filters=NEW),
+            # anyone may ask; in groups the handlers let only the group's administrators
+            # change anything (that takes a getChatMember call, not a filter)
+            CommandHandler("subscribe", subscriptions.subscribe, filters=NEW),
+            CommandHandler("unsubscribe", subscriptions.unsubscribe, filters=NEW),
+            CommandHandler("subscriptions", subscriptions.subscriptions, filters=NEW),
+            CallbackQueryHandler(subscriptions.on_button, pattern=r"^v1:sub:"),
+            # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
+            ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
             # any other button (forged, or from an older release) has expired
             CallbackQueryHandler(browse.on_button),

@@ -73,10 +73,7 @@ async def latest(update: Update, context: BotContext) -> None:
     await message.reply_text(text, reply_markup=_more_keyboard(page, shown, None, count))
 
 
-async def _send_category(
-    update: Update, context: BotContext, category: CategoryView, count: int = DEFAULT_COUNT
-) -> None:
-    page = await context.services.news.page(count, category_id=category.id)
+async def _send_category(update: Update, category: CategoryView, page: Page) -> None:
     name = html.escape(category.name)
     if not page.items:
         await update.effective_chat.send_message(texts.NO_ITEMS_IN_CATEGORY.format(name=name))
@@ -84,7 +81,7 @@ async def _send_category(
     header = texts.CATEGORY_HEADER.format(name=name, count=texts.item_count(category.item_count))
     text, shown = item_list(header, page.items)
     await update.effective_chat.send_message(
-        text, reply_markup=_more_keyboard(page, shown, category.id, count)
+        text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT)
     )
 
 
@@ -106,7 +103,8 @@ async def category(update: Update, context: BotContext) -> None:
         return
     match = await news.find_category(name)
     if match.outcome is Match.FOUND:
-        await _send_category(update, context, match.category)
+        page = await news.page(DEFAULT_COUNT, category_id=match.category.id)
+        await _send_category(update, match.category, page)
         return
     template = (
         texts.CATEGORY_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.CATEGORY_UNKNOWN
@@ -130,20 +128,23 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     news = context.services.news
     if isinstance(action, ShowCategory):
-        found = await news.get_category(action.category_id)
+        found, page = await news.category_page(action.category_id, DEFAULT_COUNT)
         if found is None:
             await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
             return
         await query.answer()
-        await _send_category(update, context, found)
+        await _send_category(update, found, page)
         return
     category = None
-    if action.category_id is not None:
-        category = await news.get_category(action.category_id)
+    if action.category_id is None:
+        page = await news.page(action.limit, after=action.cursor)
+    else:
+        category, page = await news.category_page(
+            action.category_id, action.limit, after=action.cursor
+        )
         if category is None:
             await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
             return
-    page = await news.page(action.limit, category_id=action.category_id, after=action.cursor)
     if not page.items:
         await query.answer(texts.NO_MORE_ITEMS)
         await _drop_button(query)

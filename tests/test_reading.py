@@ -252,3 +252,20 @@ async def test_item_count_query_stays_in_sql(harness: Harness) -> None:
     async with engine.connect() as connection:
         total = await connection.scalar(select(func.count()).select_from(Item))
     assert categories == {"A": 4, "B": 2} and total == 6
+
+
+async def test_category_pages_continue_within_the_category(harness: Harness) -> None:
+    await _publish(harness, 7, category="Housing")
+    await _publish(harness, 3, category="Finance")
+    chat = harness.private()
+    picker = await chat.reply("/category")
+    first, _ = await chat.press(picker, "Housing (7)")
+    assert first[0].text.startswith("🗂 Housing · 7 items")
+    assert first[0].text.count("Story") == 5
+    older, _ = await chat.press(first[0], "More")
+    assert older[0].text.startswith("🗂 Housing · older items")
+    assert [line for line in older[0].text.splitlines() if line.startswith("Story")] == [
+        "Story 1",
+        "Story 0",
+    ]
+    assert "Finance" not in older[0].text and not older[0].buttons

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy import Row, Select, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,6 +55,13 @@ def _view(item: Item, category_name: str) -> ItemView:
     )
 
 
+def _page(rows: Sequence[Row], limit: int) -> Page:
+    """`rows` holds one more than `limit` when older items follow."""
+    return Page(
+        items=tuple(_view(item, name) for item, name in rows[:limit]), more=len(rows) > limit
+    )
+
+
 def _category_view(category: Category) -> CategoryView:
     return CategoryView(category.id, category.name, category.item_count)
 
@@ -77,9 +84,27 @@ class NewsService:
         Keyset pagination: the (published_at, id) pair of the last item shown is the
         cursor, so page 1000 costs what page 1 costs.
         """
+        async with self._sessions() as session:
+            rows = (await session.execute(self._page_query(limit, category_id, after))).all()
+        return _page(rows, limit)
+
+    async def category_page(
+        self, category_id: int, limit: int, *, after: Cursor | None = None
+    ) -> tuple[CategoryView | None, Page]:
+        """A category and a page of its items in one session (a category tap's whole read)."""
+        async with self._sessions() as session:
+            category = await session.get(Category, category_id)
+            if category is None:
+                return None, Page(items=(), more=False)
+            rows = (await session.execute(self._page_query(limit, category_id, after))).all()
+        return _category_view(category), _page(rows, limit)
+
+    @staticmethod
+    def _page_query(limit: int, category_id: int | None, after: Cursor | None) -> Select:
         query: Select = (
             select(Item, Category.name)
             .join(Category, Item.category_id == Category.id)
+            .where(Item.deleted_at.is_(None))
             .order_by(Item.published_at.desc(), Item.id.desc())
             .limit(limit + 1)
         )
@@ -88,10 +113,7 @@ class NewsService:
         if after is not None:
             published = EPOCH + timedelta(microseconds=after.published_us)
             query = query.where(tuple_(Item.published_at, Item.id) < (published, after.item_id))
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
-        items = tuple(_view(item, name) for item, name in rows[:limit])
-        return Page(items=items, more=len(rows) > limit)
+        return query
 
     async def get_item(self, item_id: int) -> ItemView | None:
         async with self._sessions() as session:
@@ -99,7 +121,7 @@ class NewsService:
                 await session.execute(
                     select(Item, Category.name)
                     .join(Category, Item.category_id == Category.id)
-                    .where(Item.id == item_id)
+                    .where(Item.id == item_id, Item.deleted_at.is_(None))
                 )
             ).first()
         return _view(*row) if row else None
@@ -148,8 +170,12 @@ class NewsService:
         source: str,
         published_at: datetime | None = None,
         broadcast: bool = True,
+        also: Callable[[AsyncSession, ItemView], Awaitable[None]] | None = None,
     ) -> Published:
         """Store an item and, in the same transaction, queue its broadcast.
+
+        `also` runs inside that transaction once the item has its id (e.g. to write the
+        audit entry, or to drop the scheduled item being published), so both commit or neither.
 
         Raises ValidationFailed(DUPLICATE_URL, existing=ItemView) when the link is known.
         """
@@ -178,6 +204,8 @@ class NewsService:
                 if broadcast:
                     session.add(BroadcastQueue(item_id=item.id))
                 view = _view(item, category.name)
+                if also is not None:
+                    await also(session, view)
         except IntegrityError:
             # another writer stored the same link between our check and our insert
             if draft.url is not None and (existing := await self.find_by_url(draft.url)):

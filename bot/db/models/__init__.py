@@ -2,7 +2,24 @@
 
 from bot.db.base import Base
 from bot.db.models.chats import Chat
-from bot.db.models.delivery import BroadcastQueue
+from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
+from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.news import Category, Item
+from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
 
-__all__ = ["Base", "BroadcastQueue", "Category", "Chat", "Item"]
+__all__ = [
+    "Admin",
+    "AuditEntry",
+    "Base",
+    "BroadcastQueue",
+    "BroadcastReport",
+    "Category",
+    "Chat",
+    "Delivery",
+    "Draft",
+    "Feed",
+    "FeedEntrySeen",
+    "Item",
+    "ScheduledItem",
+    "Subscription",
+]

@@ -1,11 +1,26 @@
-"""Delivery bookkeeping: which new items still have to reach their subscribers."""
+"""Delivery bookkeeping: who follows what, and which items still have to reach whom."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntId, UTCDateTime, utcnow
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+CANCELLED = "cancelled"
+LAST_ERROR_MAX = 500
 
 
 class BroadcastQueue(Base):
@@ -21,4 +36,59 @@ class BroadcastQueue(Base):
     item_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Subscription(Base):
+    """A chat following one category, or every category when `category_id` is NULL."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        # NULLs are distinct in a unique constraint, so the key folds "all" (NULL) into 0
+        Index(
+            "uq_subscriptions_chat_scope",
+            "chat_id",
+            func.coalesce(text("category_id"), 0),
+            unique=True,
+        ),
+        Index("ix_subscriptions_category_id", "category_id", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("categories.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Delivery(Base):
+    """One item to one chat: pending until sent, failed or cancelled.
+
+    `lease_owner`/`lease_until` mark a row a sender has claimed; `next_attempt_at` holds a
+    retry back. `message_id` is the sent message, kept so it can be edited or retracted.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        PrimaryKeyConstraint("item_id", "chat_id"),
+        Index(
+            "ix_deliveries_pending",
+            "chat_id",
+            "item_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    item_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("items.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING, server_default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_MAX))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

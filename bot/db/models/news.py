@@ -43,5 +43,7 @@ class Item(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # where the item came from: "admin:<user id>", "seed", "import", "feed:<id>"
     source: Mapped[str | None] = mapped_column(String(200))
+    # set by /delete: the item leaves every listing but stays for the audit log
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category] = relationship(lazy="raise")

@@ -1,0 +1,21 @@
+"""Push delivery: fan-out of new items to subscribers, sent within Telegram's limits."""
+
+from bot.delivery.budget import Budget, SharedRateLimiter
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.leader import AlreadyRunning, SqliteGuard, leadership_for
+from bot.delivery.options import DeliveryOptions
+from bot.delivery.store import DeliveryStore
+from bot.delivery.transport import AiohttpRequest, BroadcastBot
+
+__all__ = [
+    "AiohttpRequest",
+    "AlreadyRunning",
+    "BroadcastBot",
+    "Budget",
+    "DeliveryEngine",
+    "DeliveryOptions",
+    "DeliveryStore",
+    "SharedRateLimiter",
+    "SqliteGuard",
+    "leadership_for",
+]

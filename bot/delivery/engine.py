@@ -1,0 +1,335 @@
+"""The sender: claims due deliveries, sends them within the budget, records each outcome.
+
+    publish ─▶ broadcast_queue ─expand─▶ deliveries (pending)
+                                              │ claim (lease) ─▶ queue ─▶ workers ─▶ Telegram
+                                              ◀──────── outcomes, written in batches ◀──┘
+
+One loop claims rows while there is room in an in-memory queue; `concurrency` workers send;
+a writer commits outcomes every few milliseconds. A row is marked sent only after Telegram
+answered with the message, so a crash can re-send at most what was in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot import texts
+from bot.db.base import utcnow
+from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
+from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.leader import Leadership
+from bot.delivery.options import DeliveryOptions
+from bot.delivery.store import Claimed, DeliveryStore, Outcome
+from bot.delivery.transport import BroadcastBot
+from bot.render import item_card
+from bot.services.news import NewsService
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
+FLUSH_BATCH = 500
+MAX_BACKOFF = 300.0
+LEADER_CHECK_EVERY = 1.0
+_GONE_CHAT = ("chat not found", "peer_id_invalid", "user not found")
+
+
+@dataclass
+class EngineStats:
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    retries: int = 0  # timeouts, network errors, 5xx
+    flood_waits: int = 0  # 429s answered
+    migrated: int = 0
+    expanded: int = 0  # delivery rows created
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        *,
+        store: DeliveryStore,
+        news: NewsService,
+        bot: BroadcastBot,
+        budget: Budget,
+        leadership: Leadership,
+        options: DeliveryOptions,
+        poll_seconds: float,
+    ) -> None:
+        self._store = store
+        self._news = news
+        self._bot = bot
+        self._budget = budget
+        self._leadership = leadership
+        self._options = options
+        self._poll_seconds = poll_seconds
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = EngineStats()
+        self.is_leader = False
+        self._wake = asyncio.Event()
+        self._queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        self._capacity = max(options.claim_batch, options.concurrency * 2)
+        self._queued: set[tuple[int, int]] = set()  # claimed, not yet recorded
+        self._outcomes: list[Outcome] = []
+        self._flushed = asyncio.Event()
+        # sent but not yet recorded: what a crash could send twice. No send starts while this
+        # many are unrecorded, so requests in flight + unrecorded < 3 × concurrency even
+        # when the database is slow
+        self.max_unrecorded = 2 * options.concurrency
+        self._recorded = asyncio.Event()
+        self._inactive: set[int] = set()
+        self._texts: OrderedDict[int, str | None] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._busy = 0  # workers with a message in hand
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._bot.initialize()
+        self._tasks = [asyncio.create_task(self._claim_loop(), name="delivery-claim")]
+        self._tasks.append(asyncio.create_task(self._flush_loop(), name="delivery-flush"))
+        self._tasks += [
+            asyncio.create_task(self._worker(), name=f"delivery-worker-{n}")
+            for n in range(self._options.concurrency)
+        ]
+
+    async def stop(self) -> None:
+        """Stop sending; what was claimed but not sent is released for the next start.
+
+        Messages already on their way get up to `send_timeout` to be answered and recorded,
+        so a clean stop sends nothing twice.
+        """
+        self._stopping = True
+        if self._tasks:
+            self._tasks[0].cancel()  # claim no more
+        deadline = time.monotonic() + self._options.send_timeout
+        while self._busy and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self._write_outcomes()
+            if self.is_leader:
+                await self._store.release_own_leases(self.owner)
+        with contextlib.suppress(Exception):
+            await self._leadership.release()
+        await self._bot.shutdown()
+
+    def chat_reachable(self, chat_id: int) -> None:
+        """The chat let the bot back in (unblocked, re-added)."""
+        self._inactive.discard(chat_id)
+
+    def wake(self) -> None:
+        """New work may be waiting (an item was published, or the poll job ticked)."""
+        self._wake.set()
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        checked_at = 0.0
+        while True:
+            try:
+                if not self.is_leader:
+                    if not await self._leadership.try_acquire():
+                        await self._sleep(self._options.leader_poll_seconds)
+                        continue
+                    released = await self._store.release_stale_leases(self.owner)
+                    self.is_leader = True
+                    log.info("delivery: this process sends now (%d leases taken over)", released)
+                    checked_at = time.monotonic()
+                elif time.monotonic() - checked_at > LEADER_CHECK_EVERY:
+                    checked_at = time.monotonic()
+                    if not await self._leadership.still_held():
+                        self.is_leader = False
+                        log.warning("delivery: lost the sender lock; standing by")
+                        continue
+                self._wake.clear()
+                for fanout in await self._store.expand():
+                    self.stats.expanded += fanout.deliveries
+                room = self._capacity - len(self._queued)
+                claimed: list[Claimed] = []
+                if room >= min(self._options.claim_batch, self._capacity // 2):
+                    claimed = await self._store.claim(
+                        self.owner,
+                        min(room, self._options.claim_batch),
+                        self._options.lease_seconds,
+                    )
+                    for row in claimed:
+                        key = (row.item_id, row.chat_id)
+                        if key not in self._queued:
+                            self._queued.add(key)
+                            self._queue.put_nowait(row)
+                if claimed:
+                    continue
+                if room < self._capacity // 2:  # busy: claim again once workers made room
+                    self._flushed.clear()
+                    await self._wait(self._flushed, self._poll_seconds)
+                else:
+                    await self._wait(self._wake, self._poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery: claim loop failed; retrying")
+                await self._sleep(1.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        await self._wait(self._wake, seconds)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            row = await self._queue.get()
+            if self._stopping:
+                continue  # still claimed in the database; stop() releases it
+            self._busy += 1
+            try:
+                outcome = await self._deliver(row)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not lose the row: retry it later
+                log.exception("delivery: unexpected error for %s", row)
+                outcome = self._transient(row, row.chat_id, f"internal: {exc!r}")
+            finally:
+                self._busy -= 1
+            self._outcomes.append(outcome)
+
+    async def _text(self, item_id: int) -> str | None:
+        if item_id in self._texts:
+            self._texts.move_to_end(item_id)
+            return self._texts[item_id]
+        item = await self._news.get_item(item_id)
+        text = None if item is None else item_card(item) + "\n\n" + texts.DELIVERY_FOOTER
+        self._texts[item_id] = text
+        if len(self._texts) > 64:
+            self._texts.popitem(last=False)
+        return text
+
+    async def _deliver(self, row: Claimed) -> Outcome:
+        chat_id = row.chat_id
+        text = await self._text(row.item_id)
+        if text is None:  # the item was deleted before it reached everyone
+            return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
+        while True:
+            if chat_id in self._inactive:
+                self.stats.cancelled += 1
+                return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
+            while len(self._outcomes) >= self.max_unrecorded:
+                self._recorded.clear()
+                await self._wait(self._recorded, 0.5)
+            await self._budget.acquire(chat_id, BULK)
+            try:
+                message_id = await self._bot.send_html(
+                    chat_id, text, read_timeout=self._options.send_timeout
+                )
+            except RetryAfter as exc:  # flood control: wait, then the very same message again
+                self.stats.flood_waits += 1
+                wait = retry_after(exc)
+                self._budget.penalize(wait)
+                await asyncio.sleep(wait)
+                continue
+            except ChatMigrated as exc:
+                migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
+                self.stats.migrated += 1
+                log.info("delivery: chat %s moved to %s", chat_id, migrated.new_chat_id)
+                key = (row.item_id, chat_id)
+                self._queued.discard(key)
+                chat_id = exc.new_chat_id
+                self._queued.add((row.item_id, chat_id))
+                continue
+            except Forbidden as exc:
+                return await self._gone(row, chat_id, exc.message)
+            except BadRequest as exc:
+                if any(reason in exc.message.lower() for reason in _GONE_CHAT):
+                    return await self._gone(row, chat_id, exc.message)
+                self.stats.failed += 1  # the message itself is wrong: retrying cannot help
+                return Outcome(
+                    row.item_id, chat_id, FAILED, row.attempts + 1, last_error=exc.message
+                )
+            except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
+                return self._transient(row, chat_id, f"{exc.__class__.__name__}: {exc.message}")
+            self.stats.sent += 1
+            return Outcome(
+                row.item_id,
+                chat_id,
+                SENT,
+                row.attempts + 1,
+                message_id=message_id,
+                sent_at=utcnow(),
+            )
+
+    async def _gone(self, row: Claimed, chat_id: int, reason: str) -> Outcome:
+        if len(self._inactive) > 100_000:
+            self._inactive.clear()
+        self._inactive.add(chat_id)
+        await self._store.deactivate_chat(chat_id, reason)
+        self.stats.cancelled += 1
+        return Outcome(row.item_id, chat_id, CANCELLED, row.attempts + 1, last_error=reason)
+
+    def _transient(self, row: Claimed, chat_id: int, error: str) -> Outcome:
+        attempts = row.attempts + 1
+        if attempts >= self._options.max_attempts:
+            self.stats.failed += 1
+            log.warning(
+                "delivery: giving up on item %s in chat %s: %s", row.item_id, chat_id, error
+            )
+            return Outcome(row.item_id, chat_id, FAILED, attempts, last_error=error)
+        self.stats.retries += 1
+        backoff = min(MAX_BACKOFF, self._options.backoff_seconds * 2 ** (attempts - 1))
+        return Outcome(
+            row.item_id,
+            chat_id,
+            PENDING,
+            attempts,
+            next_attempt_at=utcnow() + timedelta(seconds=backoff),
+            last_error=error,
+        )
+
+    # -- writing outcomes --------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            try:
+                await self._write_outcomes()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery: could not record outcomes; will retry")
+                await asyncio.sleep(1.0)
+
+    async def _write_outcomes(self) -> None:
+        while self._outcomes:
+            batch = self._outcomes[:FLUSH_BATCH]
+            await self._store.record(batch)
+            del self._outcomes[: len(batch)]
+            for outcome in batch:
+                self._queued.discard((outcome.item_id, outcome.chat_id))
+            self._flushed.set()
+            self._recorded.set()

@@ -1,0 +1,293 @@
+"""The delivery engine's SQL: fan-out, claiming with a lease, and recording what happened.
+
+Everything here is one short transaction per call, so a process killed at any instant leaves
+each delivery either pending (sent again later) or recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, literal, literal_column, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.base import BigIntId, UTCDateTime, utcnow
+from bot.db.models import BroadcastQueue, Chat, Delivery, Item, Subscription
+from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX
+
+# a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
+IS_PENDING = Delivery.status == literal_column("'pending'")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    item_id: int
+    chat_id: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed delivery; written back in batches."""
+
+    item_id: int
+    chat_id: int
+    status: str
+    attempts: int
+    message_id: int | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+
+    def row(self) -> dict[str, object]:
+        return {
+            "item_id": self.item_id,
+            "chat_id": self.chat_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "message_id": self.message_id,
+            "sent_at": self.sent_at,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error[:LAST_ERROR_MAX] if self.last_error else None,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fanout:
+    item_id: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    old_chat_id: int
+    new_chat_id: int
+    moved_deliveries: int
+
+
+class DeliveryStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def _insert(self, session: AsyncSession):  # type: ignore[no-untyped-def]
+        if session.bind.dialect.name == "postgresql":
+            return postgresql.insert(Delivery)
+        return sqlite.insert(Delivery)
+
+    async def expand(self, limit: int = 10) -> list[Fanout]:
+        """Turn queued broadcasts into one pending delivery per subscribed, active chat.
+
+        One INSERT ... SELECT per item, in the transaction that removes the queue row, so an
+        item is expanded exactly once even if two processes try (the pair is unique, and
+        PostgreSQL's SKIP LOCKED keeps them on different rows).
+        """
+        done: list[Fanout] = []
+        async with self._sessions.begin() as session:
+            queued = (
+                await session.scalars(
+                    select(BroadcastQueue.item_id)
+                    .order_by(BroadcastQueue.created_at, BroadcastQueue.item_id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            now = utcnow()
+            for item_id in queued:
+                item = (
+                    await session.execute(
+                        select(Item.category_id, Item.deleted_at).where(Item.id == item_id)
+                    )
+                ).first()
+                count = 0
+                if item is not None and item.deleted_at is None:
+                    subscribers = (
+                        select(
+                            literal(item_id, BigIntId),
+                            Subscription.chat_id,
+                            literal(now, UTCDateTime()),
+                        )
+                        .join(Chat, Chat.id == Subscription.chat_id)
+                        .where(
+                            Chat.active.is_(True),
+                            or_(
+                                Subscription.category_id == item.category_id,
+                                Subscription.category_id.is_(None),
+                            ),
+                        )
+                    )
+                    statement = (
+                        self._insert(session)
+                        .from_select(["item_id", "chat_id", "created_at"], subscribers)
+                        .on_conflict_do_nothing()
+                    )
+                    count = (await session.execute(statement)).rowcount
+                await session.execute(
+                    delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id)
+                )
+                done.append(Fanout(item_id, max(count, 0)))
+        return done
+
+    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+        """Lease up to `limit` due deliveries to `owner` (rows another process holds are
+        skipped, never waited for)."""
+        now = utcnow()
+        due = (
+            select(Delivery.item_id, Delivery.chat_id)
+            .where(
+                IS_PENDING,
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            )
+            .order_by(Delivery.chat_id, Delivery.item_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(Delivery)
+            .where(tuple_(Delivery.item_id, Delivery.chat_id).in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(Delivery.item_id, Delivery.chat_id, Delivery.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(statement)).all()
+        return [Claimed(*row) for row in rows]
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write back a batch of outcomes (one executemany, one commit)."""
+        if not outcomes:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery).execution_options(synchronize_session=False),
+                [outcome.row() for outcome in outcomes],
+            )
+
+    async def release_stale_leases(self, owner: str) -> int:
+        """On taking over as the only sender: whatever others held, they hold no longer."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(IS_PENDING, Delivery.lease_owner.is_not(None), Delivery.lease_owner != owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return max(result.rowcount, 0)
+
+    async def release_own_leases(self, owner: str) -> int:
+        """On a clean stop: what this process claimed but did not send is free at once."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(IS_PENDING, Delivery.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return max(result.rowcount, 0)
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> int:
+        """The chat blocked us, was deleted or kicked us: stop sending to it."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Chat).where(Chat.id == chat_id).values(active=False, updated_at=utcnow())
+            )
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == chat_id, IS_PENDING)
+                .values(
+                    status=CANCELLED,
+                    last_error=reason[:LAST_ERROR_MAX],
+                    lease_owner=None,
+                    lease_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return max(result.rowcount, 0)
+
+    async def cancel_item(self, item_id: int, reason: str) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.item_id == item_id, IS_PENDING)
+                .values(status=CANCELLED, last_error=reason, lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return max(result.rowcount, 0)
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> Migrated:
+        """A group became a supergroup: same people, new id. Subscriptions and pending
+        deliveries move to the new id; the old chat is kept, inactive, for its history."""
+        async with self._sessions.begin() as session:
+            old = await session.get(Chat, old_chat_id)
+            new = await session.get(Chat, new_chat_id)
+            if new is None:
+                session.add(
+                    Chat(
+                        id=new_chat_id,
+                        type="supergroup",
+                        title=old.title if old else None,
+                        username=old.username if old else None,
+                    )
+                )
+                await session.flush()
+            else:
+                new.active = True
+            if old is not None:
+                old.active = False
+            # what the new chat already follows stays; the rest moves over
+            existing = select(func.coalesce(Subscription.category_id, 0)).where(
+                Subscription.chat_id == new_chat_id
+            )
+            await session.execute(
+                delete(Subscription).where(
+                    Subscription.chat_id == old_chat_id,
+                    func.coalesce(Subscription.category_id, 0).in_(existing),
+                )
+            )
+            await session.execute(
+                update(Subscription)
+                .where(Subscription.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id)
+            )
+            taken = select(Delivery.item_id).where(Delivery.chat_id == new_chat_id)
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == old_chat_id, IS_PENDING, Delivery.item_id.in_(taken))
+                .values(status=CANCELLED, last_error="chat migrated", lease_owner=None)
+                .execution_options(synchronize_session=False)
+            )
+            moved = await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == old_chat_id, IS_PENDING)
+                .values(chat_id=new_chat_id, lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return Migrated(old_chat_id, new_chat_id, max(moved.rowcount, 0))
+
+    async def counts(self, item_id: int | None = None) -> dict[str, int]:
+        """Deliveries by status (for tests, benchmarks and a future /stats)."""
+        query = select(Delivery.status, func.count()).group_by(Delivery.status)
+        if item_id is not None:
+            query = query.where(Delivery.item_id == item_id)
+        async with self._sessions() as session:
+            return {status: count for status, count in (await session.execute(query)).all()}
+
+    async def sent_message(self, item_id: int, chat_id: int) -> int | None:
+        """The message an item became in a chat (for later edits and retractions)."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(Delivery.message_id).where(
+                    Delivery.item_id == item_id, Delivery.chat_id == chat_id
+                )
+            )
+
+    async def backlog(self) -> int:
+        async with self._sessions() as session:
+            queued = await session.scalar(select(func.count()).select_from(BroadcastQueue))
+            pending = await session.scalar(select(func.count()).where(IS_PENDING))
+        return int(queued or 0) + int(pending or 0)

@@ -1,0 +1,105 @@
+"""An aiohttp transport for python-telegram-bot, for the broadcast sender.
+
+PTB's default HTTPXRequest costs about a millisecond of CPU per call; aiohttp's client, with a
+large keep-alive pool, costs a fraction of that, which is what lets one process push past
+1,000 messages a second when paid broadcasts lift the limit.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class BroadcastBot(Bot):
+    """A Bot whose broadcast sends skip building a `Message` from the answer: the sender
+    only needs the message id, and at 1,000+ messages a second that parsing is a fifth of
+    the CPU. Errors (429, 403, migration …) are raised exactly as `send_message` raises them.
+    """
+
+    async def send_html(self, chat_id: int, text: str, *, read_timeout: float) -> int:
+        result = await self._post(
+            "sendMessage",
+            {
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": ParseMode.HTML,
+                "link_preview_options": NO_PREVIEW,
+            },
+            read_timeout=read_timeout,
+        )
+        return int(result["message_id"])  # type: ignore[index,call-overload]
+
+
+class AiohttpRequest(BaseRequest):
+    def __init__(
+        self,
+        *,
+        connection_pool_size: int = 128,
+        read_timeout: float | None = 10.0,
+        connect_timeout: float | None = 5.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector)
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        write_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        connect_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        pool_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+    ) -> tuple[int, bytes]:
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=self._connect_timeout
+            if connect_timeout is BaseRequest.DEFAULT_NONE
+            else connect_timeout,
+            sock_read=self._read_timeout
+            if read_timeout is BaseRequest.DEFAULT_NONE
+            else read_timeout,
+        )
+        kwargs: dict = {"timeout": timeout}
+        if request_data is not None and request_data.contains_files:
+            form = aiohttp.FormData()
+            for name, value in request_data.json_parameters.items():
+                form.add_field(name, value)
+            for name, part in request_data.multipart_data.items():
+                filename, content, mimetype = part[0], part[1], part[2] if len(part) > 2 else None
+                form.add_field(name, content, filename=filename, content_type=mimetype)
+            kwargs["data"] = form
+        elif request_data is not None:
+            kwargs["data"] = request_data.json_payload
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        try:
+            async with self._session.request(method, url, **kwargs) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut("Timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp: {exc.__class__.__name__}") from exc

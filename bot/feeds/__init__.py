@@ -1,0 +1,4 @@
+"""RSS/Atom feeds: fetching (`fetcher`) and turning documents into entries (`parser`).
+
+Nothing here touches the database or Telegram; `bot.services.feeds` puts it to work.
+"""

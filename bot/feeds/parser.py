@@ -1,0 +1,159 @@
+"""Turn a fetched RSS 2.0, RSS 1.0 or Atom document into plain entries.
+
+Titles and summaries come out as plain text (markup stripped, entities decoded); nothing
+here decides about categories or validation: `bot.services.feeds` does.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+
+from bot.feeds.fetcher import FeedError, FeedErrorCode
+
+_BLOCKS = {
+    "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "pre", "section", "article", "header", "footer", "hr", "figure",
+}  # fmt: skip
+_SKIPPED = {"script", "style", "head", "title", "noscript", "template"}
+_LEFTOVER_ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self._skipping += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text from HTML: tags dropped, entities decoded, one line per paragraph."""
+    extractor = _TextExtractor()
+    extractor.feed(markup)
+    extractor.close()
+    return _tidy("".join(extractor.parts))
+
+
+def _tidy(text: str) -> str:
+    # feeds often escape twice ("&amp;amp;"): decode what is left once more
+    if _LEFTOVER_ENTITY.search(text):
+        text = html.unescape(text)
+    lines = (" ".join(line.split()) for line in text.replace("\xa0", " ").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _text(value: str | None, detail: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    if detail is None or detail.get("type") in _HTML_TYPES:
+        return html_to_text(value)
+    return _tidy(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    key: str  # hash of the guid, else the link, else the title: what "seen" remembers
+    title: str
+    link: str | None
+    summary: str | None
+    published: datetime | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    version: str  # "rss20", "rss10", "atom10"...
+    entries: tuple[FeedEntry, ...]
+
+
+def entry_key(guid: str | None, link: str | None, title: str) -> str:
+    if guid and guid.strip():
+        raw = "guid:" + guid.strip()
+    elif link and link.strip():
+        raw = "link:" + link.strip()
+    else:
+        raw = "title:" + title
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _date(entry: dict[str, Any]) -> datetime | None:
+    for field in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(field)
+        if parsed:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _summary(entry: dict[str, Any]) -> str | None:
+    summary = _text(entry.get("summary"), entry.get("summary_detail"))
+    if not summary:
+        for content in entry.get("content") or ():
+            summary = _text(content.get("value"), content)
+            if summary:
+                break
+    return summary or None
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse bytes we fetched ourselves; raises FeedError(NOT_A_FEED) for anything else."""
+    headers = {"content-location": url}  # relative links resolve against the feed's URL
+    if content_type:
+        headers["content-type"] = content_type
+    document = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    if not document.get("version"):
+        reason = document.get("bozo_exception")
+        detail = reason.__class__.__name__ if reason is not None else "no RSS or Atom"
+        raise FeedError(FeedErrorCode.NOT_A_FEED, detail)
+    entries = []
+    for raw in document.entries:
+        title = _text(raw.get("title"), raw.get("title_detail"))
+        link = (raw.get("link") or "").strip() or None
+        entries.append(
+            FeedEntry(
+                key=entry_key(raw.get("id"), link, title),
+                title=title,
+                link=link,
+                summary=_summary(raw),
+                published=_date(raw),
+                categories=tuple(
+                    term.strip()
+                    for tag in raw.get("tags") or ()
+                    if (term := tag.get("term") or tag.get("label")) and term.strip()
+                ),
+            )
+        )
+    feed_title = _text(document.feed.get("title"), document.feed.get("title_detail"))
+    return ParsedFeed(title=feed_title or None, version=document.version, entries=tuple(entries))

@@ -1,0 +1,89 @@
+"""/stats: subscribers and items per category, and today's deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.base import utcnow
+from bot.db.models import Category, Chat, Delivery, Subscription
+from bot.db.models.delivery import FAILED, PENDING, SENT
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    # (category name or None for "all categories", count); categories in name order
+    subscribers: tuple[tuple[str | None, int], ...]
+    items: tuple[tuple[str, int], ...]
+    sent_today: int
+    failed_today: int
+    pending: int
+    active_chats: int
+    inactive_chats: int
+
+
+class StatsService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tz: ZoneInfo,
+        *,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._tz = tz
+        self.now = now
+
+    async def collect(self) -> Stats:
+        midnight = datetime.combine(self.now().astimezone(self._tz).date(), time(), self._tz)
+        async with self._sessions() as session:
+            subscribers = (
+                await session.execute(
+                    select(Category.name, func.count(Subscription.id))
+                    .select_from(Subscription)
+                    .join(Chat, Chat.id == Subscription.chat_id)
+                    .outerjoin(Category, Category.id == Subscription.category_id)
+                    .where(Chat.active.is_(True))
+                    .group_by(Category.name, Category.name_key)
+                    .order_by(Category.name_key.nulls_first())
+                )
+            ).all()
+            items = (
+                await session.execute(
+                    select(Category.name, Category.item_count).order_by(Category.name_key)
+                )
+            ).all()
+            today = dict(
+                (
+                    await session.execute(
+                        select(Delivery.status, func.count())
+                        .where(
+                            Delivery.status.in_([SENT, FAILED]),
+                            func.coalesce(Delivery.sent_at, Delivery.created_at) >= midnight,
+                        )
+                        .group_by(Delivery.status)
+                    )
+                ).all()
+            )
+            pending = await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status == PENDING)
+            )
+            chats = dict(
+                (
+                    await session.execute(select(Chat.active, func.count()).group_by(Chat.active))
+                ).all()
+            )
+        return Stats(
+            subscribers=tuple((name, count) for name, count in subscribers),
+            items=tuple((name, count) for name, count in items),
+            sent_today=today.get(SENT, 0),
+            failed_today=today.get(FAILED, 0),
+            pending=int(pending or 0),
+            active_chats=chats.get(True, 0),
+            inactive_chats=chats.get(False, 0),
+        )

@@ -1,0 +1,159 @@
+"""Which chats follow which categories: /subscribe, /unsubscribe, /subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.base import utcnow
+from bot.db.models import Category, Chat, Subscription
+from bot.delivery.store import DeliveryStore, Migrated
+from bot.services.views import CategoryView
+
+
+@dataclass(frozen=True, slots=True)
+class Following:
+    """What one chat follows: everything, or some categories (sorted by name)."""
+
+    chat_id: int
+    everything: bool
+    categories: tuple[CategoryView, ...]
+
+    @property
+    def category_ids(self) -> frozenset[int]:
+        return frozenset(c.id for c in self.categories)
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and not self.categories
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    changed: bool
+    following: Following
+
+
+class UnknownCategory(LookupError):
+    """The category does not exist (any more): a stale button, or deleted meanwhile."""
+
+
+class SubscriptionService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._deliveries = DeliveryStore(sessions)
+
+    async def following(self, chat_id: int) -> Following:
+        async with self._sessions() as session:
+            return await self._following(session, chat_id)
+
+    @staticmethod
+    async def _following(session: AsyncSession, chat_id: int) -> Following:
+        everything = await session.scalar(
+            select(func.count()).where(
+                Subscription.chat_id == chat_id, Subscription.category_id.is_(None)
+            )
+        )
+        rows = await session.scalars(
+            select(Category)
+            .join(Subscription, Subscription.category_id == Category.id)
+            .where(Subscription.chat_id == chat_id)
+            .order_by(Category.name_key)
+        )
+        categories = tuple(CategoryView(c.id, c.name, c.item_count) for c in rows)
+        return Following(chat_id, bool(everything), categories)
+
+    async def follow(self, chat_id: int, category_id: int | None) -> Change:
+        """Follow one category, or every category (`None`, which replaces single ones)."""
+        try:
+            async with self._sessions.begin() as session:
+                await self._check_category(session, category_id)
+                before = await self._following(session, chat_id)
+                if before.everything or category_id in before.category_ids:
+                    return Change(False, before)
+                if category_id is None:
+                    await session.execute(
+                        delete(Subscription).where(Subscription.chat_id == chat_id)
+                    )
+                session.add(Subscription(chat_id=chat_id, category_id=category_id))
+                await self._reachable(session, chat_id)
+                await session.flush()
+                return Change(True, await self._following(session, chat_id))
+        except IntegrityError:  # the same tap twice at once: the other one won
+            return Change(False, await self.following(chat_id))
+
+    async def unfollow(self, chat_id: int, category_id: int | None) -> Change:
+        """Stop one category (`None`: stop everything). Leaving one category while following
+        all of them keeps every other category."""
+        async with self._sessions.begin() as session:
+            await self._check_category(session, category_id)
+            before = await self._following(session, chat_id)
+            if category_id is None:
+                if before.nothing:
+                    return Change(False, before)
+                await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
+            elif before.everything:
+                others = await session.scalars(
+                    select(Category.id).where(Category.id != category_id)
+                )
+                await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
+                session.add_all(Subscription(chat_id=chat_id, category_id=c) for c in others)
+            elif category_id in before.category_ids:
+                await session.execute(
+                    delete(Subscription).where(
+                        Subscription.chat_id == chat_id, Subscription.category_id == category_id
+                    )
+                )
+            else:
+                return Change(False, before)
+            await session.flush()
+            return Change(True, await self._following(session, chat_id))
+
+    async def toggle(self, chat_id: int, category_id: int | None) -> Change:
+        following = await self.following(chat_id)
+        on = following.everything or (
+            category_id is not None and category_id in following.category_ids
+        )
+        return await (self.unfollow if on else self.follow)(chat_id, category_id)
+
+    @staticmethod
+    async def _check_category(session: AsyncSession, category_id: int | None) -> None:
+        if category_id is not None and await session.get(Category, category_id) is None:
+            raise UnknownCategory(category_id)
+
+    @staticmethod
+    async def _reachable(session: AsyncSession, chat_id: int) -> None:
+        # someone just asked for news here, so the chat is reachable again
+        await session.execute(
+            update(Chat)
+            .where(Chat.id == chat_id, Chat.active.is_(False))
+            .values(active=True, updated_at=utcnow())
+        )
+
+    async def set_chat_active(self, chat_id: int, active: bool, reason: str = "") -> None:
+        """From `my_chat_member`: blocked/kicked → inactive (pending deliveries cancelled)."""
+        if not active:
+            await self._deliveries.deactivate_chat(chat_id, reason or "bot removed from chat")
+            return
+        async with self._sessions.begin() as session:
+            await self._reachable(session, chat_id)
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> Migrated:
+        return await self._deliveries.migrate_chat(old_chat_id, new_chat_id)
+
+    async def subscriber_count(self, category_id: int | None = None) -> int:
+        """Active chats that would receive an item of `category_id`."""
+        query = (
+            select(func.count(func.distinct(Subscription.chat_id)))
+            .join(Chat, Chat.id == Subscription.chat_id)
+            .where(Chat.active.is_(True))
+        )
+        if category_id is not None:
+            query = query.where(
+                (Subscription.category_id == category_id) | Subscription.category_id.is_(None)
+            )
+        async with self._sessions() as session:
+            return int(await session.scalar(query) or 0)

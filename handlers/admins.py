@@ -1,0 +1,101 @@
+"""/admins: owners add and remove admins; admins see the list. Ids only, never usernames."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.context import BotContext
+from bot.services.admins import AdminView, Change
+
+_CHANGE_TEXTS = {
+    Change.ADDED: texts.ADMIN_ADDED,
+    Change.ALREADY_ADMIN: texts.ADMIN_ALREADY,
+    Change.IS_OWNER: texts.ADMIN_IS_OWNER,
+    Change.REMOVED: texts.ADMIN_REMOVED,
+    Change.NOT_ADMIN: texts.ADMIN_NOT_FOUND,
+    Change.OWNER_FIXED: texts.ADMIN_OWNER_FIXED,
+}
+
+
+def _list_text(admins: list[AdminView]) -> str:
+    lines = [texts.ADMINS_HEADER]
+    for admin in admins:
+        if admin.owner:
+            lines.append(texts.ADMINS_OWNER_LINE.format(user_id=admin.user_id))
+        else:
+            date = admin.added_at.strftime(texts.DATE_FORMAT) if admin.added_at else ""
+            lines.append(
+                texts.ADMINS_LINE.format(user_id=admin.user_id, added_by=admin.added_by, date=date)
+            )
+    return "\n".join(lines) + "\n\n" + texts.ADMINS_USAGE
+
+
+def _target(update: Update, args: list[str]) -> int | str | None:
+    """The user id named in the command, or the author of the replied-to message.
+
+    Returns the offending text when it is not a plain number (e.g. a @username)."""
+    if len(args) >= 2:
+        raw = args[1]
+        if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
+            return int(raw)
+        return raw
+    replied = update.effective_message.reply_to_message
+    if replied is not None and replied.from_user is not None and not replied.from_user.is_bot:
+        return replied.from_user.id
+    return None
+
+
+async def manage(update: Update, context: BotContext) -> None:
+    """Owners: /admins, /admins add <id>, /admins remove <id>."""
+    message = update.effective_message
+    args = context.args or []
+    if not args:
+        await show(update, context)
+        return
+    action = args[0].casefold()
+    target = _target(update, args)
+    if action not in {"add", "remove"} or target is None:
+        await message.reply_text(texts.ADMINS_USAGE)
+        return
+    if isinstance(target, str):
+        await message.reply_text(texts.ADMINS_BAD_ID.format(text=html.escape(target[:64])))
+        return
+    roster = context.services.admin_roster
+    actor = update.effective_user.id
+    if action == "add":
+        change = await roster.add(actor, target)
+    else:
+        change = await roster.remove(actor, target)
+    await message.reply_text(_CHANGE_TEXTS[change].format(user_id=target))
+    await _update_menu(context, target, change)
+
+
+async def _update_menu(context: BotContext, user_id: int, change: Change) -> None:
+    """A new admin sees the admin commands in the menu; a removed one no longer does."""
+    scope = BotCommandScopeChat(user_id)
+    # TelegramError: the user has not opened a chat with the bot yet
+    with contextlib.suppress(TelegramError):
+        if change is Change.ADDED:
+            commands = [BotCommand(c.name, c.description) for c in texts.COMMANDS]
+            await context.bot.set_my_commands(commands, scope=scope)
+        elif change is Change.REMOVED:
+            await context.bot.delete_my_commands(scope=scope)
+
+
+async def show(update: Update, context: BotContext) -> None:
+    """Admins who are not owners: the list; any change is refused."""
+    if context.args:
+        await update.effective_message.reply_text(texts.NOT_OWNER)
+        return
+    admins = await context.services.admin_roster.list()
+    await update.effective_message.reply_text(_list_text(admins))
+
+
+async def refused(update: Update, context: BotContext) -> None:
+    """Anyone else who tries an admin command: one polite answer, nothing happens."""
+    await update.effective_message.reply_text(texts.NOT_ADMIN)

@@ -1,0 +1,335 @@
+"""Corrections by admins: /edit (a guided flow, stored like /add's) and /delete.
+
+Saving an edit updates the messages subscribers already got, in place; deleting retracts
+them (Telegram allows that for 48 hours). Both run as background tasks, so a correction that
+reaches thousands of chats never holds up the bot, and end with a report to the admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot import texts
+from bot.callbacks import StaleCallback
+from bot.context import BotContext
+from bot.delivery.budget import BULK
+from bot.render import item_card
+from bot.services.corrections import EDITABLE, Deleted, Edited
+from bot.services.drafts import DraftState
+from bot.services.validation import (
+    Problem,
+    ValidationFailed,
+    clean_category,
+    clean_summary,
+    clean_title,
+    clean_url,
+)
+from bot.services.views import ItemView
+from handlers.publishing import (
+    ACTIVE,
+    END,
+    as_delivered,
+    ask_again,
+    button,
+    canonical_category,
+    category_keyboard,
+    drop_buttons,
+    parse_button,
+)
+
+log = logging.getLogger(__name__)
+
+KIND = "edit"
+FLOW = "ed"  # in callback data
+LIST_SIZE = 10
+_CLEAN = {"title": clean_title, "summary": clean_summary, "category": clean_category}
+
+
+# -- shared by /edit and /delete ---------------------------------------------------------------
+
+
+async def _item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
+    """The item named by the command's number; otherwise answers (list, or the problem)."""
+    message = update.effective_message
+    args = context.args or []
+    news = context.services.news
+    if not args:
+        page = await news.page(LIST_SIZE)
+        if not page.items:
+            await message.reply_text(texts.CORRECT_NO_ITEMS.format(command=command))
+            return None
+        lines = [texts.CORRECT_LIST_HEADER.format(n=len(page.items), command=command)]
+        for item in page.items:
+            lines.append(
+                texts.CORRECT_LIST_LINE.format(
+                    id=item.id,
+                    date=item.published_at.strftime(texts.DATE_FORMAT),
+                    title=html.escape(item.title),
+                )
+            )
+        await message.reply_text("\n".join(lines))
+        return None
+    raw = " ".join(args).removeprefix("#")
+    if len(args) > 1 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
+        await message.reply_text(
+            texts.CORRECT_BAD_NUMBER.format(text=html.escape(" ".join(args)[:64]), command=command)
+        )
+        return None
+    item = await news.get_item(int(raw))
+    if item is None:
+        await message.reply_text(texts.CORRECT_UNKNOWN.format(id=int(raw), command=command))
+    return item
+
+
+async def _edit_sent(context: BotContext, chat_id: int, edited: Edited) -> None:
+    updated = failed = 0
+    text = as_delivered(edited.item)
+    bot = context.bot
+    # broadcast priority in the delivery engine's shared budget: the same rate limits as
+    # deliveries, and replies to people still go first (PTB refuses the argument without one)
+    extra = {"rate_limit_args": BULK} if bot.rate_limiter is not None else {}
+    for sent in edited.sent:
+        try:
+            await bot.edit_message_text(
+                text, chat_id=sent.chat_id, message_id=sent.message_id, **extra
+            )
+            updated += 1
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                updated += 1
+            else:
+                failed += 1
+        except (Forbidden, TelegramError) as exc:
+            log.info("could not edit message in %s: %s", sent.chat_id, exc)
+            failed += 1
+    report = texts.EDIT_SAVED.format(id=edited.item.id, updated=updated, total=len(edited.sent))
+    if failed:
+        report += texts.EDIT_SAVED_FAILED.format(failed=failed)
+    await bot.send_message(chat_id, report)
+
+
+async def _delete_sent(context: BotContext, chat_id: int, deleted: Deleted) -> None:
+    removed = failed = 0
+    too_old = deleted.too_old
+    bot = context.bot
+    for sent in deleted.sent:
+        try:
+            await bot.delete_message(sent.chat_id, sent.message_id)
+            removed += 1
+        except BadRequest as exc:
+            if "can't be deleted" in exc.message:
+                too_old += 1
+            else:
+                failed += 1
+        except TelegramError as exc:
+            log.info("could not delete message in %s: %s", sent.chat_id, exc)
+            failed += 1
+    report = texts.DELETE_DONE.format(
+        id=deleted.item.id, deleted=removed, cancelled=deleted.cancelled
+    )
+    if too_old:
+        report += texts.DELETE_TOO_OLD.format(old=too_old)
+    if failed:
+        report += texts.DELETE_FAILED.format(failed=failed)
+    await bot.send_message(chat_id, report)
+
+
+# -- /delete -----------------------------------------------------------------------------------
+
+
+async def delete(update: Update, context: BotContext) -> None:
+    item = await _item_from_args(update, context, "delete")
+    if item is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(texts.BUTTON_DELETE, "del", "yes", item.id),
+                button(texts.BUTTON_KEEP, "del", "no", item.id),
+            ]
+        ]
+    )
+    await update.effective_message.reply_text(
+        texts.DELETE_CONFIRM + "\n\n" + item_card(item, show_number=True), reply_markup=keyboard
+    )
+
+
+async def on_delete_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if update.effective_user.id not in context.services.admins.user_ids:
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        return
+    try:
+        flow, action, argument = parse_button(query.data)
+        if flow != "del" or action not in ("yes", "no") or not (argument or "").isdigit():
+            raise StaleCallback(query.data or "")
+    except StaleCallback:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    item_id = int(argument)
+    chat = update.effective_chat
+    await query.answer()
+    await drop_buttons(update)
+    if action == "no":
+        await chat.send_message(texts.DELETE_KEPT.format(id=item_id))
+        return
+    try:
+        deleted = await context.services.corrections.delete(update.effective_user.id, item_id)
+    except LookupError:
+        await chat.send_message(texts.CORRECT_UNKNOWN.format(id=item_id, command="delete"))
+        return
+    context.application.create_task(_delete_sent(context, chat.id, deleted), update=update)
+
+
+# -- /edit -------------------------------------------------------------------------------------
+
+
+def _keys(update: Update) -> tuple[int, int]:
+    return update.effective_chat.id, update.effective_user.id
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """/edit [number] in a private chat: the list, or the buttons for the field to change."""
+    item = await _item_from_args(update, context, "edit")
+    if item is None:
+        await context.services.drafts.discard(*_keys(update))
+        return END
+    await context.services.drafts.save(*_keys(update), KIND, "field", {"item_id": item.id})
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in EDITABLE[:2]],
+            [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in EDITABLE[2:]],
+            [button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+        ]
+    )
+    await update.effective_message.reply_text(
+        texts.EDIT_WHICH.format(id=item.id) + "\n\n" + item_card(item, show_number=True),
+        reply_markup=keyboard,
+    )
+    return ACTIVE
+
+
+async def private_only(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(texts.FLOW_PRIVATE_ONLY.format(command="edit"))
+
+
+async def _confirm(
+    update: Update, context: BotContext, data: Mapping[str, Any], value: str | None
+) -> int:
+    item = await context.services.news.get_item(data["item_id"])
+    if item is None:
+        await context.services.drafts.discard(*_keys(update))
+        await update.effective_chat.send_message(
+            texts.CORRECT_UNKNOWN.format(id=data["item_id"], command="edit")
+        )
+        return END
+    field = data["field"]
+    if getattr(item, field) == value:
+        await update.effective_chat.send_message(texts.EDIT_NOTHING)
+        return ACTIVE
+    await context.services.drafts.save(*_keys(update), KIND, "confirm", {**data, "value": value})
+    changed = dataclasses.replace(item, **{field: value})
+    keyboard = InlineKeyboardMarkup(
+        [[button(texts.BUTTON_SAVE, FLOW, "save"), button(texts.BUTTON_CANCEL, FLOW, "cancel")]]
+    )
+    await update.effective_chat.send_message(texts.EDIT_PREVIEW.format(id=item.id))
+    await update.effective_chat.send_message(as_delivered(changed), reply_markup=keyboard)
+    return ACTIVE
+
+
+async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:
+    if draft.step != "value":
+        await update.effective_message.reply_text(texts.ADD_USE_BUTTONS)
+        return ACTIVE
+    field = draft.get("field")
+    text = update.effective_message.text or ""
+    try:
+        if field == "url":
+            value = clean_url(text)
+            if value is None:
+                raise ValidationFailed(Problem.BAD_URL)
+            existing = await context.services.news.find_by_url(value)
+            if existing is not None and existing.id != draft.get("item_id"):
+                await update.effective_message.reply_text(
+                    texts.ADD_LINK_TAKEN.format(id=existing.id)
+                )
+                return ACTIVE
+        else:
+            value = _CLEAN[field](text)
+            if field == "category":
+                value = await canonical_category(context, value)
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    return await _confirm(update, context, draft.data, value)
+
+
+async def button_step(
+    update: Update, context: BotContext, draft: DraftState, action: str, argument: str | None
+) -> int | None:
+    query = update.callback_query
+    step, field = draft.step, draft.get("field")
+    if action == "cancel":
+        await query.answer()
+        await drop_buttons(update)
+        await context.services.drafts.discard(*_keys(update))
+        await update.effective_chat.send_message(texts.EDIT_CANCELLED.format(id=draft["item_id"]))
+        return END
+    if action == "f" and step == "field" and argument in EDITABLE:
+        await query.answer()
+        await drop_buttons(update)
+        data = {**draft.data, "field": argument}
+        await context.services.drafts.save(*_keys(update), KIND, "value", data)
+        markup = None
+        if argument == "category":
+            categories = await context.services.news.categories()
+            markup = category_keyboard(FLOW, categories)
+        elif argument in ("url", "summary"):
+            markup = InlineKeyboardMarkup([[button(texts.BUTTON_SKIP, FLOW, "skip")]])
+        await update.effective_chat.send_message(texts.ADD_ASK_NEW[argument], reply_markup=markup)
+        return ACTIVE
+    if action == "skip" and step == "value" and field in ("url", "summary"):
+        await query.answer()
+        await drop_buttons(update)
+        return await _confirm(update, context, draft.data, None)
+    if action == "cat" and step == "value" and field == "category" and (argument or "").isdigit():
+        category = await context.services.news.get_category(int(argument))
+        if category is None:
+            return None
+        await query.answer()
+        await drop_buttons(update)
+        return await _confirm(update, context, draft.data, category.name)
+    if action == "save" and step == "confirm":
+        await query.answer()
+        return await _save(update, context, draft)
+    return None
+
+
+async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
+    chat_id, user_id = _keys(update)
+    try:
+        edited = await context.services.corrections.edit(
+            user_id, draft["item_id"], draft["field"], draft.get("value")
+        )
+    except LookupError:
+        edited = None
+    except ValidationFailed as failure:  # the link was taken meanwhile
+        existing = failure.details["existing"]
+        await update.effective_chat.send_message(texts.ADD_LINK_TAKEN.format(id=existing.id))
+        await context.services.drafts.save(chat_id, user_id, KIND, "value", draft.data)
+        return ACTIVE
+    await drop_buttons(update)
+    await context.services.drafts.discard(chat_id, user_id)
+    if edited is None:
+        await update.effective_chat.send_message(
+            texts.CORRECT_UNKNOWN.format(id=draft["item_id"], command="edit")
+        )
+        return END
+    context.application.create_task(_edit_sent(context, chat_id, edited), update=update)
+    return END

@@ -1,0 +1,187 @@
+"""/feeds for admins, and the job that polls the feeds and tells admins about broken ones."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Bot, Update
+from telegram.constants import MessageLimit
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import texts
+from bot.context import BotContext, Services
+from bot.feeds.fetcher import FeedError
+from bot.services.feeds import (
+    DEFAULT_CATEGORY,
+    AddProblem,
+    FeedEvent,
+    FeedEventKind,
+    FeedNotAdded,
+    FeedService,
+    FeedView,
+    PollReport,
+)
+from bot.services.validation import CATEGORY_NAME_MAX
+
+log = logging.getLogger(__name__)
+
+POLL_JOB = "feeds:poll"
+POLL_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
+
+
+def _minutes(feeds: FeedService) -> int:
+    return max(1, round(feeds.interval.total_seconds() / 60))
+
+
+def error_reason(feeds: FeedService, code: str, detail: str) -> str:
+    return texts.FEED_ERRORS[code].format(
+        detail=html.escape(detail),
+        max_mb=round(feeds.limits.max_bytes / (1024 * 1024), 1),
+        seconds=f"{feeds.limits.timeout_seconds:g}",
+    )
+
+
+def _feed_error_reason(feeds: FeedService, error: FeedError) -> str:
+    return error_reason(feeds, error.code.value, error.detail)
+
+
+def _stored_error_reason(feeds: FeedService, feed: FeedView) -> str:
+    code = feed.error_code
+    return error_reason(feeds, code.value, feed.error_detail) if code else ""
+
+
+def _line(feeds: FeedService, feed: FeedView) -> str:
+    if feed.error is not None:
+        status = texts.FEEDS_BROKEN.format(reason=_stored_error_reason(feeds, feed))
+    elif feed.last_ok_at is None:
+        status = texts.FEEDS_NEVER_READ
+    else:
+        status = ""
+    return texts.FEEDS_LINE.format(
+        id=feed.id,
+        title=html.escape(feed.name),
+        url=html.escape(feed.url),
+        category=html.escape(feed.category) if feed.category else texts.FEEDS_OWN_CATEGORY,
+        status=status,
+    )
+
+
+def feeds_list_text(feeds: FeedService, views: list[FeedView]) -> str:
+    if not views:
+        return texts.FEEDS_NONE
+    text = texts.FEEDS_HEADER.format(minutes=_minutes(feeds))
+    limit = MessageLimit.MAX_TEXT_LENGTH - 200  # room for the footer and "…and N more"
+    for shown, feed in enumerate(views):
+        line = "\n\n" + _line(feeds, feed)
+        if len(text) + len(line) > limit:
+            text += "\n\n" + texts.FEEDS_MORE.format(n=len(views) - shown)
+            break
+        text += line
+    return text + "\n\n" + texts.FEEDS_FOOTER
+
+
+async def feeds_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    args = (message.text or "").split()[1:]
+    action = args[0].casefold() if args else ""
+    if not args:
+        await _list(update, context)
+    elif action == "add" and len(args) >= 2:
+        await _add(update, context, args[1], " ".join(args[2:]) or None)
+    elif action in {"remove", "delete", "rm"}:
+        await _remove(update, context, args[1:])
+    else:
+        await message.reply_text(texts.FEEDS_USAGE.format(default=DEFAULT_CATEGORY))
+
+
+async def _list(update: Update, context: BotContext) -> None:
+    feeds = context.services.feeds
+    await update.effective_message.reply_text(feeds_list_text(feeds, await feeds.feeds()))
+
+
+async def _add(update: Update, context: BotContext, url: str, category: str | None) -> None:
+    feeds = context.services.feeds
+    user = update.effective_user
+    try:
+        added = await feeds.add(url, category, added_by=user.id if user else None)
+    except FeedNotAdded as failure:
+        if failure.error is not None:
+            reason = _feed_error_reason(feeds, failure.error)
+        else:
+            problem = failure.problem or AddProblem.BAD_URL
+            existing = failure.existing
+            reason = texts.FEEDS_ADD_PROBLEMS[problem.value].format(
+                id=existing.id if existing else "?", max=CATEGORY_NAME_MAX
+            )
+        await update.effective_message.reply_text(texts.FEEDS_ADD_FAILED.format(reason=reason))
+        return
+    minutes = _minutes(feeds)
+    text = texts.FEEDS_ADDED.format(
+        title=html.escape(added.feed.name),
+        id=added.feed.id,
+        entries=texts.feed_entry_count(added.entry_count),
+    )
+    if added.imported:
+        more = texts.FEEDS_ADDED_IMPORTED.format(imported=added.imported, minutes=minutes)
+    else:
+        more = texts.FEEDS_ADDED_NOTHING.format(minutes=minutes)
+    await update.effective_message.reply_text(text + "\n" + more)
+
+
+async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
+    message = update.effective_message
+    number = args[0].lstrip("#") if len(args) == 1 else ""
+    if not number.isdecimal():
+        await message.reply_text(texts.FEEDS_REMOVE_USAGE)
+        return
+    feed_id = int(number)
+    removed = await context.services.feeds.remove(feed_id) if feed_id < 2**31 else None
+    if removed is None:
+        await message.reply_text(texts.FEEDS_UNKNOWN.format(id=feed_id))
+        return
+    await message.reply_text(
+        texts.FEEDS_REMOVED.format(id=removed.id, title=html.escape(removed.name))
+    )
+
+
+async def feeds_refused(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(texts.FEEDS_NOT_ALLOWED)
+
+
+async def poll_feeds(context: BotContext) -> None:
+    """The JobQueue callback: poll the due feeds, tell admins about breakages and recoveries."""
+    report = await context.services.feeds.poll_once()
+    if report.polled:
+        log.info("polled %d feed(s), %d new item(s)", report.polled, report.imported)
+    await notify_admins(context.bot, context.services, report)
+
+
+def event_text(feeds: FeedService, event: FeedEvent) -> str:
+    feed = event.feed
+    title = html.escape(feed.name)
+    if event.kind is FeedEventKind.RECOVERED:
+        return texts.FEED_RECOVERED_ALERT.format(id=feed.id, title=title)
+    reason = _stored_error_reason(feeds, feed)
+    return texts.FEED_BROKEN_ALERT.format(id=feed.id, title=title, reason=reason)
+
+
+async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
+    for event in report.events:
+        text = event_text(services.feeds, event)
+        for admin_id in sorted(services.settings.admin_ids):
+            try:
+                await bot.send_message(admin_id, text)
+            except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
+                log.info("could not tell admin %s about feed %s: %s", admin_id, event.feed.id, exc)
+
+
+def start_polling(application: Application) -> None:
+    """Poll feeds on PTB's JobQueue; called once the application has started."""
+    services = application.bot_data["services"]
+    if application.job_queue is None:
+        log.warning("no JobQueue (install python-telegram-bot[job-queue]); feeds are not polled")
+        return
+    tick = min(POLL_TICK_SECONDS, services.settings.feed_interval_seconds)
+    application.job_queue.run_repeating(poll_feeds, interval=tick, first=tick, name=POLL_JOB)

@@ -1,0 +1,120 @@
+"""The guided flows (/add and /edit) as one ConversationHandler, keyed by (chat, user).
+
+The step a flow is at lives in the database (`DraftService`), not in the handler's memory:
+each message or button loads the draft and goes to the step function of its kind. So after a
+restart the next message simply carries on (the text and button handlers are entry points
+too), and a draft left too long answers that it expired. One handler for both flows means a
+user is in at most one of them; starting either replaces the other.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import texts
+from bot.callbacks import StaleCallback
+from bot.context import BotContext, Services
+from bot.services.drafts import DraftState
+from handlers import common, corrections, publishing
+
+END = ConversationHandler.END
+_STEPS = {publishing.KIND: publishing, corrections.KIND: corrections}
+_FLOWS = {"add": publishing.KIND, corrections.FLOW: corrections.KIND}
+BUTTONS = r"^v1:(add|ed):"
+
+
+def _hours(context: BotContext) -> int:
+    return int(context.services.drafts.ttl.total_seconds() // 3600)
+
+
+async def _draft(update: Update, context: BotContext) -> DraftState | None:
+    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    if draft is not None and draft.expired:
+        await update.effective_chat.send_message(texts.DRAFT_EXPIRED.format(hours=_hours(context)))
+        return None
+    return draft
+
+
+async def on_text(update: Update, context: BotContext) -> int:
+    """An admin's message in a private chat: the answer to the step their draft is at."""
+    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    if draft is None:
+        await common.plain_text(update, context)
+        return END
+    if draft.expired:
+        await update.effective_message.reply_text(texts.DRAFT_EXPIRED.format(hours=_hours(context)))
+        return END
+    return await _STEPS[draft.kind].text_step(update, context, draft)
+
+
+async def on_button(update: Update, context: BotContext) -> int | None:
+    query = update.callback_query
+    if update.effective_user.id not in context.services.admins.user_ids:
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        return END
+    try:
+        flow, action, argument = publishing.parse_button(query.data)
+        kind = _FLOWS[flow]
+    except (StaleCallback, KeyError):
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return None
+    draft = await _draft(update, context)
+    if draft is None:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return END
+    state = None
+    if draft.kind == kind:
+        state = await _STEPS[kind].button_step(update, context, draft, action, argument)
+    if state is None:  # a button of an earlier step, or forged
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return publishing.ACTIVE
+    return state
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """/cancel: leave the flow at any step (also after a restart: the draft is in the DB)."""
+    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    await context.services.drafts.discard(update.effective_chat.id, update.effective_user.id)
+    if draft is None or draft.expired:
+        await update.effective_message.reply_text(texts.CANCEL_NOTHING)
+    elif draft.kind == corrections.KIND:
+        await update.effective_message.reply_text(
+            texts.EDIT_CANCELLED.format(id=draft.get("item_id"))
+        )
+    else:
+        await update.effective_message.reply_text(texts.ADD_CANCELLED)
+    return END
+
+
+def conversation(services: Services) -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE
+    admin = new & private & services.admins
+    text = MessageHandler(admin & filters.TEXT & ~filters.COMMAND, on_text)
+    buttons = CallbackQueryHandler(on_button, pattern=BUTTONS)
+    bare_add = filters.Regex(r"^/add(@\w+)?\s*$")  # "/add Category | …" stays the one-liner
+    with warnings.catch_warnings():
+        # per_message=False is deliberate: a flow belongs to (chat, user), and its buttons
+        # are checked against the stored step, not against the message they hang under
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("add", publishing.start, filters=admin & bare_add),
+                CommandHandler("edit", corrections.start, filters=admin),
+                text,
+                buttons,
+            ],
+            states={publishing.ACTIVE: [text, buttons]},
+            fallbacks=[CommandHandler("cancel", cancel, filters=admin)],
+            allow_reentry=True,
+        )

@@ -1,0 +1,332 @@
+"""/subscribe, /unsubscribe, /subscriptions and their toggle keyboard.
+
+In groups only the group's administrators may change what the group follows (asked of
+Telegram with getChatMember, so it is right even after admins change). In a channel, posting
+/subscribe already takes a channel admin. A bot admin may manage a channel from a private
+chat by naming it: `/subscribe -1001234567890 news` or `/subscribe @channel all`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from dataclasses import dataclass
+
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
+
+from bot import callbacks, texts
+from bot.callbacks import StaleCallback
+from bot.context import BotContext
+from bot.services.chats import ChatInfo
+from bot.services.news import Match
+from bot.services.subscriptions import Change, Following, UnknownCategory
+from bot.services.validation import CATEGORY_NAME_MAX
+from bot.services.views import CategoryView
+
+ALL = "all"
+MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
+_ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+
+
+# -- callback data: v1:sub:<a|category id>[:<chat id>] and v1:sub:done ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Toggle:
+    category_id: int | None  # None: all categories
+    chat_id: int | None = None  # another chat (a channel), managed by a bot admin
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    pass
+
+
+def encode(action: Toggle | Close) -> str:
+    if isinstance(action, Close):
+        return f"{callbacks.VERSION}:sub:done"
+    scope = callbacks.ALL if action.category_id is None else str(action.category_id)
+    data = f"{callbacks.VERSION}:sub:{scope}"
+    if action.chat_id is not None:
+        data += f":{action.chat_id}"
+    if len(data.encode()) > callbacks.MAX_BYTES:
+        raise ValueError(f"callback data over {callbacks.MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Toggle | Close:
+    parts = (data or "").split(":")
+    if len(parts) < 3 or parts[:2] != [callbacks.VERSION, "sub"]:
+        raise StaleCallback(data or "empty")
+    match parts[2:]:
+        case ["done"]:
+            return Close()
+        case [scope]:
+            return Toggle(_scope(scope))
+        case [scope, chat_id]:
+            return Toggle(_scope(scope), _int(chat_id, low=-(2**52), high=2**52))
+    raise StaleCallback(data or "empty")
+
+
+def _scope(text: str) -> int | None:
+    return None if text == callbacks.ALL else _int(text, low=1, high=2**31 - 1)
+
+
+def _int(text: str, *, low: int, high: int) -> int:
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 20:
+        raise StaleCallback(text)
+    value = int(text)
+    if not low <= value <= high or value == 0:
+        raise StaleCallback(text)
+    return value
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def keyboard(
+    categories: list[CategoryView], following: Following, chat_id: int | None = None
+) -> InlineKeyboardMarkup:
+    def mark(on: bool) -> str:
+        return texts.SUBSCRIBE_CHECK if on else ""
+
+    everything = InlineKeyboardButton(
+        texts.SUBSCRIBE_ALL_BUTTON.format(mark=mark(following.everything)),
+        callback_data=encode(Toggle(None, chat_id)),
+    )
+    buttons = [
+        InlineKeyboardButton(
+            texts.SUBSCRIBE_BUTTON.format(
+                mark=mark(following.everything or c.id in following.category_ids), name=c.name
+            ),
+            callback_data=encode(Toggle(c.id, chat_id)),
+        )
+        for c in categories[:MAX_BUTTONS]
+    ]
+    rows = [[everything], *(buttons[i : i + 2] for i in range(0, len(buttons), 2))]
+    rows.append([InlineKeyboardButton(texts.SUBSCRIBE_DONE_BUTTON, callback_data=encode(Close()))])
+    return InlineKeyboardMarkup(rows)
+
+
+def following_text(following: Following) -> str:
+    if following.everything:
+        return texts.SUBSCRIPTIONS_ALL + texts.SUBSCRIPTIONS_FOOTER
+    if not following.categories:
+        return texts.SUBSCRIPTIONS_NONE
+    lines = "\n".join(
+        texts.SUBSCRIPTIONS_LINE.format(name=html.escape(c.name)) for c in following.categories
+    )
+    return texts.SUBSCRIPTIONS_LIST.format(lines=lines) + texts.SUBSCRIPTIONS_FOOTER
+
+
+# -- who may change a chat's subscriptions -----------------------------------------------
+
+
+async def _may_manage(update: Update, context: BotContext, chat: Chat) -> bool:
+    """Private chats and channels: yes. Groups: only the group's administrators."""
+    if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
+        if chat.type == ChatType.CHANNEL and update.callback_query is not None:
+            return await _is_chat_admin(context, chat.id, update.effective_user.id)
+        return True
+    message = update.effective_message
+    if update.callback_query is None and message is not None and message.sender_chat:
+        # an anonymous administrator posts as the group itself
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    return user is not None and await _is_chat_admin(context, chat.id, user.id)
+
+
+async def _is_chat_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return False
+    return member.status in _ADMIN_STATUSES
+
+
+def _is_bot_admin(update: Update, context: BotContext) -> bool:
+    # by the user's id: on a button press the message's sender is the bot itself
+    user = update.effective_user
+    return user is not None and user.id in context.services.admins.user_ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    chat_id: int
+    title: str | None  # set when a bot admin manages another chat by naming it
+    args: list[str]
+
+
+async def _target(update: Update, context: BotContext) -> _Target | None:
+    """The chat whose subscriptions change: this one, or one a bot admin names first."""
+    args = list(context.args or [])
+    chat = update.effective_chat
+    first = args[0] if args else ""
+    names_chat = first.startswith("@") or (first.startswith("-") and first[1:].isdigit())
+    if not (chat.type == ChatType.PRIVATE and names_chat):
+        if not await _may_manage(update, context, chat):
+            await update.effective_message.reply_text(texts.SUBSCRIBE_ADMINS_ONLY)
+            return None
+        return _Target(chat.id, None, args)
+    if not _is_bot_admin(update, context):
+        await update.effective_message.reply_text(texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED)
+        return None
+    try:
+        remote = await context.bot.get_chat(first if first.startswith("@") else int(first))
+    except (TelegramError, ValueError):
+        await update.effective_message.reply_text(
+            texts.SUBSCRIBE_CHANNEL_UNKNOWN.format(chat=html.escape(first[:64]))
+        )
+        return None
+    await context.services.chats.remember(
+        ChatInfo(id=remote.id, type=remote.type, title=remote.title, username=remote.username)
+    )
+    return _Target(remote.id, remote.title or str(remote.id), args[1:])
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    await _change(update, context, follow=True)
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    await _change(update, context, follow=False)
+
+
+async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
+    message = update.effective_message
+    target = await _target(update, context)
+    if target is None:
+        return
+    services = context.services
+    subscriptions = services.subscriptions
+    remote = target.chat_id if target.title is not None else None
+    name = " ".join(target.args)
+    if not name:
+        await _send_keyboard(update, context, target.chat_id, remote, follow=follow)
+        return
+    if name.casefold() == ALL:
+        change = await (subscriptions.follow if follow else subscriptions.unfollow)(
+            target.chat_id, None
+        )
+        await _reply(update, target, _result_text(change, None, follow=follow))
+        return
+    if len(name) > CATEGORY_NAME_MAX:
+        await message.reply_text(texts.SUBSCRIBE_NAME_TOO_LONG.format(max=CATEGORY_NAME_MAX))
+        return
+    match = await services.news.find_category(name)
+    if match.outcome is Match.FOUND:
+        try:
+            change = await (subscriptions.follow if follow else subscriptions.unfollow)(
+                target.chat_id, match.category.id
+            )
+        except UnknownCategory:  # deleted between the lookup and now
+            change = None
+        if change is not None:
+            await _reply(update, target, _result_text(change, match.category, follow=follow))
+            return
+    categories = list(match.candidates) or await services.news.categories()
+    if not categories:
+        await message.reply_text(texts.SUBSCRIBE_NO_CATEGORIES)
+        return
+    template = (
+        texts.SUBSCRIBE_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.SUBSCRIBE_UNKNOWN
+    )
+    following = await subscriptions.following(target.chat_id)
+    await message.reply_text(
+        template.format(name=html.escape(name)),
+        reply_markup=keyboard(categories, following, remote),
+    )
+
+
+def _result_text(change: Change, category: CategoryView | None, *, follow: bool) -> str:
+    if category is None:
+        if follow:
+            return texts.SUBSCRIBED_ALL if change.changed else texts.ALREADY_SUBSCRIBED_ALL
+        return texts.UNSUBSCRIBED_ALL if change.changed else texts.NOT_SUBSCRIBED_ANY
+    name = html.escape(category.name)
+    if follow:
+        template = texts.SUBSCRIBED if change.changed else texts.ALREADY_SUBSCRIBED
+    else:
+        template = texts.UNSUBSCRIBED if change.changed else texts.NOT_SUBSCRIBED
+    return template.format(name=name)
+
+
+async def _reply(update: Update, target: _Target, text: str) -> None:
+    if target.title is not None:
+        text = texts.SUBSCRIBE_CHANNEL_DONE.format(title=html.escape(target.title), result=text)
+    await update.effective_message.reply_text(text)
+
+
+async def _send_keyboard(
+    update: Update, context: BotContext, chat_id: int, remote: int | None, *, follow: bool
+) -> None:
+    following = await context.services.subscriptions.following(chat_id)
+    if not follow and following.nothing:
+        await update.effective_message.reply_text(texts.NOT_SUBSCRIBED_ANY)
+        return
+    categories = await context.services.news.categories()
+    header = texts.SUBSCRIBE_CHOOSE if follow else texts.UNSUBSCRIBE_CHOOSE
+    if not categories:
+        header += "\n\n" + texts.SUBSCRIBE_NO_CATEGORIES
+    await update.effective_message.reply_text(
+        header, reply_markup=keyboard(categories, following, remote)
+    )
+
+
+async def subscriptions(update: Update, context: BotContext) -> None:
+    following = await context.services.subscriptions.following(update.effective_chat.id)
+    await update.effective_message.reply_text(following_text(following))
+
+
+# -- the toggle keyboard -----------------------------------------------------------------
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    try:
+        action = decode(query.data)
+    except StaleCallback:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    if isinstance(action, Close):
+        await query.answer()
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(reply_markup=None)
+        return
+    chat = update.effective_chat
+    if action.chat_id is not None:
+        allowed = chat.type == ChatType.PRIVATE and _is_bot_admin(update, context)
+        if not allowed:
+            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            return
+        chat_id = action.chat_id
+    else:
+        if not await _may_manage(update, context, chat):
+            await query.answer(texts.SUBSCRIBE_ADMINS_ONLY_ALERT, show_alert=True)
+            return
+        chat_id = chat.id
+    services = context.services
+    try:
+        change = await services.subscriptions.toggle(chat_id, action.category_id)
+    except UnknownCategory:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    name = texts.SUBSCRIBE_ALL_NAME
+    if action.category_id is not None:
+        category = await services.news.get_category(action.category_id)
+        name = category.name if category else name
+    on = change.following.everything or action.category_id in change.following.category_ids
+    await query.answer(
+        (texts.SUBSCRIBE_TOGGLED_ON if on else texts.SUBSCRIBE_TOGGLED_OFF).format(name=name)
+    )
+    categories = await services.news.categories()
+    # BadRequest "message is not modified": a double tap that changed nothing
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(
+            reply_markup=keyboard(categories, change.following, action.chat_id)
+        )
