@@ -376,8 +376,7 @@ SUBSCRIBE_CHOOSE = (
     "gets as soon as it is published."
 )
 SUBSCRIBE_NO_CATEGORIES = (
-    "There are no categories yet. You can still follow everything with "
-    "<code>/subscribe all</code>."
+    "There are no categories yet. You can still follow everything with <code>/subscribe all</code>."
 )
 SUBSCRIBE_BUTTON = "{mark}{name}"
 SUBSCRIBE_ALL_BUTTON = "{mark}All categories"
