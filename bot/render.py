@@ -67,3 +67,8 @@ def item_list(header: str, items: Sequence[ItemView], *, footer: str = "") -> tu
     if footer:
         parts.append(footer)
     return "\n\n".join(parts), shown
+
+
+def delivered_item(item: ItemView) -> str:
+    """An item as pushed to subscribers: the card of /latest and a footer to manage them."""
+    return item_card(item) + "\n\n" + texts.DELIVERY_FOOTER

@@ -20,7 +20,7 @@ from bot import texts
 from bot.callbacks import StaleCallback
 from bot.context import BotContext
 from bot.delivery.budget import BULK
-from bot.render import item_card
+from bot.render import delivered_item, item_card
 from bot.services.corrections import EDITABLE, Deleted, Edited
 from bot.services.drafts import DraftState
 from bot.services.validation import (
@@ -35,7 +35,6 @@ from bot.services.views import ItemView
 from handlers.publishing import (
     ACTIVE,
     END,
-    as_delivered,
     ask_again,
     button,
     canonical_category,
@@ -90,7 +89,7 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
 
 async def _edit_sent(context: BotContext, chat_id: int, edited: Edited) -> None:
     updated = failed = 0
-    text = as_delivered(edited.item)
+    text = delivered_item(edited.item)
     bot = context.bot
     # broadcast priority in the delivery engine's shared budget: the same rate limits as
     # deliveries, and replies to people still go first (PTB refuses the argument without one)
@@ -240,7 +239,7 @@ async def _confirm(
         [[button(texts.BUTTON_SAVE, FLOW, "save"), button(texts.BUTTON_CANCEL, FLOW, "cancel")]]
     )
     await update.effective_chat.send_message(texts.EDIT_PREVIEW.format(id=item.id))
-    await update.effective_chat.send_message(as_delivered(changed), reply_markup=keyboard)
+    await update.effective_chat.send_message(delivered_item(changed), reply_markup=keyboard)
     return ACTIVE
 
 

@@ -22,7 +22,7 @@ from bot import texts
 from bot.callbacks import MAX_BYTES, VERSION, StaleCallback
 from bot.context import BotContext
 from bot.db.base import utcnow
-from bot.render import item_card
+from bot.render import delivered_item, item_card
 from bot.services.audit import record
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
@@ -111,12 +111,6 @@ async def canonical_category(context: BotContext, name: str) -> str:
         if category_key(category.name) == key:
             return category.name
     return name
-
-
-def as_delivered(item: ItemView) -> str:
-    """The message subscribers get for `item`; the same as the delivery engine's (its
-    `DeliveryEngine._text`), so that previews and in-place edits match what was sent."""
-    return item_card(item) + "\n\n" + texts.DELIVERY_FOOTER
 
 
 def preview_view(
@@ -273,7 +267,7 @@ async def _preview(update: Update, context: BotContext, data: Mapping[str, Any])
             [button(texts.BUTTON_EDIT, KIND, "edit"), button(texts.BUTTON_CANCEL, KIND, "cancel")],
         ]
     )
-    await chat.send_message(as_delivered(preview_view(data)), reply_markup=keyboard)
+    await chat.send_message(delivered_item(preview_view(data)), reply_markup=keyboard)
     return ACTIVE
 
 
