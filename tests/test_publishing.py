@@ -13,9 +13,8 @@ from bot import texts
 from bot.context import Services
 from bot.db.base import utcnow
 from bot.emulator.models import SentMessage
-from bot.render import item_card
+from bot.render import delivered_item, item_card
 from bot.services.views import ItemView
-from handlers.publishing import as_delivered
 from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
 
 
@@ -29,7 +28,7 @@ def _again(problem: str, **details: object) -> str:
 
 def _card(title: str, category: str, url: str | None = None, summary: str | None = None) -> str:
     view = ItemView(0, title, summary, url, 0, category, utcnow())
-    return as_delivered(view)
+    return delivered_item(view)
 
 
 async def _press(chat: Chatter, message: SentMessage, label: str) -> list[SentMessage]:
@@ -374,7 +373,7 @@ async def test_schedule_publishes_at_the_given_local_time(rome: tuple[Harness, C
     ]
     assert (item.title, item.category, item.summary) == ("Later", "Events", "Soon")
     delivered = await harness.emu.wait_for_messages(reader.chat_id, 2)
-    assert delivered[-1].html == as_delivered(item)
+    assert delivered[-1].html == delivered_item(item)
     assert await _services(harness).scheduling.pending() == []
     audit = await _services(harness).audit.recent()
     assert [(a.action, a.item_id) for a in audit] == [("publish_scheduled", 1), ("schedule", None)]
