@@ -17,7 +17,7 @@ from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Category, Delivery, Item
 from bot.db.models.delivery import CANCELLED
 from bot.services.audit import record
-from bot.services.news import NewsService
+from bot.services.news import NewsService, item_view
 from bot.services.validation import Problem, ValidationFailed
 from bot.services.views import ItemView
 
@@ -107,16 +107,7 @@ class CorrectionsService:
                 detail=f"{field}: {getattr(before, field)!r} -> {value!r}",
             )
             await session.flush()
-            after = ItemView(
-                id=item.id,
-                title=item.title,
-                summary=item.summary,
-                url=item.url,
-                category_id=item.category_id,
-                category=category_name,
-                published_at=item.published_at,
-                source=item.source,
-            )
+            after = item_view(item, category_name)
             sent = await self._sent(session, item_id)
         return Edited(after, before, tuple(sent))
 

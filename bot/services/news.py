@@ -42,7 +42,7 @@ class Published:
     category_created: bool
 
 
-def _view(item: Item, category_name: str) -> ItemView:
+def item_view(item: Item, category_name: str) -> ItemView:
     return ItemView(
         id=item.id,
         title=item.title,
@@ -58,7 +58,7 @@ def _view(item: Item, category_name: str) -> ItemView:
 def _page(rows: Sequence[Row], limit: int) -> Page:
     """`rows` holds one more than `limit` when older items follow."""
     return Page(
-        items=tuple(_view(item, name) for item, name in rows[:limit]), more=len(rows) > limit
+        items=tuple(item_view(item, name) for item, name in rows[:limit]), more=len(rows) > limit
     )
 
 
@@ -124,7 +124,7 @@ class NewsService:
                     .where(Item.id == item_id, Item.deleted_at.is_(None))
                 )
             ).first()
-        return _view(*row) if row else None
+        return item_view(*row) if row else None
 
     async def categories(self) -> list[CategoryView]:
         async with self._sessions() as session:
@@ -161,7 +161,7 @@ class NewsService:
                     .where(Item.url == url)
                 )
             ).first()
-        return _view(*row) if row else None
+        return item_view(*row) if row else None
 
     async def publish(
         self,
@@ -203,7 +203,7 @@ class NewsService:
                 )
                 if broadcast:
                     session.add(BroadcastQueue(item_id=item.id))
-                view = _view(item, category.name)
+                view = item_view(item, category.name)
                 if also is not None:
                     await also(session, view)
         except IntegrityError:
