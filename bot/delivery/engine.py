@@ -18,7 +18,6 @@ import os
 import socket
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,7 +30,6 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot import texts
 from bot.db.base import utcnow
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
 from bot.delivery.budget import BULK, Budget, retry_after
@@ -39,7 +37,7 @@ from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
-from bot.render import item_card
+from bot.render import delivered_item
 from bot.services.news import NewsService
 
 log = logging.getLogger(__name__)
@@ -96,7 +94,7 @@ class DeliveryEngine:
         self.max_unrecorded = 2 * options.concurrency
         self._recorded = asyncio.Event()
         self._inactive: set[int] = set()
-        self._texts: OrderedDict[int, str | None] = OrderedDict()
+        self._texts: dict[int, asyncio.Future[str | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._busy = 0  # workers with a message in hand
@@ -181,6 +179,7 @@ class DeliveryEngine:
                             self._queued.add(key)
                             self._queue.put_nowait(row)
                 if claimed:
+                    self._texts = {}
                     continue
                 if room < self._capacity // 2:  # busy: claim again once workers made room
                     self._flushed.clear()
@@ -221,15 +220,16 @@ class DeliveryEngine:
             self._outcomes.append(outcome)
 
     async def _text(self, item_id: int) -> str | None:
-        if item_id in self._texts:
-            self._texts.move_to_end(item_id)
-            return self._texts[item_id]
+        """The message for an item, read once per claimed batch (so an item withdrawn or
+        corrected meanwhile is not sent, or sent as corrected, from the next batch on)."""
+        task = self._texts.get(item_id)
+        if task is None:
+            task = self._texts[item_id] = asyncio.ensure_future(self._render(item_id))
+        return await asyncio.shield(task)
+
+    async def _render(self, item_id: int) -> str | None:
         item = await self._news.get_item(item_id)
-        text = None if item is None else item_card(item) + "\n\n" + texts.DELIVERY_FOOTER
-        self._texts[item_id] = text
-        if len(self._texts) > 64:
-            self._texts.popitem(last=False)
-        return text
+        return None if item is None else delivered_item(item)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id

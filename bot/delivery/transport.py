@@ -7,33 +7,55 @@ large keep-alive pool, costs a fraction of that, which is what lets one process 
 
 from __future__ import annotations
 
+import functools
+import json
+
 import aiohttp
-from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
 
 class BroadcastBot(Bot):
-    """A Bot whose broadcast sends skip building a `Message` from the answer: the sender
-    only needs the message id, and at 1,000+ messages a second that parsing is a fifth of
-    the CPU. Errors (429, 403, migration …) are raised exactly as `send_message` raises them.
+    """A Bot with one extra call for the broadcast sender: `send_html`.
+
+    It posts a ready-made JSON body through `BaseRequest.post`, so errors (429, 403,
+    migration, timeouts …) are raised exactly as `send_message` raises them, but it skips
+    what a broadcast does not need: building a `RequestData` from objects, and a `Message`
+    from the answer. At 1,000+ messages a second those are most of the CPU.
     """
 
+    def __init__(self, token: str, *, base_url: str, request: BaseRequest) -> None:
+        super().__init__(token, base_url=base_url, request=request)
+        self._sender_request = request
+
     async def send_html(self, chat_id: int, text: str, *, read_timeout: float) -> int:
-        result = await self._post(
-            "sendMessage",
-            {
-                "chat_id": chat_id,
-                "text": text,
-                "parse_mode": ParseMode.HTML,
-                "link_preview_options": NO_PREVIEW,
-            },
+        body = b'{"chat_id":%d,' % chat_id + _html_tail(text)
+        result = await self._sender_request.post(
+            f"{self.base_url}/sendMessage",
+            request_data=_Encoded(body),
             read_timeout=read_timeout,
         )
         return int(result["message_id"])  # type: ignore[index,call-overload]
+
+
+@functools.lru_cache(maxsize=64)
+def _html_tail(text: str) -> bytes:
+    """Everything after the chat id, encoded once per item."""
+    payload = {"text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    return json.dumps(payload, ensure_ascii=False).encode()[1:]
+
+
+class _Encoded(RequestData):
+    """A JSON body encoded beforehand (no files)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self._body = body
+
+    @property
+    def json_payload(self) -> bytes:
+        return self._body
 
 
 class AiohttpRequest(BaseRequest):

@@ -81,7 +81,8 @@ class Delivery(Base):
         ),
     )
 
-    item_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("items.id", ondelete="CASCADE"))
+    # no foreign keys: a million-row fan-out should not run a million integrity checks
+    item_id: Mapped[int] = mapped_column(BigIntId)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default=PENDING, server_default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,0 +1,411 @@
+"""Delivery benchmarks: plain scripts that print a results table.
+
+    python -m bench.delivery limits  [--subscribers 10000] [--database-url URL]
+    python -m bench.delivery ceiling [--subscribers 20000] [--concurrency 64] [--database-url URL]
+    python -m bench.delivery fanout  --database-url postgresql://... [--subscribers 1000000]
+
+limits   Telegram's limits on in the emulator: the sustained rate (goal: within 5 % of 30/s)
+         and the 429s received (goal: none).
+ceiling  Limits off: the engine's messages/s beside plain clients posting the same sendMessage
+         calls to the same emulator in the same run (aiohttp; PTB's Bot on httpx and on our
+         aiohttp transport).
+fanout   One item to a million subscribers on PostgreSQL: the time to create the delivery rows
+         (goal < 10 s) and the sender's RSS while it sends (goal: flat, < 200 MB).
+
+The emulator runs in a process of its own (bench.emulator_process), so client and server do
+not share a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import make_url, text
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.request import HTTPXRequest
+
+from bench.delivery_kit import add_subscribers
+from bot import texts
+from bot.app import prepare_database, running_bot
+from bot.config import Secret, Settings, normalize_database_url
+from bot.db.base import utcnow
+from bot.db.engine import create_engine, create_session_factory
+from bot.delivery import AiohttpRequest, DeliveryOptions, DeliveryStore
+from bot.render import item_card
+from bot.services.news import NewsService
+from bot.services.validation import ItemDraft
+from bot.services.views import ItemView
+from tests.harness import TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRST_CHAT = 10_000_000
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+
+@dataclass
+class Emulator:
+    base_url: str
+    process: asyncio.subprocess.Process
+
+    async def finish(self) -> dict[str, int]:
+        self.process.terminate()
+        out, _ = await self.process.communicate()
+        return json.loads(out.decode().strip().splitlines()[-1])
+
+
+@contextlib.asynccontextmanager
+async def emulator(limits: bool) -> AsyncIterator[Emulator]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.emulator_process",
+        "--limits",
+        "on" if limits else "off",
+        "--lean",
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    line = (await process.stdout.readline()).decode().split()
+    assert line and line[0] == "ready", line
+    running = Emulator(line[1], process)
+    try:
+        yield running
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def database(url: str | None) -> AsyncIterator[str]:
+    if url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite+aiosqlite:///{folder}/bench.db"
+        return
+    base = make_url(normalize_database_url(url))
+    name = f"coopbot_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def settings_for(database_url: str, api_url: str) -> Settings:
+    return Settings(
+        bot_token=Secret(TOKEN),
+        database_url=database_url,
+        telegram_api_url=api_url,
+        log_level="WARNING",
+        delivery_poll_seconds=1.0,
+    )
+
+
+async def seed(database_url: str, api_url: str, subscribers: int) -> NewsService:
+    await prepare_database(settings_for(database_url, api_url))
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    await add_subscribers(sessions, range(FIRST_CHAT, FIRST_CHAT + subscribers))
+    return NewsService(sessions)
+
+
+def draft(n: int = 1) -> ItemDraft:
+    return ItemDraft(
+        "News",
+        f"Benchmark item {n}: co-operatives & the social economy",
+        f"https://example.org/bench/{n}/{uuid.uuid4().hex[:6]}",
+        "A summary of about the usual length, so that the request is the size of a real one.",
+    )
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}\n" + "-" * (width + 24))
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(flush=True)
+
+
+async def run_engine(
+    database_url: str,
+    api_url: str,
+    options: DeliveryOptions,
+    total: int,
+    *,
+    sample: Callable[[float, int], None] | None = None,
+    stop_after: float | None = None,
+) -> tuple[float, int, object]:
+    """Start the bot, publish one item and wait until `total` messages went out (or
+    `stop_after` seconds). Returns (seconds from the first send to the last, sent, stats)."""
+    async with running_bot(settings_for(database_url, api_url), options) as application:
+        services = application.bot_data["services"]
+        engine = services.delivery
+        await services.news.publish(draft(), source="bench")
+        while engine.stats.sent == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
+            await asyncio.sleep(0.001)
+        first = time.monotonic()
+        last_count, last_change = 0, first
+        while engine.stats.sent < total:
+            await asyncio.sleep(0.05 if sample is None else 1.0)
+            now = time.monotonic()
+            if sample is not None:
+                sample(now - first, engine.stats.sent)
+            if engine.stats.sent != last_count:
+                last_count, last_change = engine.stats.sent, now
+            if stop_after is not None and now - first >= stop_after:
+                break
+            if now - last_change > 30:
+                raise RuntimeError(f"stalled at {engine.stats.sent} of {total}")
+        return time.monotonic() - first, engine.stats.sent, engine.stats
+
+
+# -- limits on ---------------------------------------------------------------------------
+
+
+async def bench_limits(args: argparse.Namespace) -> None:
+    n = args.subscribers
+    async with emulator(limits=True) as emu, database(args.database_url) as url:
+        news = await seed(url, emu.base_url, n)
+        await news._sessions.kw["bind"].dispose()
+        samples: list[tuple[float, int]] = []
+        seconds, sent, stats = await run_engine(
+            url,
+            emu.base_url,
+            DeliveryOptions(rate_limits=True),
+            n,
+            sample=lambda t, count: samples.append((t, count)),
+        )
+        server = await emu.finish()
+    # sustained: the middle of the run, leaving out the first and last 5 seconds
+    middle = [(t, c) for t, c in samples if 5 <= t <= seconds - 5]
+    sustained = (
+        (middle[-1][1] - middle[0][1]) / (middle[-1][0] - middle[0][0]) if len(middle) > 2 else 0
+    )
+    table(
+        f"Limits on: {n:,} subscribers, emulator enforcing 30/s, 1/s per chat, 20/min per group",
+        [
+            ("messages sent", f"{sent:,}"),
+            ("first to last send", f"{seconds:.1f} s"),
+            ("overall rate", f"{sent / seconds:.2f} msg/s"),
+            ("sustained rate (middle)", f"{sustained:.2f} msg/s  ({sustained / 30:.1%} of 30/s)"),
+            ("429s answered by the emulator", f"{server['too_many_requests']}"),
+            ("429s seen by the engine", f"{stats.flood_waits}"),  # type: ignore[attr-defined]
+            ("sendMessage calls at the emulator", f"{server['sendMessage']:,}"),
+        ],
+    )
+
+
+# -- limits off: the ceiling --------------------------------------------------------------
+
+
+async def _fan(n: int, concurrency: int, send: Callable[[int], object]) -> float:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for chat_id in range(FIRST_CHAT, FIRST_CHAT + n):
+        queue.put_nowait(chat_id)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await send(queue.get_nowait())  # type: ignore[misc]
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.monotonic() - started)
+
+
+async def plain_aiohttp(api_url: str, message: str, n: int, concurrency: int) -> float:
+    url = f"{api_url}{TOKEN}/sendMessage"
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send(chat_id: int) -> None:
+            payload = {
+                "chat_id": chat_id,
+                "text": message,
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+            }
+            async with session.post(url, json=payload) as response:
+                body = await response.json()
+                assert body["ok"], body
+
+        return await _fan(n, concurrency, send)
+
+
+async def plain_ptb(api_url: str, message: str, n: int, concurrency: int, request) -> float:  # type: ignore[no-untyped-def]
+    bot = Bot(TOKEN, base_url=api_url, request=request)
+    async with bot:
+
+        async def send(chat_id: int) -> None:
+            await bot.send_message(
+                chat_id,
+                message,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+        return await _fan(n, concurrency, send)
+
+
+async def bench_ceiling(args: argparse.Namespace) -> None:
+    n, c = args.subscribers, args.concurrency
+    sample = item_card(
+        ItemView(1, draft().title, draft().summary, draft().url, 1, "News", utcnow())
+    )
+    message = sample + "\n\n" + texts.DELIVERY_FOOTER
+    rows: list[tuple[str, str]] = []
+    async with emulator(limits=False) as emu, database(args.database_url) as url:
+        base = emu.base_url
+        await plain_aiohttp(base, message, 500, c)  # warm-up
+        aio = await plain_aiohttp(base, message, n, c)
+        httpx = await plain_ptb(
+            base, message, n, c, HTTPXRequest(connection_pool_size=c, read_timeout=10)
+        )
+        ptb_aio = await plain_ptb(
+            base, message, n, c, AiohttpRequest(connection_pool_size=c, read_timeout=10)
+        )
+        news = await seed(url, base, n)
+        await news._sessions.kw["bind"].dispose()
+        options = replace(DeliveryOptions(rate_limits=False), concurrency=c, claim_batch=500)
+        seconds, sent, _stats = await run_engine(url, base, options, n)
+        server = await emu.finish()
+    engine_rate = sent / seconds
+    store = "SQLite" if args.database_url is None else "PostgreSQL"
+    rows = [
+        ("plain aiohttp client (baseline)", f"{aio:8.0f} msg/s   1.00x"),
+        ("PTB Bot, default httpx transport", f"{httpx:8.0f} msg/s   {httpx / aio:.2f}x"),
+        ("PTB Bot, bot.delivery.AiohttpRequest", f"{ptb_aio:8.0f} msg/s   {ptb_aio / aio:.2f}x"),
+        (
+            f"delivery engine ({store}, claim+send+record)",
+            f"{engine_rate:8.0f} msg/s   {engine_rate / aio:.2f}x",
+        ),
+        ("engine: messages / seconds", f"{sent:,} in {seconds:.2f} s"),
+        ("emulator: sendMessage calls, errors", f"{server['sendMessage']:,}, {server['errors']}"),
+    ]
+    table(f"Limits off: {n:,} messages, {c} in flight, one emulator process", rows)
+
+
+# -- a million subscribers on PostgreSQL ----------------------------------------------------
+
+
+async def bench_fanout(args: argparse.Namespace) -> None:
+    if not args.database_url or "postgres" not in args.database_url:
+        raise SystemExit("fanout needs --database-url postgresql://...")
+    n = args.subscribers
+    async with emulator(limits=False) as emu, database(args.database_url) as url:
+        await prepare_database(settings_for(url, emu.base_url))
+        engine = create_engine(url)
+        sessions = create_session_factory(engine)
+        news = NewsService(sessions)
+        other = await news.publish(draft(0), source="bench", broadcast=False)  # a 2nd category
+        await news.publish(ItemDraft("Events", "x", None, None), source="bench", broadcast=False)
+        started = time.monotonic()
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO chats (id, type, active, created_at, updated_at) "
+                    "SELECT g, 'private', true, now(), now() FROM generate_series(1, :n) g"
+                ),
+                {"n": n},
+            )
+            # half follow the category, half follow everything; a tenth follow another one
+            await connection.execute(
+                text(
+                    "INSERT INTO subscriptions (chat_id, category_id, created_at) "
+                    "SELECT g, CASE WHEN g % 2 = 0 THEN CAST(:cat AS integer) END, now() "
+                    "FROM generate_series(1, :n) g"
+                ),
+                {"n": n, "cat": other.item.category_id},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO subscriptions (chat_id, category_id, created_at) "
+                    "SELECT g, (SELECT id FROM categories WHERE name = 'Events'), now() "
+                    "FROM generate_series(1, :n, 10) g WHERE g % 2 = 0"
+                ),
+                {"n": n},
+            )
+        async with engine.connect() as connection:
+            await connection.execute(text("COMMIT"))
+            await connection.execute(text("VACUUM ANALYZE"))
+        seeded = time.monotonic() - started
+        await news.publish(draft(1), source="bench")  # queues the broadcast
+        store = DeliveryStore(sessions)
+        started = time.monotonic()
+        fanouts = await store.expand()
+        fanout_seconds = time.monotonic() - started
+        rows_created = sum(f.deliveries for f in fanouts)
+        await engine.dispose()
+
+        rss: list[tuple[float, float]] = []
+        before = rss_mb()
+        seconds, sent, _ = await run_engine(
+            url,
+            emu.base_url,
+            replace(DeliveryOptions(rate_limits=False), claim_batch=500),
+            n,
+            sample=lambda t, _count: rss.append((t, rss_mb())),
+            stop_after=args.send_seconds,
+        )
+        await emu.finish()
+    values = [m for _, m in rss]
+    tenth = max(1, len(values) // 10)
+    table(
+        f"Fan-out on PostgreSQL: one item, {n:,} subscribers",
+        [
+            ("seeding chats + subscriptions", f"{seeded:.1f} s"),
+            ("fan-out (one INSERT ... SELECT)", f"{fanout_seconds:.2f} s, {rows_created:,} rows"),
+            ("sender: messages sent", f"{sent:,} in {seconds:.0f} s ({sent / seconds:.0f} msg/s)"),
+            ("sender RSS before start", f"{before:.0f} MB"),
+            ("sender RSS, first 10% of samples", f"{sum(values[:tenth]) / tenth:.0f} MB"),
+            ("sender RSS, last 10% of samples", f"{sum(values[-tenth:]) / tenth:.0f} MB"),
+            ("sender RSS, max", f"{max(values):.0f} MB"),
+        ],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.delivery")
+    parser.add_argument("mode", choices=["limits", "ceiling", "fanout"])
+    parser.add_argument("--subscribers", type=int)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--send-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    defaults = {"limits": 10_000, "ceiling": 20_000, "fanout": 1_000_000}
+    args.subscribers = args.subscribers or defaults[args.mode]
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    runner = {"limits": bench_limits, "ceiling": bench_ceiling, "fanout": bench_fanout}
+    asyncio.run(runner[args.mode](args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Helpers shared by the delivery tests and benchmarks: a bot on the emulator with chosen
+delivery options, bulk subscribers, and publishing without going through a chat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Iterable
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import running_bot
+from bot.context import Services
+from bot.db.base import utcnow
+from bot.db.models import Chat, Subscription
+from bot.delivery import DeliveryEngine, DeliveryOptions
+from bot.emulator import BotApiEmulator
+from bot.sandbox import UpdateTracker
+from bot.services.validation import ItemDraft
+from bot.services.views import ItemView
+from tests.harness import BOT_USERNAME, TOKEN, Harness, test_settings
+
+# limits off and short timeouts: what most delivery tests want (one test turns limits on)
+FAST = DeliveryOptions(
+    rate_limits=False,
+    concurrency=32,
+    send_timeout=0.5,
+    backoff_seconds=0.05,
+    max_attempts=5,
+    lease_seconds=60.0,
+)
+_titles = itertools.count(1)
+
+
+@contextlib.asynccontextmanager
+async def delivery_harness(
+    database_url: str,
+    options: DeliveryOptions = FAST,
+    *,
+    emu: BotApiEmulator | None = None,
+    **overrides: object,
+) -> AsyncIterator[Harness]:
+    overrides.setdefault("delivery_poll_seconds", 0.2)
+    async with contextlib.AsyncExitStack() as stack:
+        if emu is None:
+            emu = await stack.enter_async_context(
+                BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
+            )
+        settings = test_settings(database_url, emu.base_url, **overrides)
+        application = await stack.enter_async_context(running_bot(settings, options))
+        tracker = UpdateTracker()
+        tracker.install(application)
+        yield Harness(emu, application, settings, tracker)
+
+
+def services(harness: Harness) -> Services:
+    return harness.application.bot_data["services"]
+
+
+def engine(harness: Harness) -> DeliveryEngine:
+    delivery = services(harness).delivery
+    assert delivery is not None
+    return delivery
+
+
+def sessions(harness: Harness) -> async_sessionmaker[AsyncSession]:
+    return services(harness).subscriptions._sessions
+
+
+async def publish(harness_or_services: Harness | Services, category: str = "News") -> ItemView:
+    found = (
+        services(harness_or_services)
+        if isinstance(harness_or_services, Harness)
+        else harness_or_services
+    )
+    n = next(_titles)
+    published = await found.news.publish(
+        ItemDraft(category, f"Item {n} <&> co-ops", f"https://example.org/{n}", "Summary."),
+        source="test",
+    )
+    return published.item
+
+
+async def add_subscribers(
+    session_factory: async_sessionmaker[AsyncSession],
+    chat_ids: Iterable[int],
+    category_id: int | None = None,
+    *,
+    chat_type: str = "private",
+    batch: int = 5_000,
+) -> int:
+    """Chats that follow `category_id` (None: everything), written in bulk."""
+    ids = list(chat_ids)
+    now = utcnow()
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        async with session_factory.begin() as session:
+            await session.execute(
+                insert(Chat),
+                [
+                    {
+                        "id": i,
+                        "type": chat_type,
+                        "active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in part
+                ],
+            )
+            await session.execute(
+                insert(Subscription),
+                [{"chat_id": i, "category_id": category_id, "created_at": now} for i in part],
+            )
+    return len(ids)
+
+
+def register_chats(
+    emu: BotApiEmulator, chat_ids: Iterable[int], chat_type: str = "private"
+) -> None:
+    for chat_id in chat_ids:
+        emu.register_chat(chat_id, chat_type, None if chat_type == "private" else f"Chat {chat_id}")
+
+
+async def drain(harness: Harness, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Wait until no broadcast is queued or pending and the bot has stopped calling the API."""
+    store = engine(harness)._store
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await store.backlog():
+        if loop.time() > deadline:
+            raise TimeoutError(f"deliveries still pending after {timeout}s")
+        await asyncio.sleep(0.02)
+    await harness.emu.wait_idle(quiet=0.05, timeout=timeout)

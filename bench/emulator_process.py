@@ -1,0 +1,84 @@
+"""The Bot API emulator in a process of its own, so a benchmark's client and server do not
+share one CPU. Prints `ready <base_url>` when listening; on SIGTERM prints its counters as one
+JSON line and exits.
+
+    python -m bench.emulator_process --limits on|off [--lean]
+
+`--lean` (for a million chats): every chat id is known without being registered, and sent
+messages are counted but not kept, so the emulator's own memory stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from typing import Any
+
+from bot.emulator import BotApiEmulator
+from bot.emulator.shapes import chat_dict
+from tests.harness import BOT_USERNAME, TOKEN
+
+
+class LeanEmulator(BotApiEmulator):
+    def chat(self, chat_id: int) -> dict[str, Any] | None:
+        found = super().chat(chat_id)
+        if found is None:
+            kind = "private" if chat_id > 0 else "supergroup"
+            found = chat_dict(chat_id, kind, first_name="Reader", title=f"Chat {chat_id}")
+        return found
+
+    def store_bot_message(self, message: Any) -> None:
+        pass  # counted by sendMessage; not kept
+
+    def next_message_id(self, chat_id: int) -> int:
+        self._lean_ids = getattr(self, "_lean_ids", 0) + 1
+        return self._lean_ids
+
+    def bot_message_dict(self, message: Any, *, nested: bool = True) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.bot_user,
+            "chat": self.chat(message.chat_id),
+            "date": message.date,
+            "text": message.text,
+        }
+        if message.entities:
+            result["entities"] = message.entities
+        return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limits", choices=["on", "off"], default="off")
+    parser.add_argument("--lean", action="store_true")
+    args = parser.parse_args()
+    kind = LeanEmulator if args.lean else BotApiEmulator
+    emu = kind(token=TOKEN, bot_username=BOT_USERNAME)
+    emu.record_calls = False
+    emu.enforce_limits = args.limits == "on"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    async with emu:
+        print("ready", emu.base_url, flush=True)
+        await stop.wait()
+        stats = emu.stats
+        print(
+            json.dumps(
+                {
+                    "requests": stats.requests,
+                    "sent_messages": stats.sent_messages,
+                    "too_many_requests": stats.too_many_requests,
+                    "errors": stats.errors,
+                    "sendMessage": stats.per_method.get("sendMessage", 0),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
