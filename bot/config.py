@@ -73,7 +73,7 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _positive_number(name: str, raw: str | None, default: float) -> float:
+def positive_number(name: str, raw: str | None, default: float) -> float:
     if raw is None or not raw.strip():
         return default
     try:
@@ -110,13 +110,13 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         "telegram_api_url": env.get("TELEGRAM_API_URL", "").strip() or TELEGRAM_API_URL,
         "log_level": log_level,
         "timezone": timezone,
-        "delivery_poll_seconds": _positive_number(
+        "delivery_poll_seconds": positive_number(
             "DELIVERY_POLL_SECONDS", env.get("DELIVERY_POLL_SECONDS"), 5.0
         ),
         "feed_interval_seconds": int(
-            _positive_number("FEED_INTERVAL_SECONDS", env.get("FEED_INTERVAL_SECONDS"), 900)
+            positive_number("FEED_INTERVAL_SECONDS", env.get("FEED_INTERVAL_SECONDS"), 900)
         ),
-        "schedule_poll_seconds": _positive_number(
+        "schedule_poll_seconds": positive_number(
             "SCHEDULE_POLL_SECONDS", env.get("SCHEDULE_POLL_SECONDS"), 30.0
         ),
     }

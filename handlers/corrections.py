@@ -184,6 +184,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
     except LookupError:
         await chat.send_message(texts.CORRECT_UNKNOWN.format(id=item_id, command="delete"))
         return
+    context.services.delivery.forget(item_id)
     context.application.create_task(_delete_sent(context, chat.id, deleted), update=update)
 
 
@@ -316,6 +317,7 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
         edited = await context.services.corrections.edit(
             user_id, draft["item_id"], draft["field"], draft.get("value")
         )
+        context.services.delivery.forget(draft["item_id"])
     except LookupError:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile

@@ -168,9 +168,11 @@ def event_text(feeds: FeedService, event: FeedEvent) -> str:
 
 
 async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
+    # owners and the admins they added: whoever may fix a feed hears that it broke
+    admin_ids = sorted(services.settings.admin_ids | await services.admin_roster.added_ids())
     for event in report.events:
         text = event_text(services.feeds, event)
-        for admin_id in sorted(services.settings.admin_ids):
+        for admin_id in admin_ids:
             try:
                 await bot.send_message(admin_id, text)
             except TelegramError as exc:  # e.g. the admin never opened a chat with the bot

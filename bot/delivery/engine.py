@@ -219,6 +219,10 @@ class DeliveryEngine:
                 self._busy -= 1
             self._outcomes.append(outcome)
 
+    def forget(self, item_id: int) -> None:
+        """An item was just corrected or withdrawn: the next send reads it again."""
+        self._texts.pop(item_id, None)
+
     async def _text(self, item_id: int) -> str | None:
         """The message for an item, read once per claimed batch (so an item withdrawn or
         corrected meanwhile is not sent, or sent as corrected, from the next batch on)."""

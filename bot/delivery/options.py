@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import ConfigError
+from bot.config import ConfigError, positive_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +43,4 @@ class DeliveryOptions:
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0; got {raw!r}")
-    return value
+    return positive_number(name, env.get(name), default)
