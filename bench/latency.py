@@ -6,6 +6,9 @@ leaving the emulator (handed out in a getUpdates response) to the reply reaching
 a bare python-telegram-bot echo bot; the difference is the time the bot adds. Both bots run
 as separate processes; the bot's peak RSS is read from /proc.
 
+Requests are spaced (`--gap`, 50 ms by default): the bot keeps all its sends within
+Telegram's 30 messages/s, so back-to-back requests would measure that budget, not the bot.
+
     python -m bench.latency [--items 1000000] [--requests 400]
 """
 
@@ -100,10 +103,11 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         process.kill()
 
 
-async def _measure(emu: BotApiEmulator, requests: int, send) -> list[float]:
+async def _measure(emu: BotApiEmulator, requests: int, send, gap: float) -> list[float]:
     """Milliseconds from the update being handed out to the bot's reply arriving."""
     samples = []
     for n in range(requests):
+        await asyncio.sleep(gap)
         before = len(emu.messages(USER))
         update_id = send(n)
         await emu.wait_for(lambda b=before: len(emu.messages(USER)) > b, 10)
@@ -132,7 +136,7 @@ async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) 
             raise SystemExit(f"the bot under test exited ({process.returncode}):\n{errors}")
 
 
-async def run(items: int, categories: int, requests: int) -> None:
+async def run(items: int, categories: int, requests: int, gap: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="coopbot-bench-"))
     db_path = workdir / "bench.db"
     url = f"sqlite+aiosqlite:///{db_path}"
@@ -160,9 +164,9 @@ async def run(items: int, categories: int, requests: int) -> None:
 
         echo = await _start(["-m", "bench.echo_bot"], env)
         await _wait_ready(emu, echo)
-        await _measure(emu, 30, text("warm up"))
-        results["echo bot: text → reply"] = await _measure(emu, requests, text("/latest"))
-        results["echo bot: tap → message"] = await _measure(emu, requests, tap)
+        await _measure(emu, 30, text("warm up"), gap)
+        results["echo bot: text → reply"] = await _measure(emu, requests, text("/latest"), gap)
+        results["echo bot: tap → message"] = await _measure(emu, requests, tap, gap)
         await _stop(echo)
 
         emu.calls.clear()
@@ -171,13 +175,16 @@ async def run(items: int, categories: int, requests: int) -> None:
             {**env, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "ADMIN_IDS": ""},
         )
         await _wait_ready(emu, bot)
-        await _measure(emu, 30, text("/latest"))
-        results["coop bot: /latest"] = await _measure(emu, requests, text("/latest"))
-        results["coop bot: category tap"] = await _measure(emu, requests, tap)
+        await _measure(emu, 30, text("/latest"), gap)
+        results["coop bot: /latest"] = await _measure(emu, requests, text("/latest"), gap)
+        results["coop bot: category tap"] = await _measure(emu, requests, tap, gap)
         rss, peak = _rss_mb(bot.pid)
         await _stop(bot)
 
-    print(f"\n{requests} requests each, milliseconds (update handed out → reply received)\n")
+    print(
+        f"\n{requests} requests each, {gap * 1000:.0f} ms apart; milliseconds from the update"
+        " being handed out to the reply being received\n"
+    )
     print(f"{'':28} {'p50':>8} {'p99':>8} {'mean':>8}")
     for name, samples in results.items():
         print(
@@ -202,8 +209,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--categories", type=int, default=30)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=0.05,
+        help="seconds between requests (default 0.05: 20/s, inside the 30/s the bot keeps to)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.items, args.categories, args.requests))
+    asyncio.run(run(args.items, args.categories, args.requests, args.gap))
 
 
 if __name__ == "__main__":

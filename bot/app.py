@@ -58,7 +58,7 @@ def build_application(
         raise ConfigError("BOT_TOKEN is not set")
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    news = NewsService(sessions)
+    news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
     # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
     options = delivery_options or DeliveryOptions.from_env()
     budget = Budget(options)

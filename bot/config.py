@@ -38,6 +38,7 @@ class Settings:
     timezone: str = "UTC"
     delivery_poll_seconds: float = 5.0
     feed_interval_seconds: int = 900
+    listing_cache_seconds: float = 30.0
     schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
 
     @property
@@ -71,6 +72,12 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
                 f"ADMIN_IDS must be numeric Telegram user ids separated by commas; got {part!r}"
             ) from None
     return frozenset(ids)
+
+
+def _non_negative_number(name: str, raw: str | None, default: float) -> float:
+    if raw is not None and raw.strip() in {"0", "0.0"}:
+        return 0.0
+    return positive_number(name, raw, default)
 
 
 def positive_number(name: str, raw: str | None, default: float) -> float:
@@ -112,6 +119,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         "timezone": timezone,
         "delivery_poll_seconds": positive_number(
             "DELIVERY_POLL_SECONDS", env.get("DELIVERY_POLL_SECONDS"), 5.0
+        ),
+        "listing_cache_seconds": _non_negative_number(
+            "LISTING_CACHE_SECONDS", env.get("LISTING_CACHE_SECONDS"), 30.0
         ),
         "feed_interval_seconds": int(
             positive_number("FEED_INTERVAL_SECONDS", env.get("FEED_INTERVAL_SECONDS"), 900)

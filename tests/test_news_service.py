@@ -123,3 +123,38 @@ async def test_seed_loads_the_ilo_page_once(news: NewsService) -> None:
         "Our impact, Their voices": 1,
         "Spotlight Interviews with Cooperators": 1,
     }
+
+
+async def test_listing_cache_is_cleared_by_this_process_and_expires_for_others(
+    sessions,
+) -> None:
+    cached = NewsService(sessions, cache_seconds=60)
+    other_process = NewsService(sessions)
+    await cached.publish(ItemDraft("News", "One", None, None), source="t", published_at=T0)
+    assert [i.title for i in (await cached.page(5)).items] == ["One"]
+    assert [c.item_count for c in await cached.categories()] == [1]
+
+    # a write by another process is not seen until the cache is cleared or expires...
+    await other_process.publish(
+        ItemDraft("News", "Two", None, None), source="t", published_at=T0 + timedelta(hours=1)
+    )
+    assert [i.title for i in (await cached.page(5)).items] == ["One"]
+    cached.invalidate()  # ...which the delivery engine does when it fans out a new item
+    assert [i.title for i in (await cached.page(5)).items] == ["Two", "One"]
+
+    # a write through the cached service itself is seen at once
+    await cached.publish(
+        ItemDraft("News", "Three", None, None), source="t", published_at=T0 + timedelta(hours=2)
+    )
+    assert [i.title for i in (await cached.page(5)).items] == ["Three", "Two", "One"]
+    assert [c.item_count for c in await cached.categories()] == [3]
+    category, page = await cached.category_page((await cached.categories())[0].id, 2)
+    assert category.item_count == 3 and [i.title for i in page.items] == ["Three", "Two"]
+
+
+async def test_no_listing_cache_when_turned_off(sessions) -> None:
+    uncached = NewsService(sessions, cache_seconds=0)
+    writer = NewsService(sessions)
+    assert (await uncached.page(5)).items == ()
+    await writer.publish(ItemDraft("News", "One", None, None), source="t")
+    assert [i.title for i in (await uncached.page(5)).items] == ["One"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot import texts
+from bot.db.engine import create_session_factory
 from bot.db.models import Item
 from bot.services.news import NewsService
 from bot.services.seed import seed
@@ -269,3 +270,21 @@ async def test_category_pages_continue_within_the_category(harness: Harness) -> 
         "Story 0",
     ]
     assert "Finance" not in older[0].text and not older[0].buttons
+
+
+async def test_items_published_by_another_process_show_once_fanned_out(harness: Harness) -> None:
+    await _publish(harness, 1)
+    chat = harness.private()
+    assert "Story 0" in (await chat.reply("/latest")).text  # now cached
+    engine = harness.application.bot_data["engine"]
+    other_process = NewsService(create_session_factory(engine))
+    await other_process.publish(
+        ItemDraft("News", "From the CLI", "https://cli.example/1", None), source="import"
+    )
+    services = harness.application.bot_data["services"]
+    services.delivery.wake()  # what its DELIVERY_POLL_SECONDS job does
+    for _ in range(50):
+        if "From the CLI" in (await chat.reply("/latest")).text:
+            break
+    else:
+        raise AssertionError("the other process's item never showed in /latest")

@@ -163,7 +163,11 @@ class DeliveryEngine:
                         log.warning("delivery: lost the sender lock; standing by")
                         continue
                 self._wake.clear()
-                for fanout in await self._store.expand():
+                fanouts = await self._store.expand()
+                if fanouts:
+                    # items published by another process (CLI, replica) arrive here first
+                    self._news.invalidate()
+                for fanout in fanouts:
                     self.stats.expanded += fanout.deliveries
                 room = self._capacity - len(self._queued)
                 claimed: list[Claimed] = []

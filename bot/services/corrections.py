@@ -109,6 +109,7 @@ class CorrectionsService:
             await session.flush()
             after = item_view(item, category_name)
             sent = await self._sent(session, item_id)
+        self._news.invalidate()
         return Edited(after, before, tuple(sent))
 
     async def delete(self, actor_id: int, item_id: int) -> Deleted:
@@ -146,6 +147,7 @@ class CorrectionsService:
             detail = before.title if before.url is None else f"{before.title} <{before.url}>"
             record(session, actor_id, "delete", item_id=item_id, detail=detail)
         young = tuple(s for s in sent if s.sent_at is None or now - s.sent_at < DELETE_WINDOW)
+        self._news.invalidate()
         return Deleted(before, max(cancelled.rowcount, 0), young, len(sent) - len(young))
 
     @staticmethod

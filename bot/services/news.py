@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,10 +67,49 @@ def _category_view(category: Category) -> CategoryView:
     return CategoryView(category.id, category.name, category.item_count)
 
 
+class _ListingCache:
+    """Recent reads of /latest, /category and category pages, kept for a few seconds.
+
+    These are the hottest reads by far (everyone taps /latest after a push), and they change
+    only when items are published, corrected or withdrawn. Changes made in this process clear
+    the cache at once (`NewsService.invalidate`); changes made by another process (the CLI,
+    a replica) show after at most `seconds`.
+    """
+
+    MAX_ENTRIES = 2048
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._entries: dict[tuple, tuple[float, object]] = {}
+
+    def get(self, key: tuple) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple, value: object) -> None:
+        if self._seconds <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self._seconds, value)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class NewsService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, cache_seconds: float = 0.0
+    ) -> None:
         self._sessions = sessions
         self._on_published: list[Callable[[ItemView], None]] = []
+        self._cache = _ListingCache(cache_seconds)
+
+    def invalidate(self) -> None:
+        """Items changed: listings are read from the database again."""
+        self._cache.clear()
 
     def on_published(self, listener: Callable[[ItemView], None]) -> None:
         """Call `listener` after an item with a queued broadcast is committed (e.g. to wake
@@ -84,20 +124,30 @@ class NewsService:
         Keyset pagination: the (published_at, id) pair of the last item shown is the
         cursor, so page 1000 costs what page 1 costs.
         """
+        key = ("page", limit, category_id, after)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # type: ignore[return-value]
         async with self._sessions() as session:
             rows = (await session.execute(self._page_query(limit, category_id, after))).all()
-        return _page(rows, limit)
+        page = _page(rows, limit)
+        self._cache.put(key, page)
+        return page
 
     async def category_page(
         self, category_id: int, limit: int, *, after: Cursor | None = None
     ) -> tuple[CategoryView | None, Page]:
         """A category and a page of its items in one session (a category tap's whole read)."""
+        key = ("category_page", category_id, limit, after)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # type: ignore[return-value]
         async with self._sessions() as session:
             category = await session.get(Category, category_id)
             if category is None:
                 return None, Page(items=(), more=False)
             rows = (await session.execute(self._page_query(limit, category_id, after))).all()
-        return _category_view(category), _page(rows, limit)
+        result = (_category_view(category), _page(rows, limit))
+        self._cache.put(key, result)
+        return result
 
     @staticmethod
     def _page_query(limit: int, category_id: int | None, after: Cursor | None) -> Select:
@@ -127,9 +177,13 @@ class NewsService:
         return item_view(*row) if row else None
 
     async def categories(self) -> list[CategoryView]:
+        if (cached := self._cache.get(("categories",))) is not None:
+            return list(cached)  # type: ignore[call-overload]
         async with self._sessions() as session:
             rows = await session.scalars(select(Category).order_by(Category.name_key))
-            return [_category_view(row) for row in rows]
+            categories = [_category_view(row) for row in rows]
+        self._cache.put(("categories",), tuple(categories))
+        return categories
 
     async def get_category(self, category_id: int) -> CategoryView | None:
         async with self._sessions() as session:
@@ -211,6 +265,7 @@ class NewsService:
             if draft.url is not None and (existing := await self.find_by_url(draft.url)):
                 raise ValidationFailed(Problem.DUPLICATE_URL, existing=existing) from None
             raise
+        self.invalidate()
         if broadcast:
             for listener in self._on_published:
                 listener(view)
