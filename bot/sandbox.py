@@ -98,6 +98,10 @@ class _TerminalHtml(HTMLParser):
         return "".join(self._out)
 
 
+def _callback_data(message: SentMessage) -> set[str]:
+    return {b["callback_data"] for b in message.buttons if "callback_data" in b}
+
+
 def render_message(message: SentMessage, *, ansi: bool, first_button: int = 1) -> list[str]:
     body = (
         _TerminalHtml(ansi).render(message.html)
@@ -134,9 +138,14 @@ class _Chat:
 
     async def press(self, number: int) -> None:
         if not 1 <= number <= len(self.buttons):
-            self._print([f"(there is no button [{number}])"])
+            self._print([texts.SANDBOX_NO_BUTTON.format(number=number)])
             return
         message_id, data = self.buttons[number - 1]
+        message = self.emu.bot_message(self.chat_id, message_id)
+        if message is None or message.deleted or data not in _callback_data(message):
+            # as in Telegram: a button the bot has since removed cannot be pressed
+            self._print([texts.SANDBOX_BUTTON_GONE.format(number=number)])
+            return
         self.emu.press_button(self.chat_id, message_id, data, SANDBOX_USER_ID)
         await self._settle()
 
@@ -170,6 +179,12 @@ class _Chat:
     def _print(self, lines: list[str]) -> None:
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
+
+
+async def _show_pushes(chat: _Chat) -> None:
+    while True:
+        await asyncio.sleep(0.5)
+        chat.show_news()
 
 
 async def _read_line(interactive: bool) -> str | None:
@@ -220,6 +235,8 @@ async def run_sandbox(base: Settings, *, database_url: str | None = None) -> int
                     + "\n"
                 )
             chat.show_news()
+            # pushed items (subscriptions) arrive on their own, not as replies
+            pushes = asyncio.create_task(_show_pushes(chat)) if interactive else None
             while (line := await _read_line(interactive)) is not None:
                 line = line.strip()
                 if not line:
@@ -232,6 +249,12 @@ async def run_sandbox(base: Settings, *, database_url: str | None = None) -> int
                     await chat.press(int(pressed.group(1)))
                 else:
                     await chat.say(line)
+            if pushes is not None:
+                pushes.cancel()
+            else:
+                # let a broadcast started by the last lines reach the transcript
+                await emu.wait_idle(quiet=2.0, timeout=30)
+                chat.show_news()
             if interactive:
                 out.write(texts.SANDBOX_BYE + "\n")
     return 0

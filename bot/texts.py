@@ -141,6 +141,8 @@ SANDBOX_BANNER = (
     "press an inline button by typing its number in brackets, e.g. [1]. /quit leaves.\n"
 )
 SANDBOX_BYE = "Bye!"
+SANDBOX_NO_BUTTON = "(there is no button [{number}])"
+SANDBOX_BUTTON_GONE = "(button [{number}] is no longer on its message)"
 SANDBOX_BUTTONS_CHANGED = "bot ✎: (changed the buttons of an earlier message)"
 
 

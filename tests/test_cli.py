@@ -93,7 +93,8 @@ async def test_sandbox_transcript_from_a_pipe(tmp_path: Path) -> None:
     code, out, err = await _coopbot(
         "sandbox",
         env={"CWD": str(tmp_path)},
-        stdin=b"/latest 1\n[1]\n/category decent\n/add News | Piped <b> | https://p.example/1\n",
+        stdin=b"/latest 1\n[1]\n[1]\n/category decent\n/subscribe news\n"
+        b"/add News | Piped <b> | https://p.example/1\n",
     )
     assert code == 0, err
     assert "you: /latest 1" in out
@@ -102,4 +103,7 @@ async def test_sandbox_transcript_from_a_pipe(tmp_path: Path) -> None:
     assert "The 2017 edition of the ITC ILO Gender Academy" in out  # the page behind [1]
     assert "How decent work can transform cotton production" in out
     assert "Published as #11" in out and "Piped <b>" in out
+    assert "(button [1] is no longer on its message)" in out  # the More button was used up
+    assert out.count("Piped <b>") == 2  # the admin's preview, then the push to a subscriber
+    assert "🔔 Subscribed news" in out
     assert (tmp_path / "coopbot-sandbox.db").exists()
