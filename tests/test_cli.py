@@ -104,6 +104,7 @@ async def test_sandbox_transcript_from_a_pipe(tmp_path: Path) -> None:
     assert "How decent work can transform cotton production" in out
     assert "Published as #11" in out and "Piped <b>" in out
     assert "(button [1] is no longer on its message)" in out  # the More button was used up
-    assert out.count("Piped <b>") == 2  # the admin's preview, then the push to a subscriber
+    # what was typed, the admin's preview, then the push to the subscribed sandbox user
+    assert out.count("Piped <b>") == 3
     assert "🔔 Subscribed news" in out
     assert (tmp_path / "coopbot-sandbox.db").exists()
