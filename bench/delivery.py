@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
@@ -41,7 +41,7 @@ from telegram.request import HTTPXRequest
 from bench.delivery_kit import add_subscribers
 from bot import texts
 from bot.app import prepare_database, running_bot
-from bot.config import Secret, Settings, normalize_database_url
+from bot.config import Secret, Settings
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import AiohttpRequest, DeliveryOptions, DeliveryStore
@@ -49,6 +49,7 @@ from bot.render import item_card
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
+from tests.databases import scratch_postgres
 from tests.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,17 +100,8 @@ async def database(url: str | None) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite+aiosqlite:///{folder}/bench.db"
         return
-    base = make_url(normalize_database_url(url))
-    name = f"coopbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with scratch_postgres(url, "coopbot_bench") as scratch:
+        yield scratch
 
 
 def settings_for(database_url: str, api_url: str) -> Settings:

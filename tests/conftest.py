@@ -7,31 +7,20 @@ runs a server). Each test gets an empty database.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import prepare_database
-from bot.config import normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.services.news import NewsService
+from tests.databases import scratch_postgres
 from tests.harness import Harness, bot_harness, test_settings
 
 STORES = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL"):
     STORES.append("postgresql")
-
-
-async def _admin(base_url: str, statement: str) -> None:
-    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(params=STORES)
@@ -40,11 +29,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
     # a database of its own for each test (about 0.2 s), so tests never share rows
-    base = make_url(normalize_database_url(os.environ["TEST_DATABASE_URL"]))
-    name = f"coopbot_test_{uuid.uuid4().hex[:12]}"
-    await _admin(base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"')
-    yield base.set(database=name).render_as_string(hide_password=False)
-    await _admin(base.render_as_string(hide_password=False), f'DROP DATABASE "{name}" WITH (FORCE)')
+    async with scratch_postgres(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
 
 
 @pytest.fixture

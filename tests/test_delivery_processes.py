@@ -8,20 +8,19 @@ import contextlib
 import os
 import signal
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, select, text
+from sqlalchemy import select
 
 from bench.delivery_kit import add_subscribers, delivery_harness, publish
 from bot.app import prepare_database
-from bot.config import normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery
 from bot.emulator import BotApiEmulator
 from bot.services.news import NewsService
+from tests.databases import scratch_postgres
 from tests.harness import BOT_USERNAME, TOKEN
 from tests.harness import test_settings as settings_for
 
@@ -167,17 +166,8 @@ async def postgres_url() -> AsyncIterator[str]:
     raw = os.environ.get("TEST_DATABASE_URL")
     if not raw:
         pytest.skip("TEST_DATABASE_URL is not set")
-    base = make_url(normalize_database_url(raw))
-    name = f"coopbot_replicas_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with scratch_postgres(raw, "coopbot_replicas") as url:
+        yield url
 
 
 async def test_two_processes_on_postgresql_never_send_twice(postgres_url: str) -> None:
