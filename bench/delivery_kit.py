@@ -11,16 +11,14 @@ from collections.abc import AsyncIterator, Iterable
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import running_bot
 from bot.context import Services
 from bot.db.base import utcnow
 from bot.db.models import Chat, Subscription
 from bot.delivery import DeliveryEngine, DeliveryOptions
 from bot.emulator import BotApiEmulator
-from bot.sandbox import UpdateTracker
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
-from tests.harness import BOT_USERNAME, TOKEN, Harness, test_settings
+from tests.harness import Harness, bot_harness
 
 # limits off and short timeouts: what most delivery tests want (one test turns limits on)
 FAST = DeliveryOptions(
@@ -36,23 +34,12 @@ _titles = itertools.count(1)
 
 @contextlib.asynccontextmanager
 async def delivery_harness(
-    database_url: str,
-    options: DeliveryOptions = FAST,
-    *,
-    emu: BotApiEmulator | None = None,
-    **overrides: object,
+    database_url: str, options: DeliveryOptions = FAST, **overrides: object
 ) -> AsyncIterator[Harness]:
+    """The test harness with these delivery options and a quick poll for other processes."""
     overrides.setdefault("delivery_poll_seconds", 0.2)
-    async with contextlib.AsyncExitStack() as stack:
-        if emu is None:
-            emu = await stack.enter_async_context(
-                BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
-            )
-        settings = test_settings(database_url, emu.base_url, **overrides)
-        application = await stack.enter_async_context(running_bot(settings, options))
-        tracker = UpdateTracker()
-        tracker.install(application)
-        yield Harness(emu, application, settings, tracker)
+    async with bot_harness(database_url, options, **overrides) as harness:
+        yield harness
 
 
 def services(harness: Harness) -> Services:

@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot.app import running_bot
 from bot.config import Secret, Settings
+from bot.delivery import DeliveryOptions
 from bot.emulator import BotApiEmulator
 from bot.emulator.models import SentMessage
 from bot.sandbox import UpdateTracker
@@ -114,10 +115,12 @@ def test_settings(database_url: str, api_url: str, **overrides: object) -> Setti
 
 
 @contextlib.asynccontextmanager
-async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
+async def bot_harness(
+    database_url: str, delivery_options: DeliveryOptions | None = None, **overrides: object
+) -> AsyncIterator[Harness]:
     async with BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME) as emu:
         settings = test_settings(database_url, emu.base_url, **overrides)
-        async with running_bot(settings) as application:
+        async with running_bot(settings, delivery_options) as application:
             tracker = UpdateTracker()
             tracker.install(application)
             yield Harness(emu, application, settings, tracker)
