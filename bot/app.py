@@ -153,7 +153,7 @@ async def prepare_database(settings: Settings) -> None:
             log.info("database schema upgraded")
     except (OperationalError, DBAPIError, OSError) as exc:
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        raise StartupError(f"DATABASE_URL is not usable: {reason}") from None
+        raise StartupError(texts.STARTUP_DATABASE_UNUSABLE.format(reason=reason)) from None
     finally:
         await engine.dispose()
 
@@ -220,12 +220,10 @@ async def _running(
     try:
         await application.initialize()
     except InvalidToken:
-        raise StartupError(
-            "Telegram rejected BOT_TOKEN (401 Unauthorized). Check the token."
-        ) from None
+        raise StartupError(texts.STARTUP_TOKEN_REJECTED) from None
     except NetworkError as exc:
         raise StartupError(
-            f"Cannot reach the Telegram Bot API at {settings.telegram_api_url}: {exc.message}"
+            texts.STARTUP_API_UNREACHABLE.format(url=settings.telegram_api_url, error=exc.message)
         ) from None
     try:
         # post_init/post_shutdown only run under run_polling(); this loop is our own

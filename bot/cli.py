@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from bot import texts
 from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 
@@ -59,11 +60,7 @@ async def _run(settings: Settings) -> int:
     from bot.app import run_forever
 
     if settings.bot_token is None:
-        print(
-            "BOT_TOKEN is not set. Put it in the environment or .env, "
-            "or try the bot offline with: coopbot sandbox",
-            file=sys.stderr,
-        )
+        print(texts.CLI_NO_TOKEN, file=sys.stderr)
         return 2
     await run_forever(settings)
     return 0
@@ -87,9 +84,7 @@ async def _seed(settings: Settings) -> int:
         result = await seed(NewsService(create_session_factory(engine)))
     finally:
         await engine.dispose()
-    print(
-        f"Loaded {result.added} sample items ({result.skipped} already there) from {result.source}."
-    )
+    print(texts.CLI_SEEDED.format(added=result.added, skipped=result.skipped, source=result.source))
     return 0
 
 
@@ -97,7 +92,7 @@ async def _db_upgrade(settings: Settings) -> int:
     from bot.app import prepare_database
 
     await prepare_database(settings)
-    print("Database schema is up to date.")
+    print(texts.CLI_SCHEMA_CURRENT)
     return 0
 
 
@@ -120,20 +115,25 @@ async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
             return await _export(transfer, args.file)
         if args.command == "import":
             report = await transfer.import_items(args.file, broadcast=args.broadcast)
-            what = "items"
+            what = texts.CLI_LOADED_ITEMS
         else:
             report = await transfer.import_opml(args.file)
-            what = "feeds"
+            what = texts.CLI_LOADED_FEEDS
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"coopbot: cannot read {args.file}: {exc}", file=sys.stderr)
+        print(texts.CLI_CANNOT_READ.format(file=args.file, error=exc), file=sys.stderr)
         return 2
     finally:
         await engine.dispose()
     for problem in report.problems:
         print(_problem_line(args.file, problem), file=sys.stderr)
     print(
-        f"Loaded {report.added} {what} from {args.file} ({report.skipped} already there, "
-        f"{len(report.problems)} bad rows)."
+        texts.CLI_LOADED.format(
+            added=report.added,
+            what=what,
+            file=args.file,
+            skipped=report.skipped,
+            bad=len(report.problems),
+        )
     )
     return 1 if report.problems else 0
 
@@ -144,12 +144,12 @@ async def _export(transfer: Any, path: Path | None) -> int:
     else:
         with path.open("w", encoding="utf-8") as out:
             count = await transfer.export_items(out)
-    print(f"Exported {count} items to {path or 'standard output'}.", file=sys.stderr)
+    target = path or texts.CLI_STANDARD_OUTPUT
+    print(texts.CLI_EXPORTED.format(count=count, target=target), file=sys.stderr)
     return 0
 
 
 def _problem_line(path: Path, problem: Any) -> str:
-    from bot import texts
     from bot.feeds.parser import html_to_text
     from bot.services.validation import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        print(texts.CLI_CONFIG_ERROR.format(error=exc), file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.bot_token.reveal() if settings.bot_token else None)
     actions: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(actions[args.command]())
     except (StartupError, ConfigError) as exc:
-        print(f"coopbot: {exc}", file=sys.stderr)
+        print(texts.CLI_FAILED.format(error=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -415,3 +415,22 @@ SUBSCRIBE_CHANNEL_UNKNOWN = (
 )
 SUBSCRIBE_CHANNEL_NOT_ALLOWED = "Only the bot's admins can manage another chat's subscriptions."
 DELIVERY_FOOTER = "<i>🔔 Subscribed news · /subscriptions to manage · /unsubscribe to stop</i>"
+
+# command line (`coopbot …`): what operators read in their terminal
+CLI_NO_TOKEN = (
+    "BOT_TOKEN is not set. Put it in the environment or .env, "
+    "or try the bot offline with: coopbot sandbox"
+)
+CLI_SEEDED = "Loaded {added} sample items ({skipped} already there) from {source}."
+CLI_SCHEMA_CURRENT = "Database schema is up to date."
+CLI_CANNOT_READ = "coopbot: cannot read {file}: {error}"
+CLI_LOADED = "Loaded {added} {what} from {file} ({skipped} already there, {bad} bad rows)."
+CLI_LOADED_ITEMS = "items"
+CLI_LOADED_FEEDS = "feeds"
+CLI_EXPORTED = "Exported {count} items to {target}."
+CLI_STANDARD_OUTPUT = "standard output"
+CLI_CONFIG_ERROR = "Configuration error: {error}"
+CLI_FAILED = "coopbot: {error}"
+STARTUP_TOKEN_REJECTED = "Telegram rejected BOT_TOKEN (401 Unauthorized). Check the token."
+STARTUP_API_UNREACHABLE = "Cannot reach the Telegram Bot API at {url}: {error}"
+STARTUP_DATABASE_UNUSABLE = "DATABASE_URL is not usable: {reason}"
