@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import texts
 from tests.harness import ADMIN_ID, Harness
 
 
@@ -59,9 +60,9 @@ async def test_bad_lines_name_the_problem_and_store_nothing(
     assert await harness.application.bot_data["services"].news.categories() == []
 
 
-async def test_without_arguments_the_admin_gets_the_format(harness: Harness) -> None:
+async def test_without_arguments_the_guided_flow_asks_for_the_title(harness: Harness) -> None:
     replies = await harness.admin().send("/add")
-    assert replies, "the admin gets an answer"
+    assert [m.html for m in replies] == [texts.ADD_ASK_TITLE]
     assert await _count(harness) == 0
 
 
