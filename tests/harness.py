@@ -6,6 +6,7 @@ bot sent. Everything in between is the real python-telegram-bot and the real dat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from bot.emulator import BotApiEmulator
 from bot.emulator.models import SentMessage
 from bot.sandbox import UpdateTracker
 
+SHUTDOWN_LIMIT_SECONDS = 60
 TOKEN = "123456789:TEST-token-for-the-emulator-abcdefgh"
 BOT_USERNAME = "CoopNewsBot"
 ADMIN_ID = 1001
@@ -118,9 +120,18 @@ def test_settings(database_url: str, api_url: str, **overrides: object) -> Setti
 async def bot_harness(
     database_url: str, delivery_options: DeliveryOptions | None = None, **overrides: object
 ) -> AsyncIterator[Harness]:
-    async with BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME) as emu:
+    stack = contextlib.AsyncExitStack()
+    try:
+        emu = await stack.enter_async_context(
+            BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
+        )
         settings = test_settings(database_url, emu.base_url, **overrides)
-        async with running_bot(settings, delivery_options) as application:
-            tracker = UpdateTracker()
-            tracker.install(application)
-            yield Harness(emu, application, settings, tracker)
+        application = await stack.enter_async_context(running_bot(settings, delivery_options))
+        tracker = UpdateTracker()
+        tracker.install(application)
+        yield Harness(emu, application, settings, tracker)
+    finally:
+        # a stop that hangs fails its test with a traceback of where it hung, instead of
+        # stalling the whole run
+        async with asyncio.timeout(SHUTDOWN_LIMIT_SECONDS):
+            await stack.aclose()

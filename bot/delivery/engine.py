@@ -41,6 +41,8 @@ from bot.render import delivered_item
 from bot.services.news import NewsService
 
 log = logging.getLogger(__name__)
+# the longest any one step of a stop may take (record outcomes, release leases and lock)
+STOP_STEP_SECONDS = 10.0
 
 FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
 FLUSH_BATCH = 500
@@ -122,17 +124,29 @@ class DeliveryEngine:
         deadline = time.monotonic() + self._options.send_timeout
         while self._busy and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Every step is bounded: a stop must never hang the process. (On Python 3.11,
+        # asyncio.wait_for can swallow a cancellation that races its timeout, so a task is
+        # cancelled until it is really gone; bpo-42130.)
+        pending = {task for task in self._tasks if not task.done()}
+        for _attempt in range(50):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.1)
+        if pending:
+            log.error("delivery: %d task(s) would not stop", len(pending))
         self._tasks = []
         with contextlib.suppress(Exception):
-            await self._write_outcomes()
+            await asyncio.wait_for(self._write_outcomes(), STOP_STEP_SECONDS)
             if self.is_leader:
-                await self._store.release_own_leases(self.owner)
+                await asyncio.wait_for(
+                    self._store.release_own_leases(self.owner), STOP_STEP_SECONDS
+                )
         with contextlib.suppress(Exception):
-            await self._leadership.release()
-        await self._bot.shutdown()
+            await asyncio.wait_for(self._leadership.release(), STOP_STEP_SECONDS)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._bot.shutdown(), STOP_STEP_SECONDS)
 
     def chat_reachable(self, chat_id: int) -> None:
         """The chat let the bot back in (unblocked, re-added)."""
