@@ -15,9 +15,9 @@ from bot.context import Services
 from bot.db.base import utcnow
 from bot.db.models import Chat, Subscription
 from bot.delivery import DeliveryEngine, DeliveryOptions
-from bot.emulator import BotApiEmulator
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
+from emulator import BotApiEmulator
 from tests.harness import Harness, bot_harness
 
 # limits off and short timeouts: what most delivery tests want (one test turns limits on)

@@ -16,8 +16,8 @@ import json
 import signal
 from typing import Any
 
-from bot.emulator import BotApiEmulator
-from bot.emulator.shapes import chat_dict
+from emulator import BotApiEmulator
+from emulator.shapes import chat_dict
 from tests.harness import BOT_USERNAME, TOKEN
 
 

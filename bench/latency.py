@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bot.app import prepare_database
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 TOKEN = "123456789:BENCH-token-for-the-emulator-abcdefgh"
 USER = 5_000_001

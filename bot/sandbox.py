@@ -21,9 +21,9 @@ from telegram.ext import Application, TypeHandler
 from bot import texts
 from bot.app import running_bot
 from bot.config import SANDBOX_DATABASE_URL, Secret, Settings
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.logs import setup_logging
 from bot.services.seed import seed
+from emulator import BotApiEmulator, SentMessage
 
 SANDBOX_TOKEN = "1000000001:SANDBOX-not-a-real-token-000000000000"
 SANDBOX_USER_ID = 424242

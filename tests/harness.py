@@ -17,9 +17,9 @@ from telegram.ext import Application
 from bot.app import running_bot
 from bot.config import Secret, Settings
 from bot.delivery import DeliveryOptions
-from bot.emulator import BotApiEmulator
-from bot.emulator.models import SentMessage
 from bot.sandbox import UpdateTracker
+from emulator import BotApiEmulator
+from emulator.models import SentMessage
 
 SHUTDOWN_LIMIT_SECONDS = 60
 TOKEN = "123456789:TEST-token-for-the-emulator-abcdefgh"

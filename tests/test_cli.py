@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from tests.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from bot import texts
 from bot.context import Services
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
-from bot.emulator.models import SentMessage
 from bot.render import delivered_item
 from bot.services.validation import ItemDraft
+from emulator.models import SentMessage
 from tests.harness import ADMIN_ID, GROUP_ID, Chatter, Harness, bot_harness
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

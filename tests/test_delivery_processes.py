@@ -18,8 +18,8 @@ from bench.delivery_kit import add_subscribers, delivery_harness, publish
 from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery
-from bot.emulator import BotApiEmulator
 from bot.services.news import NewsService
+from emulator import BotApiEmulator
 from tests.databases import scratch_postgres
 from tests.harness import BOT_USERNAME, TOKEN
 from tests.harness import test_settings as settings_for

@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.emulator import BotApiEmulator, parse_html
+from emulator import BotApiEmulator, parse_html
 
 TOKEN = "123456:TEST-TOKEN"
 USER = 42

@@ -12,9 +12,9 @@ import pytest
 from bot import texts
 from bot.context import Services
 from bot.db.base import utcnow
-from bot.emulator.models import SentMessage
 from bot.render import delivered_item, item_card
 from bot.services.views import ItemView
+from emulator.models import SentMessage
 from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
 
 
