@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
+from pydantic import SecretStr
 from sqlalchemy import text
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -41,7 +42,7 @@ from telegram.request import HTTPXRequest
 from bench.delivery_kit import add_subscribers
 from bot import texts
 from bot.app import prepare_database, running_bot
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import AiohttpRequest, DeliveryOptions, DeliveryStore
@@ -104,13 +105,16 @@ async def database(url: str | None) -> AsyncIterator[str]:
         yield scratch
 
 
-def settings_for(database_url: str, api_url: str) -> Settings:
+def settings_for(
+    database_url: str, api_url: str, options: DeliveryOptions | None = None
+) -> Settings:
     return Settings(
-        bot_token=Secret(TOKEN),
+        bot_token=SecretStr(TOKEN),
         database_url=database_url,
         telegram_api_url=api_url,
         log_level="WARNING",
         delivery_poll_seconds=1.0,
+        delivery=options or DeliveryOptions(),
     )
 
 
@@ -157,7 +161,7 @@ async def run_engine(
 ) -> tuple[float, int, object]:
     """Start the bot, publish one item and wait until `total` messages went out (or
     `stop_after` seconds). Returns (seconds from the first send to the last, sent, stats)."""
-    async with running_bot(settings_for(database_url, api_url), options) as application:
+    async with running_bot(settings_for(database_url, api_url, options)) as application:
         services = application.bot_data["services"]
         engine = services.delivery
         await services.news.publish(draft(), source="bench")

@@ -38,7 +38,7 @@ async def delivery_harness(
 ) -> AsyncIterator[Harness]:
     """The test harness with these delivery options and a quick poll for other processes."""
     overrides.setdefault("delivery_poll_seconds", 0.2)
-    async with bot_harness(database_url, options, **overrides) as harness:
+    async with bot_harness(database_url, delivery=options, **overrides) as harness:
         yield harness
 
 

@@ -18,7 +18,7 @@ import handlers
 from bot import texts
 from bot.config import ConfigError, Settings
 from bot.context import BotContext, Services, install_services
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.delivery import (
     AiohttpRequest,
@@ -26,12 +26,12 @@ from bot.delivery import (
     BroadcastBot,
     Budget,
     DeliveryEngine,
-    DeliveryOptions,
     DeliveryStore,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
+from bot.render import delivered_item
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
@@ -51,23 +51,30 @@ class StartupError(Exception):
     """The bot cannot start; the message says why in one line, for people."""
 
 
-def build_application(
-    settings: Settings, delivery_options: DeliveryOptions | None = None
-) -> Application:
+def build_application(settings: Settings) -> Application:
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set")
+    token = settings.bot_token.get_secret_value()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
     # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
-    options = delivery_options or DeliveryOptions.from_env()
+    options = settings.delivery
     budget = Budget(options)
+    store = DeliveryStore(sessions)
+
+    async def render(item_id: int) -> str | None:
+        item = await news.get_item(item_id)
+        return None if item is None else delivered_item(item)
+
     delivery = DeliveryEngine(
-        store=DeliveryStore(sessions),
-        news=news,
+        store=store,
+        render=render,
+        # items published by another process (CLI, replica) show in listings at once
+        after_fanout=news.invalidate,
         # its own Bot on a faster transport; only the sender uses it
         bot=BroadcastBot(
-            settings.bot_token.reveal(),
+            token,
             base_url=settings.telegram_api_url,
             request=AiohttpRequest(
                 connection_pool_size=options.concurrency, read_timeout=options.send_timeout
@@ -87,7 +94,7 @@ def build_application(
         chats=ChatService(sessions),
         admins=admins,
         feeds=FeedService(sessions, news, interval_seconds=settings.feed_interval_seconds),
-        subscriptions=SubscriptionService(sessions),
+        subscriptions=SubscriptionService(sessions, store),
         delivery=delivery,
         admin_roster=AdminService(
             sessions,
@@ -104,7 +111,7 @@ def build_application(
     )
     application = (
         Application.builder()
-        .token(settings.bot_token.reveal())
+        .token(token)
         .base_url(settings.telegram_api_url)
         .defaults(
             Defaults(
@@ -147,7 +154,10 @@ async def _close_database(application: Application) -> None:
 
 async def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date, or fail with a message that names the setting."""
-    engine = create_engine(settings.database_url)
+    try:
+        engine = create_engine(settings.database_url)
+    except UnusableDatabaseUrl as exc:
+        raise StartupError(texts.STARTUP_DATABASE_UNUSABLE.format(reason=exc)) from None
     try:
         if await upgrade(engine):
             log.info("database schema upgraded")
@@ -159,9 +169,7 @@ async def prepare_database(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(
-    settings: Settings, delivery_options: DeliveryOptions | None = None
-) -> AsyncIterator[Application]:
+async def running_bot(settings: Settings) -> AsyncIterator[Application]:
     """Start the bot with long polling; stop it cleanly when the block ends."""
     # SQLite cannot be shared by two bot processes (both would send every delivery)
     guard = SqliteGuard(settings.database_url) if "sqlite" in settings.database_url else None
@@ -171,7 +179,7 @@ async def running_bot(
     except AlreadyRunning as exc:
         raise StartupError(str(exc)) from None
     try:
-        async with _running(settings, delivery_options) as application:
+        async with _running(settings) as application:
             yield application
     finally:
         if guard is not None:
@@ -212,11 +220,9 @@ async def _start_publishing(application: Application) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _running(
-    settings: Settings, delivery_options: DeliveryOptions | None
-) -> AsyncIterator[Application]:
+async def _running(settings: Settings) -> AsyncIterator[Application]:
     await prepare_database(settings)
-    application = build_application(settings, delivery_options)
+    application = build_application(settings)
     try:
         await application.initialize()
     except InvalidToken:

@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(texts.CLI_CONFIG_ERROR.format(error=exc), file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.bot_token.reveal() if settings.bot_token else None)
+    setup_logging(
+        settings.log_level, settings.bot_token.get_secret_value() if settings.bot_token else None
+    )
     actions: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
         "run": lambda: _run(settings),
         "sandbox": lambda: _sandbox(settings, args),

@@ -1,67 +1,80 @@
-"""Settings, read once from the environment (and a `.env` file) into a frozen object."""
+"""Settings: one frozen object, read once from the environment (and a `.env` file).
+
+`load_settings()` is the one place that reads the environment; real environment variables
+win over `.env`. `Settings(...)` itself holds exactly what it is given and reads nothing, so
+tests and benches build one without the machine's environment leaking in.
+
+Every setting keeps its environment name: a field `database_url` is `DATABASE_URL`, and the
+delivery engine's tuning, `settings.delivery`, comes from `DELIVERY_CONCURRENCY` and its
+siblings. A bad value stops start-up with one line that names the setting (`ConfigError`).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import fields
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import load_dotenv
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.db.engine import normalize_database_url
+from bot.delivery.options import DeliveryOptions
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///coopbot.db"
 SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///coopbot-sandbox.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# the delivery options an operator may set, as DELIVERY_<NAME>; the others are Telegram's
+# limits or internal tuning, changed only by code (benches, tests)
+DELIVERY_SETTINGS = (
+    "rate_limits",
+    "concurrency",
+    "max_attempts",
+    "send_timeout",
+    "backoff_seconds",
+    "lease_seconds",
+)
 
 
 class ConfigError(Exception):
-    """A setting is missing or unusable; the message names the setting."""
+    """A setting is missing or unusable; the message names the setting.
+
+    Not a ValueError on purpose: raised inside a validator it passes through pydantic
+    untouched, so the operator reads our one line rather than a validation report.
+    """
 
 
-class Secret(str):
-    """A string that never shows itself in reprs or logs."""
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    def reveal(self) -> str:
-        return str.__str__(self)
+def _text(value: object) -> str | None:
+    """The raw value as text; None when it is unset or blank (then the default applies)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
-@dataclass(frozen=True)
-class Settings:
-    bot_token: Secret | None = None
-    database_url: str = DEFAULT_DATABASE_URL
-    admin_ids: frozenset[int] = field(default_factory=frozenset)
-    telegram_api_url: str = TELEGRAM_API_URL
-    log_level: str = "INFO"
-    timezone: str = "UTC"
-    delivery_poll_seconds: float = 5.0
-    feed_interval_seconds: int = 900
-    listing_cache_seconds: float = 30.0
-    schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+def positive_number(name: str, value: object, default: float, *, zero: bool = False) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raw = _text(value)
+        if raw is None:
+            return default
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number; got {raw!r}") from None
+    if number < 0 or (number == 0 and not zero):
+        raise ConfigError(f"{name} must be greater than 0; got {str(value).strip()!r}")
+    return number
 
 
-def normalize_database_url(url: str) -> str:
-    """Pick SQLAlchemy's async driver for the plain URLs people usually write."""
-    url = url.strip()
-    for plain, async_form in (
-        ("postgres://", "postgresql+asyncpg://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
-    ):
-        if url.startswith(plain):
-            return async_form + url[len(plain) :]
-    return url
-
-
-def _parse_admin_ids(raw: str) -> frozenset[int]:
+def _admin_ids(value: object) -> frozenset[int]:
+    if isinstance(value, frozenset | set | list | tuple):
+        return frozenset(int(v) for v in value)
     ids = set()
-    for part in raw.replace(";", ",").split(","):
+    for part in (_text(value) or "").replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
@@ -74,61 +87,138 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _non_negative_number(name: str, raw: str | None, default: float) -> float:
-    if raw is not None and raw.strip() in {"0", "0.0"}:
-        return 0.0
-    return positive_number(name, raw, default)
+def _delivery(value: object) -> DeliveryOptions:
+    """DELIVERY_* variables (gathered by pydantic-settings into a dict) into the options."""
+    if isinstance(value, DeliveryOptions):
+        return value
+    raw = {str(k).lower(): v for k, v in dict(value or {}).items()}  # type: ignore[call-overload]
+    default = DeliveryOptions()
+    values: dict[str, Any] = {}
+    limits = (_text(raw.get("rate_limits")) or "on").lower()
+    if limits not in {"on", "off"}:
+        raise ConfigError(f"DELIVERY_RATE_LIMITS must be on or off; got {limits!r}")
+    values["rate_limits"] = limits == "on"
+    for option in fields(DeliveryOptions):
+        if option.name not in DELIVERY_SETTINGS or option.name == "rate_limits":
+            continue
+        current = getattr(default, option.name)
+        number = positive_number(f"DELIVERY_{option.name.upper()}", raw.get(option.name), current)
+        values[option.name] = int(number) if isinstance(current, int) else number
+    return DeliveryOptions(**values)
 
 
-def positive_number(name: str, raw: str | None, default: float) -> float:
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0; got {raw!r}")
-    return value
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        case_sensitive=False,
+        env_file_encoding="utf-8",
+        # DELIVERY_CONCURRENCY → settings.delivery.concurrency; the other names stay whole
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    telegram_api_url: str = TELEGRAM_API_URL
+    log_level: str = "INFO"
+    timezone: str = "UTC"
+    delivery_poll_seconds: float = 5.0
+    feed_interval_seconds: int = 900
+    listing_cache_seconds: float = 30.0
+    schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
+    delivery: DeliveryOptions = DeliveryOptions()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_others):  # type: ignore[no-untyped-def, override]
+        return (init_settings,)  # only what the caller gave; `load_settings` reads the rest
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return _text(value)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> str:
+        return normalize_database_url(_text(value) or DEFAULT_DATABASE_URL)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> frozenset[int]:
+        return _admin_ids(value)
+
+    @field_validator("telegram_api_url", mode="before")
+    @classmethod
+    def _api_url(cls, value: object) -> str:
+        return _text(value) or TELEGRAM_API_URL
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> str:
+        level = (_text(value) or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {level!r}")
+        return level
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _timezone(cls, value: object) -> str:
+        name = _text(value) or "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"TIMEZONE must be an IANA name like Europe/Rome; got {name!r}"
+            ) from None
+        return name
+
+    @field_validator(
+        "delivery_poll_seconds",
+        "feed_interval_seconds",
+        "listing_cache_seconds",
+        "schedule_poll_seconds",
+        mode="before",
+    )
+    @classmethod
+    def _seconds(cls, value: object, info: Any) -> float:
+        field = cls.model_fields[info.field_name]
+        number = positive_number(
+            info.field_name.upper(),
+            value,
+            field.default,
+            zero=info.field_name == "listing_cache_seconds",  # 0 turns the cache off
+        )
+        return int(number) if field.annotation in (int, "int") else number
+
+    @field_validator("delivery", mode="before")
+    @classmethod
+    def _delivery_options(cls, value: object) -> DeliveryOptions:
+        return _delivery(value)
+
+
+class _FromEnvironment(Settings):
+    """Settings as `load_settings` reads them: arguments, then the environment, then `.env`."""
+
+    @classmethod
+    def settings_customise_sources(  # type: ignore[no-untyped-def, override]
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, **_others
+    ):
+        return (init_settings, env_settings, dotenv_settings)
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
     """Build the settings from the environment; a `.env` file fills in what is unset."""
-    if env_file and Path(env_file).is_file():
-        load_dotenv(env_file, override=False)
-    env = os.environ
-    token = env.get("BOT_TOKEN", "").strip()
-    timezone = env.get("TIMEZONE", "").strip() or "UTC"
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"TIMEZONE must be an IANA name like Europe/Rome; got {timezone!r}"
-        ) from None
-    log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
-    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {log_level!r}")
-    values: dict[str, object] = {
-        "bot_token": Secret(token) if token else None,
-        "database_url": normalize_database_url(
-            env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-        ),
-        "admin_ids": _parse_admin_ids(env.get("ADMIN_IDS", "")),
-        "telegram_api_url": env.get("TELEGRAM_API_URL", "").strip() or TELEGRAM_API_URL,
-        "log_level": log_level,
-        "timezone": timezone,
-        "delivery_poll_seconds": positive_number(
-            "DELIVERY_POLL_SECONDS", env.get("DELIVERY_POLL_SECONDS"), 5.0
-        ),
-        "listing_cache_seconds": _non_negative_number(
-            "LISTING_CACHE_SECONDS", env.get("LISTING_CACHE_SECONDS"), 30.0
-        ),
-        "feed_interval_seconds": int(
-            positive_number("FEED_INTERVAL_SECONDS", env.get("FEED_INTERVAL_SECONDS"), 900)
-        ),
-        "schedule_poll_seconds": positive_number(
-            "SCHEDULE_POLL_SECONDS", env.get("SCHEDULE_POLL_SECONDS"), 30.0
-        ),
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+        return _FromEnvironment(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:  # a type our validators did not take; name the setting
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        raise ConfigError(f"{name} is not usable: {error['msg']}") from None

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import ClassVar, TextIO
 
+from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot import texts
 from bot.app import running_bot
-from bot.config import SANDBOX_DATABASE_URL, Secret, Settings
+from bot.config import SANDBOX_DATABASE_URL, Settings
 from bot.logs import setup_logging
 from bot.services.seed import seed
 from emulator import BotApiEmulator, SentMessage
@@ -202,15 +203,15 @@ async def _read_line(interactive: bool) -> str | None:
 
 
 def sandbox_settings(base: Settings, api_url: str, database_url: str | None) -> Settings:
-    return Settings(
-        bot_token=Secret(SANDBOX_TOKEN),
-        database_url=database_url or SANDBOX_DATABASE_URL,
-        admin_ids=frozenset({SANDBOX_USER_ID, *base.admin_ids}),
-        telegram_api_url=api_url,
-        log_level="WARNING" if base.log_level == "INFO" else base.log_level,
-        timezone=base.timezone,
-        delivery_poll_seconds=base.delivery_poll_seconds,
-        feed_interval_seconds=base.feed_interval_seconds,
+    """The operator's settings, pointed at the emulator and the sandbox's own store."""
+    return base.model_copy(
+        update={
+            "bot_token": SecretStr(SANDBOX_TOKEN),
+            "database_url": database_url or SANDBOX_DATABASE_URL,
+            "admin_ids": frozenset({SANDBOX_USER_ID, *base.admin_ids}),
+            "telegram_api_url": api_url,
+            "log_level": "WARNING" if base.log_level == "INFO" else base.log_level,
+        }
     )
 
 

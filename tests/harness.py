@@ -12,11 +12,11 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import running_bot
-from bot.config import Secret, Settings
-from bot.delivery import DeliveryOptions
+from bot.config import Settings
 from bot.sandbox import UpdateTracker
 from emulator import BotApiEmulator
 from emulator.models import SentMessage
@@ -106,27 +106,26 @@ class Harness:
 
 def test_settings(database_url: str, api_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "bot_token": Secret(TOKEN),
+        "bot_token": SecretStr(TOKEN),
         "database_url": database_url,
         "admin_ids": frozenset({ADMIN_ID}),
         "telegram_api_url": api_url,
         "log_level": "WARNING",
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @contextlib.asynccontextmanager
-async def bot_harness(
-    database_url: str, delivery_options: DeliveryOptions | None = None, **overrides: object
-) -> AsyncIterator[Harness]:
+async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
+    """A bot on an emulator; `overrides` are settings (`delivery=DeliveryOptions(...)` too)."""
     stack = contextlib.AsyncExitStack()
     try:
         emu = await stack.enter_async_context(
             BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
         )
         settings = test_settings(database_url, emu.base_url, **overrides)
-        application = await stack.enter_async_context(running_bot(settings, delivery_options))
+        application = await stack.enter_async_context(running_bot(settings))
         tracker = UpdateTracker()
         tracker.install(application)
         yield Harness(emu, application, settings, tracker)

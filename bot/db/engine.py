@@ -6,7 +6,22 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from bot.config import ConfigError, normalize_database_url
+
+class UnusableDatabaseUrl(ValueError):
+    """SQLAlchemy cannot make an engine of the URL (unknown dialect or driver, bad syntax)."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick SQLAlchemy's async driver for the plain URLs people usually write."""
+    url = url.strip()
+    for plain, async_form in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return async_form + url[len(plain) :]
+    return url
 
 
 def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
@@ -21,7 +36,7 @@ def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise ConfigError(f"DATABASE_URL is not usable ({exc})") from None
+        raise UnusableDatabaseUrl(str(exc)) from None
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

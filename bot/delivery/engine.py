@@ -18,6 +18,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,8 +38,6 @@ from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
-from bot.render import delivered_item
-from bot.services.news import NewsService
 
 log = logging.getLogger(__name__)
 # the longest any one step of a stop may take (record outcomes, release leases and lock)
@@ -62,12 +61,21 @@ class EngineStats:
     expanded: int = 0  # delivery rows created
 
 
+# the message for an item as subscribers get it; None once the item is withdrawn
+RenderItem = Callable[[int], Awaitable[str | None]]
+
+
 class DeliveryEngine:
+    """Sends what the store holds. It knows nothing of items or how they look: the composition
+    root hands it `render` (the message for an item) and `after_fanout` (called once new
+    deliveries were created, e.g. so listings read the items that another process added)."""
+
     def __init__(
         self,
         *,
         store: DeliveryStore,
-        news: NewsService,
+        render: RenderItem,
+        after_fanout: Callable[[], None] = lambda: None,
         bot: BroadcastBot,
         budget: Budget,
         leadership: Leadership,
@@ -75,7 +83,8 @@ class DeliveryEngine:
         poll_seconds: float,
     ) -> None:
         self._store = store
-        self._news = news
+        self._render_item = render
+        self._after_fanout = after_fanout
         self._bot = bot
         self._budget = budget
         self._leadership = leadership
@@ -180,7 +189,7 @@ class DeliveryEngine:
                 fanouts = await self._store.expand()
                 if fanouts:
                     # items published by another process (CLI, replica) arrive here first
-                    self._news.invalidate()
+                    self._after_fanout()
                 for fanout in fanouts:
                     self.stats.expanded += fanout.deliveries
                 room = self._capacity - len(self._queued)
@@ -250,8 +259,7 @@ class DeliveryEngine:
         return await asyncio.shield(task)
 
     async def _render(self, item_id: int) -> str | None:
-        item = await self._news.get_item(item_id)
-        return None if item is None else delivered_item(item)
+        return await self._render_item(item_id)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -10,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Category, Chat, Subscription
-from bot.delivery.store import DeliveryStore, Migrated
 from bot.services.views import CategoryView
 
 
@@ -37,14 +37,25 @@ class Change:
     following: Following
 
 
+class ChatDeliveries(Protocol):
+    """What happens to a chat's pending deliveries when it leaves or moves; the delivery
+    store does it, handed in by the composition root."""
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> object: ...
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> object: ...
+
+
 class UnknownCategory(LookupError):
     """The category does not exist (any more): a stale button, or deleted meanwhile."""
 
 
 class SubscriptionService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], deliveries: ChatDeliveries
+    ) -> None:
         self._sessions = sessions
-        self._deliveries = DeliveryStore(sessions)
+        self._deliveries = deliveries
 
     async def following(self, chat_id: int) -> Following:
         async with self._sessions() as session:
@@ -141,8 +152,9 @@ class SubscriptionService:
         async with self._sessions.begin() as session:
             await self._reachable(session, chat_id)
 
-    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> Migrated:
-        return await self._deliveries.migrate_chat(old_chat_id, new_chat_id)
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: subscriptions and pending deliveries follow it."""
+        await self._deliveries.migrate_chat(old_chat_id, new_chat_id)
 
     async def subscriber_count(self, category_id: int | None = None) -> int:
         """Active chats that would receive an item of `category_id`."""
