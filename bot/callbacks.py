@@ -1,13 +1,20 @@
-"""Callback data for inline buttons: short, versioned strings (Telegram allows 64 bytes).
+"""Callback data for inline buttons: the one codec for every button the bot makes.
 
-The version prefix lets buttons from an older release fail politely ("this button has
-expired") instead of doing something unexpected.
+Data is a short, versioned string, `v1:<kind>:<fields…>`, within Telegram's 64 bytes. The
+version prefix lets buttons from an older release fail politely ("this button has expired")
+instead of doing something unexpected; so does anything forged or truncated.
+
+    v1:more:<a|category id>:<limit>:<published µs>:<item id>   MorePage (lists)
+    v1:cat:<category id>                                    ShowCategory (lists)
+    v1:sub:<a|category id>[:<chat id>]   v1:sub:done         Toggle, Close (subscriptions)
+    v1:<add|ed|del>:<action>[:<argument>]                   FlowButton (/add, /edit, /delete)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from telegram import InlineKeyboardButton
 from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.services.views import Cursor
@@ -15,6 +22,8 @@ from bot.services.views import Cursor
 VERSION = "v1"
 MAX_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64
 ALL = "a"
+# the guided /add, the guided /edit, /delete's confirmation
+FLOWS = frozenset({"add", "ed", "del"})
 
 
 class StaleCallback(ValueError):
@@ -35,46 +44,132 @@ class ShowCategory:
     category_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Toggle:
+    """Follow or stop following a category (None: all) in this chat or, for a bot admin,
+    in another chat (a channel) named by `chat_id`."""
+
+    category_id: int | None
+    chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """ "Done" under the subscriptions keyboard."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowButton:
+    """A step's button in a guided flow: which flow, what it does, and on what."""
+
+    flow: str
+    action: str
+    argument: str | None = None
+
+
+Callback = MorePage | ShowCategory | Toggle | Close | FlowButton
+
+
 def _checked(data: str) -> str:
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
 
 
-def encode(action: MorePage | ShowCategory) -> str:
-    if isinstance(action, MorePage):
-        scope = ALL if action.category_id is None else str(action.category_id)
-        cursor = action.cursor
-        return _checked(
-            f"{VERSION}:more:{scope}:{action.limit}:{cursor.published_us}:{cursor.item_id}"
-        )
-    return _checked(f"{VERSION}:cat:{action.category_id}")
+def encode(action: Callback) -> str:
+    """The callback data of a button; ValueError when it would not fit Telegram's limit."""
+    match action:
+        case MorePage(category_id, limit, cursor):
+            scope = ALL if category_id is None else str(category_id)
+            return _checked(
+                f"{VERSION}:more:{scope}:{limit}:{cursor.published_us}:{cursor.item_id}"
+            )
+        case ShowCategory(category_id):
+            return _checked(f"{VERSION}:cat:{category_id}")
+        case Toggle(category_id, chat_id):
+            scope = ALL if category_id is None else str(category_id)
+            chat = "" if chat_id is None else f":{chat_id}"
+            return _checked(f"{VERSION}:sub:{scope}{chat}")
+        case Close():
+            return f"{VERSION}:sub:done"
+        case FlowButton(flow, action_name, argument):
+            parts = [flow, action_name] + ([] if argument is None else [argument])
+            if flow not in FLOWS or any(":" in part or not part for part in parts):
+                raise ValueError(f"not a flow button: {parts!r}")
+            return _checked(":".join([VERSION, *parts]))
+    raise TypeError(f"no callback data for {action!r}")
 
 
-def _number(text: str, *, low: int = 0, high: int = 2**63 - 1) -> int:
-    if not text.isascii() or not text.lstrip("-").isdigit():
+def _number(text: str, *, low: int = 0, high: int = 2**63 - 1, zero: bool = True) -> int:
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 20:
         raise StaleCallback(text)
     value = int(text)
-    if not low <= value <= high:
+    if not low <= value <= high or (value == 0 and not zero):
         raise StaleCallback(text)
     return value
 
 
-def decode(data: str | None, *, max_limit: int) -> MorePage | ShowCategory:
-    """Parse callback data made by `encode`; anything else raises StaleCallback."""
-    if not data:
-        raise StaleCallback("empty")
-    parts = data.split(":")
-    if parts[0] != VERSION or len(parts) < 3:
-        raise StaleCallback(data)
-    match parts[1:]:
+def _scope(text: str) -> int | None:
+    return None if text == ALL else _number(text, low=1, high=2**31 - 1)
+
+
+def _decode(parts: list[str], max_limit: int) -> Callback:
+    match parts:
         case ["more", scope, limit, published_us, item_id]:
-            category_id = None if scope == ALL else _number(scope, low=1)
             return MorePage(
-                category_id=category_id,
+                category_id=_scope(scope),
                 limit=_number(limit, low=1, high=max_limit),
                 cursor=Cursor(_number(published_us, low=-(2**62), high=2**62), _number(item_id)),
             )
         case ["cat", category_id]:
             return ShowCategory(_number(category_id, low=1))
-    raise StaleCallback(data)
+        case ["sub", "done"]:
+            return Close()
+        case ["sub", scope]:
+            return Toggle(_scope(scope))
+        case ["sub", scope, chat_id]:
+            return Toggle(_scope(scope), _number(chat_id, low=-(2**52), high=2**52, zero=False))
+        case [flow, action] if flow in FLOWS and action:
+            return FlowButton(flow, action)
+        case [flow, action, argument] if flow in FLOWS and action and argument:
+            return FlowButton(flow, action, argument)
+    raise StaleCallback(":".join(parts))
+
+
+def decode(
+    data: str | None,
+    expected: tuple[type, ...] = (MorePage, ShowCategory, Toggle, Close, FlowButton),
+    *,
+    max_limit: int = 100,
+) -> Callback:
+    """Parse data made by `encode`. Anything else, or a kind the caller does not handle
+    (`expected`), raises StaleCallback: the button has expired."""
+    if not data:
+        raise StaleCallback("empty")
+    parts = data.split(":")
+    if parts[0] != VERSION or len(parts) < 3:
+        raise StaleCallback(data)
+    action = _decode(parts[1:], max_limit)
+    if not isinstance(action, expected):
+        raise StaleCallback(data)
+    return action
+
+
+# -- the guided flows' buttons, as their step functions use them ------------------------------
+
+
+def button_data(flow: str, action: str, argument: str | int | None = None) -> str:
+    return encode(FlowButton(flow, action, None if argument is None else str(argument)))
+
+
+def parse_button(data: str | None) -> tuple[str, str, str | None]:
+    """(flow, action, argument) of data made by `button_data`; else StaleCallback."""
+    button = decode(data, (FlowButton,))
+    assert isinstance(button, FlowButton)
+    return button.flow, button.action, button.argument
+
+
+def button(
+    label: str, flow: str, action: str, argument: str | int | None = None
+) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=button_data(flow, action, argument))

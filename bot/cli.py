@@ -151,19 +151,11 @@ async def _export(transfer: Any, path: Path | None) -> int:
 
 def _problem_line(path: Path, problem: Any) -> str:
     from bot.feeds.parser import html_to_text
-    from bot.services.validation import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
 
-    limits = {
-        "category_too_long": CATEGORY_NAME_MAX,
-        "title_too_long": TITLE_MAX,
-        "summary_too_long": SUMMARY_MAX,
-        "url_too_long": URL_MAX,
-        "bad_feed_category": CATEGORY_NAME_MAX,
-    }
+    # a problem's details carry what its text needs (a length problem its limit, as `max`)
     template = texts.IMPORT_PROBLEMS.get(problem.problem) or texts.PROBLEMS[problem.problem]
-    details = {"max": limits.get(problem.problem, ""), **problem.details}
     return texts.IMPORT_PROBLEM_LINE.format(
-        file=path, line=problem.line, problem=html_to_text(template).format(**details)
+        file=path, line=problem.line, problem=html_to_text(template).format(**problem.details)
     )
 
 

@@ -122,7 +122,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     """More pages and category taps; anything this release did not make has expired."""
     query = update.callback_query
     try:
-        action = callbacks.decode(query.data, max_limit=MAX_COUNT)
+        action = callbacks.decode(query.data, (MorePage, ShowCategory), max_limit=MAX_COUNT)
     except StaleCallback:
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return

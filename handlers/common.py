@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -14,6 +13,7 @@ from telegram.ext import filters
 from bot import texts
 from bot.context import BotContext
 from bot.services.chats import ChatInfo
+from bot.services.errors import STORE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ async def edited_message(update: Update, context: BotContext) -> None:
 
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
-    if isinstance(error, OperationalError | DBAPIError | OSError):
+    if isinstance(error, STORE_UNAVAILABLE):
         reply = texts.STORE_UNAVAILABLE
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
     else:

@@ -22,15 +22,17 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
-from bot.callbacks import StaleCallback
+from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
 from bot.services.drafts import DraftState
 from handlers import common, corrections, publishing
+from handlers.ui import ACTIVE, END, Flow
 
-END = ConversationHandler.END
-_STEPS = {publishing.KIND: publishing, corrections.KIND: corrections}
-_FLOWS = {"add": publishing.KIND, corrections.FLOW: corrections.KIND}
-BUTTONS = r"^v1:(add|ed):"
+# each flow's module: `text_step`, `button_step` and `cancelled_text` for its drafts
+_STEPS = {Flow.ADD: publishing, Flow.EDIT: corrections}
+# the flow a button belongs to, by the name its callback data carries
+_BY_BUTTON = {publishing.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
+BUTTONS = rf"^v1:({publishing.FLOW}|{corrections.FLOW}):"
 
 
 def _hours(context: BotContext) -> int:
@@ -63,8 +65,8 @@ async def on_button(update: Update, context: BotContext) -> int | None:
         await query.answer(texts.NOT_ADMIN, show_alert=True)
         return END
     try:
-        flow, action, argument = publishing.parse_button(query.data)
-        kind = _FLOWS[flow]
+        flow, action, argument = parse_button(query.data)
+        kind = _BY_BUTTON[flow]
     except (StaleCallback, KeyError):
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return None
@@ -77,7 +79,7 @@ async def on_button(update: Update, context: BotContext) -> int | None:
         state = await _STEPS[kind].button_step(update, context, draft, action, argument)
     if state is None:  # a button of an earlier step, or forged
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
-        return publishing.ACTIVE
+        return ACTIVE
     return state
 
 
@@ -85,14 +87,11 @@ async def cancel(update: Update, context: BotContext) -> int:
     """/cancel: leave the flow at any step (also after a restart: the draft is in the DB)."""
     draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
     await context.services.drafts.discard(update.effective_chat.id, update.effective_user.id)
-    if draft is None or draft.expired:
+    flow = _STEPS.get(draft.kind) if draft is not None and not draft.expired else None
+    if draft is None or flow is None:
         await update.effective_message.reply_text(texts.CANCEL_NOTHING)
-    elif draft.kind == corrections.KIND:
-        await update.effective_message.reply_text(
-            texts.EDIT_CANCELLED.format(id=draft.get("item_id"))
-        )
     else:
-        await update.effective_message.reply_text(texts.ADD_CANCELLED)
+        await update.effective_message.reply_text(flow.cancelled_text(draft))
     return END
 
 
@@ -114,7 +113,7 @@ def conversation(services: Services) -> ConversationHandler:
                 text,
                 buttons,
             ],
-            states={publishing.ACTIVE: [text, buttons]},
+            states={ACTIVE: [text, buttons]},
             fallbacks=[CommandHandler("cancel", cancel, filters=admin)],
             allow_reentry=True,
         )

@@ -2,120 +2,68 @@
 
 The guided flow keeps its state in the database (`DraftService`), not in memory, so it goes
 on where it was after a restart of the bot; `handlers.flows` routes messages and buttons to
-the step functions here.
+`text_step` and `button_step` here, which look the draft's step up in their tables.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import html
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import ConversationHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot import texts
-from bot.callbacks import MAX_BYTES, VERSION, StaleCallback
+from bot.callbacks import button
 from bot.context import BotContext
-from bot.db.base import utcnow
 from bot.render import delivered_item, item_card
-from bot.services.audit import record
 from bot.services.drafts import DraftState
-from bot.services.news import category_key
 from bot.services.scheduling import WHEN_FORMAT, BadWhen, parse_when
 from bot.services.validation import (
-    CATEGORY_NAME_MAX,
-    SUMMARY_MAX,
-    TITLE_MAX,
-    URL_MAX,
+    FIELDS,
     ItemDraft,
     Problem,
     ValidationFailed,
-    clean_category,
-    clean_summary,
-    clean_title,
-    clean_url,
+    clean_field,
     parse_add_line,
 )
-from bot.services.views import CategoryView, ItemView
+from bot.services.views import ItemView
+from handlers.ui import (
+    ACTIVE,
+    END,
+    Flow,
+    ask_again,
+    canonical_category,
+    category_keyboard,
+    drop_buttons,
+    problem_text,
+)
 
-ACTIVE = 1  # the one conversation state: which step, lives in the stored draft
-END = ConversationHandler.END
-KIND = "add"
-FIELDS = ("title", "category", "url", "summary")
-_AFTER = {"title": "category", "category": "url", "url": "summary", "summary": "preview"}
-_MAX_CATEGORY_BUTTONS = 50
-
-_LIMITS = {
-    Problem.CATEGORY_TOO_LONG: CATEGORY_NAME_MAX,
-    Problem.TITLE_TOO_LONG: TITLE_MAX,
-    Problem.SUMMARY_TOO_LONG: SUMMARY_MAX,
-    Problem.URL_TOO_LONG: URL_MAX,
-}
-
-
-def problem_text(failure: ValidationFailed) -> str:
-    template = texts.PROBLEMS[failure.problem.value]
-    return template.format(max=_LIMITS.get(failure.problem, ""), **failure.details)
+KIND = Flow.ADD
+FLOW = "add"  # in callback data
 
 
-# -- buttons: v1:<flow>:<action>[:<argument>] ------------------------------------------------
+class Step(enum.StrEnum):
+    """Where a guided /add is; stored in its draft."""
+
+    TITLE = "title"
+    CATEGORY = "category"
+    URL = "url"
+    SUMMARY = "summary"
+    PREVIEW = "preview"  # publish, schedule, change a field or cancel
+    FIELD = "field"  # which field to change, from the preview
+    WHEN = "when"  # the date and time to publish at
 
 
-def button_data(flow: str, action: str, argument: str | int | None = None) -> str:
-    data = f"{VERSION}:{flow}:{action}" + ("" if argument is None else f":{argument}")
-    if len(data.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
-    return data
+# the fields in the order they are asked for; the preview follows the last
+_NEXT = {Step.TITLE: Step.CATEGORY, Step.CATEGORY: Step.URL, Step.URL: Step.SUMMARY}
 
 
-def parse_button(data: str | None) -> tuple[str, str, str | None]:
-    """(flow, action, argument) of data made by `button_data`; else StaleCallback."""
-    parts = (data or "").split(":")
-    if len(parts) not in (3, 4) or parts[0] != VERSION:
-        raise StaleCallback(data or "empty")
-    return parts[1], parts[2], parts[3] if len(parts) == 4 else None
-
-
-def button(
-    label: str, flow: str, action: str, argument: str | int | None = None
-) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=button_data(flow, action, argument))
-
-
-def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
-    """The existing categories, two to a row; a new one is typed instead."""
-    buttons = [button(c.name, flow, "cat", c.id) for c in categories[:_MAX_CATEGORY_BUTTONS]]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-async def drop_buttons(update: Update) -> None:
-    """The buttons of a finished step have done their job."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    # BadRequest: already edited, or the message is gone
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(reply_markup=None)
-
-
-async def canonical_category(context: BotContext, name: str) -> str:
-    """An existing category's own spelling when the name matches it (case-insensitively)."""
-    key = category_key(name)
-    for category in await context.services.news.categories():
-        if category_key(category.name) == key:
-            return category.name
-    return name
-
-
-def preview_view(
-    data: Mapping[str, Any], *, item_id: int = 0, published_at: datetime | None = None
-) -> ItemView:
+def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: int = 0) -> ItemView:
     return ItemView(
         id=item_id,
         title=data["title"],
@@ -123,15 +71,8 @@ def preview_view(
         url=data.get("url"),
         category_id=0,
         category=data["category"],
-        published_at=published_at or utcnow(),
+        published_at=published_at,
     )
-
-
-def _audit_publish(actor_id: int) -> Callable[[AsyncSession, ItemView], Awaitable[None]]:
-    async def also(session: AsyncSession, item: ItemView) -> None:
-        record(session, actor_id, "publish", item_id=item.id, detail=item.title)
-
-    return also
 
 
 # -- the one-line form -----------------------------------------------------------------------
@@ -152,9 +93,7 @@ async def add(update: Update, context: BotContext) -> None:
     user = update.effective_user
     try:
         draft = parse_add_line(args)
-        published = await context.services.news.publish(
-            draft, source=f"admin:{user.id}", also=_audit_publish(user.id)
-        )
+        published = await context.services.news.publish(draft, actor_id=user.id)
     except ValidationFailed as failure:
         if failure.problem is Problem.DUPLICATE_URL:
             existing = failure.details["existing"]
@@ -184,64 +123,123 @@ def _keys(update: Update) -> tuple[int, int]:
     return update.effective_chat.id, update.effective_user.id
 
 
-async def _save(update: Update, context: BotContext, step: str, data: Mapping[str, Any]) -> int:
+def _step(draft: DraftState) -> Step | None:
+    """The draft's step; None for one this release does not know (stored by an older one)."""
+    try:
+        return Step(draft.step)
+    except ValueError:
+        return None
+
+
+async def _save(update: Update, context: BotContext, step: Step, data: Mapping[str, Any]) -> int:
     await context.services.drafts.save(*_keys(update), KIND, step, data)
     return ACTIVE
 
 
 async def start(update: Update, context: BotContext) -> int:
     """/add without arguments, in a private chat: step 1, the title."""
-    await context.services.drafts.save(*_keys(update), KIND, "title", {})
+    await _save(update, context, Step.TITLE, {})
     await update.effective_message.reply_text(texts.ADD_ASK_TITLE)
     return ACTIVE
 
 
-async def _ask(update: Update, context: BotContext, step: str, data: Mapping[str, Any]) -> int:
-    """Store the draft at `step` and ask for what that step needs."""
+# -- asking: what each step shows once the draft is stored at it
+
+
+async def _ask_title(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    prompt = texts.ADD_ASK_NEW["title"] if data.get("editing") else texts.ADD_ASK_TITLE
+    await update.effective_chat.send_message(prompt)
+
+
+async def _ask_category(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    categories = await context.services.news.categories()
+    if data.get("editing"):
+        prompt = texts.ADD_ASK_NEW["category"]
+    else:
+        prompt = texts.ADD_ASK_CATEGORY if categories else texts.ADD_ASK_CATEGORY_NONE
+    await update.effective_chat.send_message(
+        prompt, reply_markup=category_keyboard(FLOW, categories)
+    )
+
+
+async def _ask_optional(
+    update: Update, context: BotContext, data: Mapping[str, Any], field: Step
+) -> None:
+    first = texts.ADD_ASK_LINK if field is Step.URL else texts.ADD_ASK_SUMMARY
+    prompt = texts.ADD_ASK_NEW[field] if data.get("editing") else first
+    skip = InlineKeyboardMarkup([[button(texts.BUTTON_SKIP, FLOW, "skip")]])
+    await update.effective_chat.send_message(prompt, reply_markup=skip)
+
+
+async def _ask_url(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    await _ask_optional(update, context, data, Step.URL)
+
+
+async def _ask_summary(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    await _ask_optional(update, context, data, Step.SUMMARY)
+
+
+async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     chat = update.effective_chat
-    editing = bool(data.get("editing"))
-    skip = button(texts.BUTTON_SKIP, KIND, "skip")
-    if step == "preview":
-        return await _preview(update, context, data)
+    await chat.send_message(texts.ADD_PREVIEW)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(texts.BUTTON_PUBLISH, FLOW, "pub"),
+                button(texts.BUTTON_SCHEDULE, FLOW, "sched"),
+            ],
+            [button(texts.BUTTON_EDIT, FLOW, "edit"), button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+        ]
+    )
+    now = context.services.scheduling.now()
+    await chat.send_message(
+        delivered_item(preview_view(data, published_at=now)), reply_markup=keyboard
+    )
+
+
+async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    await update.effective_chat.send_message(
+        texts.ADD_EDIT_WHICH,
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in FIELDS[:2]],
+                [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in FIELDS[2:]],
+                [button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+            ]
+        ),
+    )
+
+
+async def _ask_when(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    settings = context.services.settings
+    tomorrow = datetime.combine(
+        (context.services.scheduling.now().astimezone(settings.tz) + timedelta(days=1)).date(),
+        time(9, 0),
+    )
+    await update.effective_chat.send_message(
+        texts.ADD_ASK_WHEN.format(
+            tz=html.escape(settings.timezone), example=tomorrow.strftime(WHEN_FORMAT)
+        )
+    )
+
+
+_ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[None]]] = {
+    Step.TITLE: _ask_title,
+    Step.CATEGORY: _ask_category,
+    Step.URL: _ask_url,
+    Step.SUMMARY: _ask_summary,
+    Step.PREVIEW: _ask_preview,
+    Step.FIELD: _ask_field,
+    Step.WHEN: _ask_when,
+}
+
+
+async def _ask(update: Update, context: BotContext, step: Step, data: Mapping[str, Any]) -> int:
+    """Store the draft at `step` and ask for what that step needs."""
+    if step is Step.PREVIEW:  # a changed field is in: the preview shows the whole item again
+        data = {key: value for key, value in data.items() if key != "editing"}
     await _save(update, context, step, data)
-    if step == "title":
-        await chat.send_message(texts.ADD_ASK_NEW["title"] if editing else texts.ADD_ASK_TITLE)
-    elif step == "category":
-        categories = await context.services.news.categories()
-        if editing:
-            prompt = texts.ADD_ASK_NEW["category"]
-        else:
-            prompt = texts.ADD_ASK_CATEGORY if categories else texts.ADD_ASK_CATEGORY_NONE
-        await chat.send_message(prompt, reply_markup=category_keyboard(KIND, categories))
-    elif step in ("url", "summary"):
-        prompt = (
-            texts.ADD_ASK_NEW[step]
-            if editing
-            else (texts.ADD_ASK_LINK if step == "url" else texts.ADD_ASK_SUMMARY)
-        )
-        await chat.send_message(prompt, reply_markup=InlineKeyboardMarkup([[skip]]))
-    elif step == "field":
-        await chat.send_message(
-            texts.ADD_EDIT_WHICH,
-            reply_markup=InlineKeyboardMarkup(
-                [
-                    [button(texts.FIELD_NAMES[f], KIND, "f", f) for f in FIELDS[:2]],
-                    [button(texts.FIELD_NAMES[f], KIND, "f", f) for f in FIELDS[2:]],
-                    [button(texts.BUTTON_CANCEL, KIND, "cancel")],
-                ]
-            ),
-        )
-    elif step == "when":
-        settings = context.services.settings
-        tomorrow = datetime.combine(
-            (context.services.scheduling.now().astimezone(settings.tz) + timedelta(days=1)).date(),
-            time(9, 0),
-        )
-        await chat.send_message(
-            texts.ADD_ASK_WHEN.format(
-                tz=html.escape(settings.timezone), example=tomorrow.strftime(WHEN_FORMAT)
-            )
-        )
+    await _ASK[step](update, context, data)
     return ACTIVE
 
 
@@ -249,107 +247,138 @@ async def _accepted(
     update: Update, context: BotContext, draft: DraftState, field: str, value: str | None
 ) -> int:
     data = {**draft.data, field: value}
-    following = "preview" if data.get("editing") else _AFTER[field]
+    following = Step.PREVIEW if data.get("editing") else _NEXT.get(Step(field), Step.PREVIEW)
     return await _ask(update, context, following, data)
 
 
-async def _preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> int:
-    data = {key: value for key, value in data.items() if key != "editing"}
-    await _save(update, context, "preview", data)
-    chat = update.effective_chat
-    await chat.send_message(texts.ADD_PREVIEW)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                button(texts.BUTTON_PUBLISH, KIND, "pub"),
-                button(texts.BUTTON_SCHEDULE, KIND, "sched"),
-            ],
-            [button(texts.BUTTON_EDIT, KIND, "edit"), button(texts.BUTTON_CANCEL, KIND, "cancel")],
-        ]
-    )
-    await chat.send_message(delivered_item(preview_view(data)), reply_markup=keyboard)
-    return ACTIVE
+# -- answers: a message while the draft waits at a step
 
 
-async def ask_again(update: Update, failure: ValidationFailed) -> int:
-    await update.effective_message.reply_text(
-        texts.ADD_ASK_AGAIN.format(problem=problem_text(failure))
-    )
-    return ACTIVE
+async def _field_answer(update: Update, context: BotContext, draft: DraftState, text: str) -> int:
+    """The title, category, link or summary, typed."""
+    field = draft.step
+    try:
+        value = clean_field(field, text, required=True)
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    if field == Step.CATEGORY and value is not None:
+        value = await canonical_category(context, value)
+    if field == Step.URL and value is not None:
+        existing = await context.services.news.find_by_url(value)
+        if existing is not None:
+            await update.effective_message.reply_text(texts.ADD_LINK_TAKEN.format(id=existing.id))
+            return ACTIVE
+    return await _accepted(update, context, draft, field, value)
+
+
+_ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[int]]] = {
+    Step.TITLE: _field_answer,
+    Step.CATEGORY: _field_answer,
+    Step.URL: _field_answer,
+    Step.SUMMARY: _field_answer,
+    Step.WHEN: lambda *args: _schedule(*args),  # defined further down, with publishing
+}
 
 
 async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:
     """A message while a guided /add waits at `draft.step`."""
-    text = update.effective_message.text or ""
-    step = draft.step
-    try:
-        if step == "title":
-            return await _accepted(update, context, draft, "title", clean_title(text))
-        if step == "category":
-            name = await canonical_category(context, clean_category(text))
-            return await _accepted(update, context, draft, "category", name)
-        if step == "url":
-            url = clean_url(text)
-            if url is None:
-                raise ValidationFailed(Problem.BAD_URL)
-            existing = await context.services.news.find_by_url(url)
-            if existing is not None:
-                await update.effective_message.reply_text(
-                    texts.ADD_LINK_TAKEN.format(id=existing.id)
-                )
-                return ACTIVE
-            return await _accepted(update, context, draft, "url", url)
-        if step == "summary":
-            return await _accepted(update, context, draft, "summary", clean_summary(text))
-    except ValidationFailed as failure:
-        return await ask_again(update, failure)
-    if step == "when":
-        return await _schedule(update, context, draft, text)
-    await update.effective_message.reply_text(texts.ADD_USE_BUTTONS)
-    return ACTIVE
+    step = _step(draft)
+    answer = _ANSWERS.get(step) if step is not None else None
+    if answer is None:  # the preview and the field choice take buttons
+        await update.effective_message.reply_text(texts.ADD_USE_BUTTONS)
+        return ACTIVE
+    return await answer(update, context, draft, update.effective_message.text or "")
+
+
+# -- buttons: (step, action) → what it does; step None means at any step
+
+ButtonStep = Callable[[Update, BotContext, DraftState, str | None], Awaitable[int | None]]
+
+
+async def _cancel(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int:
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    await context.services.drafts.discard(*_keys(update))
+    await update.effective_chat.send_message(texts.ADD_CANCELLED)
+    return END
+
+
+async def _skip(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int:
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _accepted(update, context, draft, draft.step, None)
+
+
+async def _pick_category(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if not (argument or "").isdigit():
+        return None
+    category = await context.services.news.get_category(int(argument or 0))
+    if category is None:
+        return None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _accepted(update, context, draft, Step.CATEGORY, category.name)
+
+
+async def _pick_field(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if argument not in FIELDS:
+        return None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _ask(update, context, Step(argument), {**draft.data, "editing": True})
+
+
+async def _publish_now(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int:
+    await update.callback_query.answer()
+    return await _publish(update, context, draft)
+
+
+def _go_to(step: Step) -> ButtonStep:
+    async def go(
+        update: Update, context: BotContext, draft: DraftState, argument: str | None
+    ) -> int:
+        await update.callback_query.answer()
+        await drop_buttons(update)
+        return await _ask(update, context, step, draft.data)
+
+    return go
+
+
+_BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
+    (None, "cancel"): _cancel,
+    (Step.URL, "skip"): _skip,
+    (Step.SUMMARY, "skip"): _skip,
+    (Step.CATEGORY, "cat"): _pick_category,
+    (Step.FIELD, "f"): _pick_field,
+    (Step.PREVIEW, "pub"): _publish_now,
+    (Step.PREVIEW, "sched"): _go_to(Step.WHEN),
+    (Step.PREVIEW, "edit"): _go_to(Step.FIELD),
+}
 
 
 async def button_step(
     update: Update, context: BotContext, draft: DraftState, action: str, argument: str | None
 ) -> int | None:
     """A button of the guided /add; None when it does not belong to the current step."""
-    query = update.callback_query
-    step = draft.step
-    if action == "cancel":
-        await query.answer()
-        await drop_buttons(update)
-        await context.services.drafts.discard(*_keys(update))
-        await update.effective_chat.send_message(texts.ADD_CANCELLED)
-        return END
-    if action == "skip" and step in ("url", "summary"):
-        await query.answer()
-        await drop_buttons(update)
-        return await _accepted(update, context, draft, step, None)
-    if action == "cat" and step == "category" and argument and argument.isdigit():
-        category = await context.services.news.get_category(int(argument))
-        if category is None:
-            return None
-        await query.answer()
-        await drop_buttons(update)
-        return await _accepted(update, context, draft, "category", category.name)
-    if action == "f" and step == "field" and argument in FIELDS:
-        await query.answer()
-        await drop_buttons(update)
-        return await _ask(update, context, argument, {**draft.data, "editing": True})
-    if step != "preview":
+    step = _step(draft)
+    handler = _BUTTONS.get((step, action)) or _BUTTONS.get((None, action))
+    if handler is None:
         return None
-    if action == "pub":
-        await query.answer()
-        return await _publish(update, context, draft)
-    if action == "sched":
-        await query.answer()
-        await drop_buttons(update)
-        return await _ask(update, context, "when", draft.data)
-    if action == "edit":
-        await query.answer()
-        await drop_buttons(update)
-        return await _ask(update, context, "field", draft.data)
-    return None
+    return await handler(update, context, draft, argument)
+
+
+def cancelled_text(draft: DraftState) -> str:
+    return texts.ADD_CANCELLED
 
 
 def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
@@ -365,16 +394,14 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
     user_id = update.effective_user.id
     chat = update.effective_chat
     try:
-        published = await context.services.news.publish(
-            _item_draft(draft.data), source=f"admin:{user_id}", also=_audit_publish(user_id)
-        )
+        published = await context.services.news.publish(_item_draft(draft.data), actor_id=user_id)
     except ValidationFailed as failure:
         if failure.problem is not Problem.DUPLICATE_URL:
             raise
         # the link was published meanwhile: ask for another one, then back to the preview
         await drop_buttons(update)
         await chat.send_message(texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id))
-        return await _save(update, context, "url", {**draft.data, "editing": True})
+        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await drop_buttons(update)
     await context.services.drafts.discard(*_keys(update))
     item = published.item
@@ -410,7 +437,7 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
         await update.effective_message.reply_text(
             texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id)
         )
-        return await _save(update, context, "url", {**draft.data, "editing": True})
+        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await context.services.drafts.discard(chat_id, user_id)
     await update.effective_message.reply_text(
         texts.ADD_SCHEDULED.format(

@@ -16,8 +16,8 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot import callbacks, texts
-from bot.callbacks import StaleCallback
+from bot import texts
+from bot.callbacks import Close, StaleCallback, Toggle, decode, encode
 from bot.context import BotContext
 from bot.services.chats import ChatInfo
 from bot.services.news import Match
@@ -28,59 +28,6 @@ from bot.services.views import CategoryView
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
-
-
-# -- callback data: v1:sub:<a|category id>[:<chat id>] and v1:sub:done ----------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Toggle:
-    category_id: int | None  # None: all categories
-    chat_id: int | None = None  # another chat (a channel), managed by a bot admin
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    pass
-
-
-def encode(action: Toggle | Close) -> str:
-    if isinstance(action, Close):
-        return f"{callbacks.VERSION}:sub:done"
-    scope = callbacks.ALL if action.category_id is None else str(action.category_id)
-    data = f"{callbacks.VERSION}:sub:{scope}"
-    if action.chat_id is not None:
-        data += f":{action.chat_id}"
-    if len(data.encode()) > callbacks.MAX_BYTES:
-        raise ValueError(f"callback data over {callbacks.MAX_BYTES} bytes: {data!r}")
-    return data
-
-
-def decode(data: str | None) -> Toggle | Close:
-    parts = (data or "").split(":")
-    if len(parts) < 3 or parts[:2] != [callbacks.VERSION, "sub"]:
-        raise StaleCallback(data or "empty")
-    match parts[2:]:
-        case ["done"]:
-            return Close()
-        case [scope]:
-            return Toggle(_scope(scope))
-        case [scope, chat_id]:
-            return Toggle(_scope(scope), _int(chat_id, low=-(2**52), high=2**52))
-    raise StaleCallback(data or "empty")
-
-
-def _scope(text: str) -> int | None:
-    return None if text == callbacks.ALL else _int(text, low=1, high=2**31 - 1)
-
-
-def _int(text: str, *, low: int, high: int) -> int:
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 20:
-        raise StaleCallback(text)
-    value = int(text)
-    if not low <= value <= high or value == 0:
-        raise StaleCallback(text)
-    return value
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -289,7 +236,7 @@ async def subscriptions(update: Update, context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     try:
-        action = decode(query.data)
+        action = decode(query.data, (Toggle, Close))
     except StaleCallback:
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return

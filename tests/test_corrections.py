@@ -12,7 +12,7 @@ import pytest
 from bot import texts
 from bot.context import Services
 from bot.db.engine import create_engine, create_session_factory
-from bot.delivery import DeliveryStore
+from bot.delivery import DeliveryOptions, DeliveryStore
 from bot.render import delivered_item
 from bot.services.validation import ItemDraft
 from emulator.models import SentMessage
@@ -249,10 +249,10 @@ async def test_delete_cancels_deliveries_that_have_not_gone_out(harness: Harness
 
 
 @pytest.fixture
-async def quick(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+async def quick(database_url: str) -> AsyncIterator[Harness]:
     # one failed attempt is final, so a broken chat fails at once
-    monkeypatch.setenv("DELIVERY_MAX_ATTEMPTS", "1")
-    async with bot_harness(database_url, schedule_poll_seconds=0.05) as harness:
+    options = DeliveryOptions(max_attempts=1)
+    async with bot_harness(database_url, schedule_poll_seconds=0.05, delivery=options) as harness:
         yield harness
 
 

@@ -16,6 +16,7 @@ from bot.db.models import BroadcastQueue
 from bot.services.feeds import FeedService
 from bot.services.news import NewsService
 from bot.services.transfer import TransferService, read_rows
+from bot.services.validation import TITLE_MAX
 from tests.harness import test_settings as settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -101,7 +102,7 @@ async def test_json_import_reports_bad_rows_by_line(transfer, tmp_path, news):
     )
     report = await transfer.import_items(path)
     assert _problems(report) == [(4, "not_an_object"), (5, "bad_field"), (8, "title_too_long")]
-    assert report.problems[2].details == {"length": 300}
+    assert report.problems[2].details == {"length": 300, "max": TITLE_MAX}  # the limit travels
     assert report.added == 2
     third = (await news.page(1)).items[0]
     assert third.title == "Third"  # no offset: in the bot's timezone (UTC in tests)

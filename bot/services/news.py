@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Category, Item
+from bot.services.audit import record
 from bot.services.validation import ItemDraft, Problem, ValidationFailed
 from bot.services.views import CategoryView, Cursor, ItemView, Page
 
@@ -221,18 +222,24 @@ class NewsService:
         self,
         draft: ItemDraft,
         *,
-        source: str,
+        source: str | None = None,
+        actor_id: int | None = None,
         published_at: datetime | None = None,
         broadcast: bool = True,
         also: Callable[[AsyncSession, ItemView], Awaitable[None]] | None = None,
     ) -> Published:
         """Store an item and, in the same transaction, queue its broadcast.
 
-        `also` runs inside that transaction once the item has its id (e.g. to write the
-        audit entry, or to drop the scheduled item being published), so both commit or neither.
+        An admin's item (`actor_id`) is audited in that transaction, and its source is
+        `admin:<id>` unless given. `also` runs inside the transaction once the item has its id
+        (e.g. to drop the scheduled item being published), so both commit or neither.
 
         Raises ValidationFailed(DUPLICATE_URL, existing=ItemView) when the link is known.
         """
+        if source is None:
+            if actor_id is None:
+                raise ValueError("an item needs a source or an actor")
+            source = f"admin:{actor_id}"
         if draft.url is not None:
             existing = await self.find_by_url(draft.url)
             if existing is not None:
@@ -258,6 +265,8 @@ class NewsService:
                 if broadcast:
                     session.add(BroadcastQueue(item_id=item.id))
                 view = item_view(item, category.name)
+                if actor_id is not None:
+                    record(session, actor_id, "publish", item_id=item.id, detail=item.title)
                 if also is not None:
                     await also(session, view)
         except IntegrityError:

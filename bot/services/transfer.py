@@ -26,13 +26,11 @@ from bot.db.models import Category, Item
 from bot.services.feeds import AddProblem, FeedNotAdded, FeedService
 from bot.services.news import NewsService
 from bot.services.validation import (
+    CATEGORY_NAME_MAX,
     ItemDraft,
     Problem,
     ValidationFailed,
-    clean_category,
-    clean_summary,
-    clean_title,
-    clean_url,
+    clean_item,
 )
 
 COLUMNS = ("category", "title", "url", "summary", "published")
@@ -129,12 +127,7 @@ class TransferService:
             if value is not None and not isinstance(value, str):
                 raise _RowError(BAD_FIELD, column=column)
             values[column] = value
-        draft = ItemDraft(
-            category=clean_category(values["category"] or ""),
-            title=clean_title(values["title"] or ""),
-            url=clean_url(values["url"]),
-            summary=clean_summary(values["summary"]),
-        )
+        draft = clean_item(values["category"], values["title"], values["url"], values["summary"])
         return draft, self._date(values["published"])
 
     def _date(self, raw: str | None) -> datetime | None:
@@ -204,7 +197,8 @@ class TransferService:
                 if failure.problem is AddProblem.ALREADY_SUBSCRIBED:
                     skipped += 1
                 else:
-                    problems.append(RowProblem(line, _FEED_PROBLEMS[failure.problem], {"url": url}))
+                    details = {"url": url, "max": CATEGORY_NAME_MAX}  # the folder name's limit
+                    problems.append(RowProblem(line, _FEED_PROBLEMS[failure.problem], details))
                 continue
             added += 1
         return TransferReport(added, skipped, tuple(problems))

@@ -11,6 +11,7 @@ from bot.db.models.news import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MA
 
 __all__ = [
     "CATEGORY_NAME_MAX",
+    "FIELDS",
     "SUMMARY_MAX",
     "TITLE_MAX",
     "URL_MAX",
@@ -18,6 +19,8 @@ __all__ = [
     "Problem",
     "ValidationFailed",
     "clean_category",
+    "clean_field",
+    "clean_item",
     "clean_summary",
     "clean_title",
     "clean_url",
@@ -26,22 +29,34 @@ __all__ = [
 
 
 class Problem(enum.Enum):
+    """A code (`value`, which `bot.texts` words) and, for a length, its `limit`."""
+
+    limit: int | None
+
+    def __new__(cls, code: str, limit: int | None = None) -> Problem:
+        problem = object.__new__(cls)
+        problem._value_ = code
+        problem.limit = limit
+        return problem
+
     MISSING_PARTS = "missing_parts"
     EMPTY_CATEGORY = "empty_category"
-    CATEGORY_TOO_LONG = "category_too_long"
+    CATEGORY_TOO_LONG = "category_too_long", CATEGORY_NAME_MAX
     EMPTY_TITLE = "empty_title"
-    TITLE_TOO_LONG = "title_too_long"
-    SUMMARY_TOO_LONG = "summary_too_long"
+    TITLE_TOO_LONG = "title_too_long", TITLE_MAX
+    SUMMARY_TOO_LONG = "summary_too_long", SUMMARY_MAX
     BAD_URL = "bad_url"
-    URL_TOO_LONG = "url_too_long"
+    URL_TOO_LONG = "url_too_long", URL_MAX
     DUPLICATE_URL = "duplicate_url"
 
 
 class ValidationFailed(Exception):
+    """`details` fill the problem's text; a length problem's limit is there as `max`."""
+
     def __init__(self, problem: Problem, **details: object) -> None:
         super().__init__(problem.value)
         self.problem = problem
-        self.details = details
+        self.details = details if problem.limit is None else {"max": problem.limit, **details}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,47 @@ def clean_url(raw: str | None) -> str | None:
     return url
 
 
+FIELDS = ("title", "category", "url", "summary")
+
+
+def clean_field(field: str, raw: str | None, *, required: bool = False) -> str | None:
+    """One field of an item, as typed: white space tidied, length and link checked.
+
+    A link or summary may be empty (None) unless `required`; an empty link that is required
+    is a bad link (the one-line /add, an answer in a guided flow).
+    """
+    if field == "category":
+        return clean_category(raw or "")
+    if field == "title":
+        return clean_title(raw or "")
+    if field == "url":
+        url = clean_url(raw)
+        if url is None and required:
+            raise ValidationFailed(Problem.BAD_URL)
+        return url
+    if field == "summary":
+        return clean_summary(raw)
+    raise KeyError(field)
+
+
+def clean_item(
+    category: str | None,
+    title: str | None,
+    url: str | None,
+    summary: str | None,
+    *,
+    url_required: bool = False,
+) -> ItemDraft:
+    """Every field of an item, the same way for each way in (/add, the guided flow, import);
+    the first problem raises ValidationFailed."""
+    return ItemDraft(
+        category=clean_category(category or ""),
+        title=clean_title(title or ""),
+        url=clean_field("url", url, required=url_required),
+        summary=clean_summary(summary),
+    )
+
+
 def parse_add_line(args: str) -> ItemDraft:
     """Parse `Category | Title | https://link | optional summary`."""
     parts = [part.strip() for part in args.split("|")]
@@ -116,11 +172,4 @@ def parse_add_line(args: str) -> ItemDraft:
         # a summary may itself hold "|": everything after the third bar is the summary
         parts = [*parts[:3], " | ".join(parts[3:])]
     category, title, url, *rest = parts
-    if not url:
-        raise ValidationFailed(Problem.BAD_URL)
-    return ItemDraft(
-        category=clean_category(category),
-        title=clean_title(title),
-        url=clean_url(url),
-        summary=clean_summary(rest[0] if rest else None),
-    )
+    return clean_item(category, title, url, rest[0] if rest else None, url_required=True)

@@ -1,0 +1,67 @@
+"""What the guided flows (/add, /edit) and /delete share on screen: the conversation state,
+the category keyboard, retiring a step's buttons, and a validation problem in words."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot import texts
+from bot.callbacks import button
+from bot.context import BotContext
+from bot.services.news import category_key
+from bot.services.validation import ValidationFailed
+from bot.services.views import CategoryView
+
+ACTIVE = 1  # the one conversation state: which step lives in the stored draft
+END = ConversationHandler.END
+MAX_CATEGORY_BUTTONS = 50
+
+
+class Flow(enum.StrEnum):
+    """A guided flow, as its draft stores it."""
+
+    ADD = "add"
+    EDIT = "edit"
+
+
+def problem_text(failure: ValidationFailed) -> str:
+    """The problem in words; its details hold what the text needs (a limit as `max`)."""
+    return texts.PROBLEMS[failure.problem.value].format(**failure.details)
+
+
+def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
+    """The existing categories, two to a row; a new one is typed instead."""
+    buttons = [button(c.name, flow, "cat", c.id) for c in categories[:MAX_CATEGORY_BUTTONS]]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def drop_buttons(update: Update) -> None:
+    """The buttons of a finished step have done their job."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    # BadRequest: already edited, or the message is gone
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(reply_markup=None)
+
+
+async def ask_again(update: Update, failure: ValidationFailed) -> int:
+    await update.effective_message.reply_text(
+        texts.ADD_ASK_AGAIN.format(problem=problem_text(failure))
+    )
+    return ACTIVE
+
+
+async def canonical_category(context: BotContext, name: str) -> str:
+    """An existing category's own spelling when the name matches it (case-insensitively)."""
+    key = category_key(name)
+    for category in await context.services.news.categories():
+        if category_key(category.name) == key:
+            return category.name
+    return name
