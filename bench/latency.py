@@ -1,4 +1,4 @@
-"""Issue #2's speed check: what Co-op News Bot adds to a /latest or a category tap.
+"""The reading speed check: what Co-op News Bot adds to a /latest or a category tap.
 
 With a million items in 30 categories in SQLite, each request's time runs from the update
 leaving the emulator (handed out in a getUpdates response) to the reply reaching it

@@ -33,7 +33,7 @@ class Services:
     subscriptions: SubscriptionService
     # the push sender; None only where no bot runs (it is started by `bot.app.running_bot`)
     delivery: DeliveryEngine | None
-    # publishing (issue 4): `admin_roster` stores the admins that `admins` filters on and
+    # `admin_roster` stores the admins that `admins` filters on and
     # keeps that filter in step when owners add or remove one
     admin_roster: AdminService
     audit: AuditService

@@ -150,7 +150,7 @@ def item_count(n: int) -> str:
     return ITEM_COUNT.get(n, ITEMS_COUNT.format(n=n))
 
 
-# --- Publishing (issue 4): admins, guided /add, scheduling, /stats, corrections ---------------
+# --- Publishing: admins, guided /add, scheduling, /stats, corrections ---------------------------
 
 # refusals: one polite answer, nothing changes
 NOT_ADMIN = "Sorry, this command is only for the bot's admins."
@@ -293,7 +293,7 @@ DELETE_FAILED = " Could not retract {failed} (chat gone or message already delet
 DELETE_KEPT = "Kept #{id}; nothing changed."
 
 
-# --- Feeds (issue 4): /feeds for admins, and what admins hear from the poller ----------------
+# --- Feeds: /feeds for admins, and what admins hear from the poller ----------------------------
 
 FEEDS_USAGE = (
     "📡 <b>Feeds</b> bring in items from the RSS and Atom feeds of co-op organisations.\n"

@@ -1,0 +1,187 @@
+"""The layers run one way: handlers → services → db, with the delivery engine beside them,
+wired together only by the composition root (bot/app.py). Read from the code's own imports,
+so a shortcut through a layer fails here rather than in review."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSITION_ROOT = "bot/app.py"
+
+
+@dataclass(frozen=True)
+class Rule:
+    folder: str  # files under it, relative to the repository
+    forbidden: tuple[str, ...]  # modules (and their submodules) they must not import
+    why: str
+
+
+RULES = (
+    Rule(
+        "bot/delivery",
+        ("bot.services", "bot.render", "handlers", "bot.config"),
+        "the engine is handed its renderer, hooks and options by the composition root",
+    ),
+    Rule(
+        "bot/db",
+        ("bot.config", "bot.services", "bot.delivery", "handlers"),
+        "the database layer is the bottom: it knows no one above it",
+    ),
+    Rule(
+        "bot/services",
+        ("handlers", "telegram.ext"),
+        "services know nothing of PTB's application or of the handlers that call them",
+    ),
+    Rule(
+        "handlers",
+        ("sqlalchemy", "bot.db"),
+        "handlers parse, call a service and reply: sessions and SQL live in bot/services",
+    ),
+    Rule("bot", ("handlers",), "only the composition root wires the handlers in"),
+)
+# bot/services may use the delivery package's public API (its __init__), not its insides
+SERVICES_DELIVERY_API = "bot.delivery"
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, root: Path) -> set[str]:
+    """Every module the file imports, at the top or inside functions. `from a import b`
+    counts as `a` and `a.b` (b may be a submodule)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _module_name(path, root)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return found
+
+
+def calls(path: Path, name: str) -> list[int]:
+    """Lines where the file calls `name(...)` or `something.name(...)`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if called == name:
+                lines.append(node.lineno)
+    return lines
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def violations(root: Path) -> list[str]:
+    found: list[str] = []
+    for top in ("bot", "handlers"):
+        for path in sorted((root / top).rglob("*.py")):
+            where = path.relative_to(root).as_posix()
+            modules = imported_modules(path, root)
+            for rule in RULES:
+                if not where.startswith(rule.folder + "/"):
+                    continue
+                if rule.folder == "bot" and where == COMPOSITION_ROOT:
+                    continue
+                for module in sorted(modules):
+                    if any(_within(module, forbidden) for forbidden in rule.forbidden):
+                        found.append(f"{where} imports {module}: {rule.why}")
+            if where.startswith("bot/services/"):
+                inside = [
+                    m
+                    for m in modules
+                    if _within(m, SERVICES_DELIVERY_API)
+                    and m != SERVICES_DELIVERY_API
+                    and not _is_public_name(root, m)
+                ]
+                found.extend(
+                    f"{where} imports {m}: services use bot.delivery's public API only"
+                    for m in sorted(inside)
+                )
+            if where.startswith("handlers/"):
+                found.extend(
+                    f"{where}:{line} calls utcnow: the time comes from a service"
+                    for line in calls(path, "utcnow")
+                )
+    return found
+
+
+def _is_public_name(root: Path, module: str) -> bool:
+    """`bot.delivery.X` where X is a name the package exports, not one of its modules."""
+    name = module.removeprefix(SERVICES_DELIVERY_API + ".")
+    if "." in name:
+        return False
+    return not (root / "bot" / "delivery" / f"{name}.py").exists() and not (
+        root / "bot" / "delivery" / name
+    ).is_dir()
+
+
+def test_the_layers_run_one_way() -> None:
+    assert violations(ROOT) == []
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for package in ("bot", "handlers"):
+        (tmp_path / package).mkdir(exist_ok=True)
+    return tmp_path
+
+
+def test_each_rule_catches_its_shortcut(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "bot/delivery/engine.py": "from bot.services.news import NewsService\n",
+            "bot/delivery/options.py": "from ..config import Settings\n",
+            "bot/delivery/store.py": "class DeliveryStore: ...\n",
+            "bot/db/engine.py": "def f():\n    import bot.config\n",
+            "bot/services/subscriptions.py": "from bot.delivery.store import DeliveryStore\n",
+            "bot/services/ok.py": "from bot.delivery import DeliveryStore\n",
+            "bot/services/jobs.py": "from telegram.ext import Application\n",
+            "bot/cli.py": "from handlers import publishing\n",
+            "bot/app.py": "import handlers\n",
+            "handlers/publishing.py": (
+                "from sqlalchemy.ext.asyncio import AsyncSession\n"
+                "from bot.db.base import utcnow\n"
+                "when = utcnow()\n"
+            ),
+        },
+    )
+    found = "\n".join(violations(root))
+    for expected in (
+        "bot/delivery/engine.py imports bot.services",
+        "bot/delivery/options.py imports bot.config",
+        "bot/db/engine.py imports bot.config",
+        "bot/services/subscriptions.py imports bot.delivery.store",
+        "bot/services/jobs.py imports telegram.ext",
+        "bot/cli.py imports handlers",
+        "handlers/publishing.py imports sqlalchemy.ext.asyncio",
+        "handlers/publishing.py imports bot.db.base",
+        "handlers/publishing.py:3 calls utcnow",
+    ):
+        assert expected in found, (expected, found)
+    assert "bot/app.py" not in found  # the composition root may wire anything
+    assert "bot/services/ok.py" not in found  # the package's public API is fine
