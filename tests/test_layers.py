@@ -131,9 +131,10 @@ def _is_public_name(root: Path, module: str) -> bool:
     name = module.removeprefix(SERVICES_DELIVERY_API + ".")
     if "." in name:
         return False
-    return not (root / "bot" / "delivery" / f"{name}.py").exists() and not (
-        root / "bot" / "delivery" / name
-    ).is_dir()
+    return (
+        not (root / "bot" / "delivery" / f"{name}.py").exists()
+        and not (root / "bot" / "delivery" / name).is_dir()
+    )
 
 
 def test_the_layers_run_one_way() -> None:
