@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.db.engine import normalize_database_url
 from bot.delivery.options import DeliveryOptions
@@ -222,3 +222,5 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()
         raise ConfigError(f"{name} is not usable: {error['msg']}") from None
+    except SettingsError as exc:  # a value pydantic-settings could not even parse
+        raise ConfigError(str(exc).splitlines()[0]) from None
