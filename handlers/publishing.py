@@ -251,6 +251,76 @@ async def _accepted(
     return await _ask(update, context, following, data)
 
 
+# -- the end of the flow: publish now, or at the time given
+
+
+def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
+    return ItemDraft(
+        category=data["category"],
+        title=data["title"],
+        url=data.get("url"),
+        summary=data.get("summary"),
+    )
+
+
+async def _publish(update: Update, context: BotContext, draft: DraftState) -> int:
+    user_id = update.effective_user.id
+    chat = update.effective_chat
+    try:
+        published = await context.services.news.publish(_item_draft(draft.data), actor_id=user_id)
+    except ValidationFailed as failure:
+        if failure.problem is not Problem.DUPLICATE_URL:
+            raise
+        # the link was published meanwhile: ask for another one, then back to the preview
+        await drop_buttons(update)
+        await chat.send_message(texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id))
+        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
+    await drop_buttons(update)
+    await context.services.drafts.discard(*_keys(update))
+    item = published.item
+    if published.category_created:
+        done = texts.ADD_PUBLISHED_NEW_CATEGORY.format(
+            id=item.id, category=html.escape(item.category)
+        )
+    else:
+        done = texts.ADD_PUBLISHED.format(id=item.id)
+    await chat.send_message(done)
+    return END
+
+
+async def _schedule(update: Update, context: BotContext, draft: DraftState, text: str) -> int:
+    settings = context.services.settings
+    scheduling = context.services.scheduling
+    now = scheduling.now()
+    try:
+        when = parse_when(text, settings.tz, now)
+    except BadWhen as bad:
+        problem = texts.WHEN_PROBLEMS[bad.problem.value].format(
+            tz=html.escape(settings.timezone),
+            now=now.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
+        )
+        await update.effective_message.reply_text(texts.ADD_ASK_AGAIN.format(problem=problem))
+        return ACTIVE
+    chat_id, user_id = _keys(update)
+    try:
+        await scheduling.schedule(_item_draft(draft.data), when, actor_id=user_id, chat_id=chat_id)
+    except ValidationFailed as failure:
+        if failure.problem is not Problem.DUPLICATE_URL:
+            raise
+        await update.effective_message.reply_text(
+            texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id)
+        )
+        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
+    await context.services.drafts.discard(chat_id, user_id)
+    await update.effective_message.reply_text(
+        texts.ADD_SCHEDULED.format(
+            when=when.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
+            tz=html.escape(settings.timezone),
+        )
+    )
+    return END
+
+
 # -- answers: a message while the draft waits at a step
 
 
@@ -276,7 +346,7 @@ _ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[i
     Step.CATEGORY: _field_answer,
     Step.URL: _field_answer,
     Step.SUMMARY: _field_answer,
-    Step.WHEN: lambda *args: _schedule(*args),  # defined further down, with publishing
+    Step.WHEN: _schedule,
 }
 
 
@@ -379,73 +449,6 @@ async def button_step(
 
 def cancelled_text(draft: DraftState) -> str:
     return texts.ADD_CANCELLED
-
-
-def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
-    return ItemDraft(
-        category=data["category"],
-        title=data["title"],
-        url=data.get("url"),
-        summary=data.get("summary"),
-    )
-
-
-async def _publish(update: Update, context: BotContext, draft: DraftState) -> int:
-    user_id = update.effective_user.id
-    chat = update.effective_chat
-    try:
-        published = await context.services.news.publish(_item_draft(draft.data), actor_id=user_id)
-    except ValidationFailed as failure:
-        if failure.problem is not Problem.DUPLICATE_URL:
-            raise
-        # the link was published meanwhile: ask for another one, then back to the preview
-        await drop_buttons(update)
-        await chat.send_message(texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id))
-        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
-    await drop_buttons(update)
-    await context.services.drafts.discard(*_keys(update))
-    item = published.item
-    if published.category_created:
-        done = texts.ADD_PUBLISHED_NEW_CATEGORY.format(
-            id=item.id, category=html.escape(item.category)
-        )
-    else:
-        done = texts.ADD_PUBLISHED.format(id=item.id)
-    await chat.send_message(done)
-    return END
-
-
-async def _schedule(update: Update, context: BotContext, draft: DraftState, text: str) -> int:
-    settings = context.services.settings
-    scheduling = context.services.scheduling
-    now = scheduling.now()
-    try:
-        when = parse_when(text, settings.tz, now)
-    except BadWhen as bad:
-        problem = texts.WHEN_PROBLEMS[bad.problem.value].format(
-            tz=html.escape(settings.timezone),
-            now=now.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
-        )
-        await update.effective_message.reply_text(texts.ADD_ASK_AGAIN.format(problem=problem))
-        return ACTIVE
-    chat_id, user_id = _keys(update)
-    try:
-        await scheduling.schedule(_item_draft(draft.data), when, actor_id=user_id, chat_id=chat_id)
-    except ValidationFailed as failure:
-        if failure.problem is not Problem.DUPLICATE_URL:
-            raise
-        await update.effective_message.reply_text(
-            texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id)
-        )
-        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
-    await context.services.drafts.discard(chat_id, user_id)
-    await update.effective_message.reply_text(
-        texts.ADD_SCHEDULED.format(
-            when=when.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
-            tz=html.escape(settings.timezone),
-        )
-    )
-    return END
 
 
 async def publish_due(context: BotContext) -> None:
