@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.config import Settings
-from bot.delivery.engine import DeliveryEngine
+from bot.delivery import DeliveryEngine
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
