@@ -77,6 +77,7 @@ def build_application(
         leadership=leadership_for(engine),
         options=options,
         poll_seconds=settings.delivery_poll_seconds,
+        tz=settings.tz,
     )
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
     # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time

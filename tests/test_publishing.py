@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +17,8 @@ from bot.render import delivered_item, item_card
 from bot.services.views import ItemView
 from emulator.models import SentMessage
 from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 def _services(harness: Harness) -> Services:
@@ -28,7 +31,7 @@ def _again(problem: str, **details: object) -> str:
 
 def _card(title: str, category: str, url: str | None = None, summary: str | None = None) -> str:
     view = ItemView(0, title, summary, url, 0, category, utcnow())
-    return delivered_item(view)
+    return delivered_item(view, UTC)
 
 
 async def _press(chat: Chatter, message: SentMessage, label: str) -> list[SentMessage]:
@@ -368,12 +371,12 @@ async def test_schedule_publishes_at_the_given_local_time(rome: tuple[Harness, C
         lambda: any((m.html or "").startswith(out) for m in harness.emu.messages(ADMIN_ID)), 5
     )
     item = await _services(harness).news.get_item(1)
-    assert texts.SCHEDULED_PUBLISHED.format(id=1) + "\n\n" + item_card(item) in [
+    assert texts.SCHEDULED_PUBLISHED.format(id=1) + "\n\n" + item_card(item, ROME) in [
         m.html for m in harness.emu.messages(ADMIN_ID)
     ]
     assert (item.title, item.category, item.summary) == ("Later", "Events", "Soon")
     delivered = await harness.emu.wait_for_messages(reader.chat_id, 2)
-    assert delivered[-1].html == delivered_item(item)
+    assert delivered[-1].html == delivered_item(item, ROME)
     assert await _services(harness).scheduling.pending() == []
     audit = await _services(harness).audit.recent()
     assert [(a.action, a.item_id) for a in audit] == [("publish_scheduled", 1), ("schedule", None)]

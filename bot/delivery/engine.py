@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 
 from telegram.error import (
     BadRequest,
@@ -73,6 +73,7 @@ class DeliveryEngine:
         leadership: Leadership,
         options: DeliveryOptions,
         poll_seconds: float,
+        tz: tzinfo,
     ) -> None:
         self._store = store
         self._news = news
@@ -81,6 +82,7 @@ class DeliveryEngine:
         self._leadership = leadership
         self._options = options
         self._poll_seconds = poll_seconds
+        self._tz = tz  # dates in pushed items are shown in the bot's zone
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = EngineStats()
         self.is_leader = False
@@ -251,7 +253,7 @@ class DeliveryEngine:
 
     async def _render(self, item_id: int) -> str | None:
         item = await self._news.get_item(item_id)
-        return None if item is None else delivered_item(item)
+        return None if item is None else delivered_item(item, self._tz)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id
