@@ -62,8 +62,8 @@ async def test_find_category_by_case_and_unique_prefix(news: NewsService) -> Non
     found = await news.find_category("decent")
     assert found.outcome is Match.FOUND and found.category.name == "Decent work"
     assert (await news.find_category("NEWS")).category.name == "News"
-    ambiguous = await news.find_category("co")  # "Cooperatives" only; "Our impact" no
-    assert ambiguous.outcome is Match.FOUND
+    prefix = await news.find_category("co")  # "Cooperatives" only; "Our impact" no
+    assert prefix.outcome is Match.FOUND and prefix.category.name == "Cooperatives"
     unknown = await news.find_category("Housing")
     assert unknown.outcome is Match.UNKNOWN and len(unknown.candidates) == 5
     assert (await news.find_category("   ")).outcome is Match.UNKNOWN
