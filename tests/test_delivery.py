@@ -86,7 +86,7 @@ async def test_an_item_reaches_exactly_its_subscribers(database_url: str) -> Non
         assert all(d.attempts == 1 and d.sent_at is not None for d in delivered.values())
 
 
-async def test_items_added_by_another_process_arrive_within_the_poll(database_url: str) -> None:
+async def test_items_added_by_another_process_are_found_by_the_poll(database_url: str) -> None:
     async with delivery_harness(database_url, delivery_poll_seconds=0.5) as harness:
         reader = harness.private()
         await reader.reply("/subscribe all")
