@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC
 from pathlib import Path
 
 import aiohttp
@@ -273,7 +274,7 @@ async def plain_ptb(api_url: str, message: str, n: int, concurrency: int, reques
 async def bench_ceiling(args: argparse.Namespace) -> None:
     n, c = args.subscribers, args.concurrency
     sample = item_card(
-        ItemView(1, draft().title, draft().summary, draft().url, 1, "News", utcnow())
+        ItemView(1, draft().title, draft().summary, draft().url, 1, "News", utcnow()), UTC
     )
     message = sample + "\n\n" + texts.DELIVERY_FOOTER
     rows: list[tuple[str, str]] = []

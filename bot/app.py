@@ -65,7 +65,7 @@ def build_application(settings: Settings) -> Application:
 
     async def render(item_id: int) -> str | None:
         item = await news.get_item(item_id)
-        return None if item is None else delivered_item(item)
+        return None if item is None else delivered_item(item, settings.tz)
 
     delivery = DeliveryEngine(
         store=store,

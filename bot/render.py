@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 
 from telegram.constants import MessageLimit
 
@@ -30,13 +31,25 @@ def one_line(text: str, limit: int = SUMMARY_LINE_MAX) -> str:
     return cut.rstrip(" ,.;:") + texts.ELLIPSIS
 
 
-def item_card(item: ItemView, *, show_number: bool = False) -> str:
+def local_time(moment: datetime, tz: tzinfo, pattern: str = texts.DATE_FORMAT) -> str:
+    """A stored moment as people read it: in the bot's zone `tz` (TIMEZONE), never in UTC.
+
+    Every date or time the bot shows goes through here, so a zone far from UTC cannot show
+    one date in a list and another in a preview. A naive datetime is refused rather than
+    taken for the server's local time.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a naive datetime cannot be shown in a time zone: {moment!r}")
+    return moment.astimezone(tz).strftime(pattern)
+
+
+def item_card(item: ItemView, tz: tzinfo, *, show_number: bool = False) -> str:
     """One item as readers see it: bold linked title, date · category, one-line summary."""
     title = html.escape(item.title)
     if item.url:
         title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
     meta = texts.ITEM_META.format(
-        date=item.published_at.strftime(texts.DATE_FORMAT),
+        date=local_time(item.published_at, tz),
         category=html.escape(item.category),
     )
     if show_number:
@@ -47,7 +60,9 @@ def item_card(item: ItemView, *, show_number: bool = False) -> str:
     return "\n".join(lines)
 
 
-def item_list(header: str, items: Sequence[ItemView], *, footer: str = "") -> tuple[str, int]:
+def item_list(
+    header: str, items: Sequence[ItemView], tz: tzinfo, *, footer: str = ""
+) -> tuple[str, int]:
     """The header and as many cards as fit one message; returns the text and how many fit.
 
     At least one card is always shown: a single card is far below the limit (a 256-char
@@ -57,7 +72,7 @@ def item_list(header: str, items: Sequence[ItemView], *, footer: str = "") -> tu
     used = visible_length(header) + visible_length(footer) + 2
     shown = 0
     for item in items:
-        card = item_card(item)
+        card = item_card(item, tz)
         cost = visible_length(card) + 2
         if shown and used + cost > MAX_TEXT:
             break
@@ -69,6 +84,6 @@ def item_list(header: str, items: Sequence[ItemView], *, footer: str = "") -> tu
     return "\n\n".join(parts), shown
 
 
-def delivered_item(item: ItemView) -> str:
+def delivered_item(item: ItemView, tz: tzinfo) -> str:
     """An item as pushed to subscribers: the card of /latest and a footer to manage them."""
-    return item_card(item) + "\n\n" + texts.DELIVERY_FOOTER
+    return item_card(item, tz) + "\n\n" + texts.DELIVERY_FOOTER

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import html
+from datetime import tzinfo
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot import texts
 from bot.context import BotContext
+from bot.render import local_time
 from bot.services.admins import AdminView, Change
 
 _CHANGE_TEXTS = {
@@ -22,13 +24,13 @@ _CHANGE_TEXTS = {
 }
 
 
-def _list_text(admins: list[AdminView]) -> str:
+def _list_text(admins: list[AdminView], tz: tzinfo) -> str:
     lines = [texts.ADMINS_HEADER]
     for admin in admins:
         if admin.owner:
             lines.append(texts.ADMINS_OWNER_LINE.format(user_id=admin.user_id))
         else:
-            date = admin.added_at.strftime(texts.DATE_FORMAT) if admin.added_at else ""
+            date = local_time(admin.added_at, tz) if admin.added_at else ""
             lines.append(
                 texts.ADMINS_LINE.format(user_id=admin.user_id, added_by=admin.added_by, date=date)
             )
@@ -93,7 +95,7 @@ async def show(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(texts.NOT_OWNER)
         return
     admins = await context.services.admin_roster.list()
-    await update.effective_message.reply_text(_list_text(admins))
+    await update.effective_message.reply_text(_list_text(admins, context.services.settings.tz))
 
 
 async def refused(update: Update, context: BotContext) -> None:

@@ -69,17 +69,19 @@ async def latest(update: Update, context: BotContext) -> None:
     header = texts.LATEST_HEADER
     if clamped:
         header = texts.LATEST_CLAMPED.format(max=MAX_COUNT) + "\n\n" + header
-    text, shown = item_list(header, page.items)
+    text, shown = item_list(header, page.items, context.services.settings.tz)
     await message.reply_text(text, reply_markup=_more_keyboard(page, shown, None, count))
 
 
-async def _send_category(update: Update, category: CategoryView, page: Page) -> None:
+async def _send_category(
+    update: Update, context: BotContext, category: CategoryView, page: Page
+) -> None:
     name = html.escape(category.name)
     if not page.items:
         await update.effective_chat.send_message(texts.NO_ITEMS_IN_CATEGORY.format(name=name))
         return
     header = texts.CATEGORY_HEADER.format(name=name, count=texts.item_count(category.item_count))
-    text, shown = item_list(header, page.items)
+    text, shown = item_list(header, page.items, context.services.settings.tz)
     await update.effective_chat.send_message(
         text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT)
     )
@@ -104,7 +106,7 @@ async def category(update: Update, context: BotContext) -> None:
     match = await news.find_category(name)
     if match.outcome is Match.FOUND:
         page = await news.page(DEFAULT_COUNT, category_id=match.category.id)
-        await _send_category(update, match.category, page)
+        await _send_category(update, context, match.category, page)
         return
     template = (
         texts.CATEGORY_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.CATEGORY_UNKNOWN
@@ -133,7 +135,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
             return
         await query.answer()
-        await _send_category(update, found, page)
+        await _send_category(update, context, found, page)
         return
     category = None
     if action.category_id is None:
@@ -155,7 +157,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         if category
         else texts.LATEST_MORE_HEADER
     )
-    text, shown = item_list(header, page.items)
+    text, shown = item_list(header, page.items, context.services.settings.tz)
     await update.effective_chat.send_message(
         text, reply_markup=_more_keyboard(page, shown, action.category_id, action.limit)
     )

@@ -21,7 +21,7 @@ from bot import texts
 from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
 from bot.delivery.budget import BULK
-from bot.render import delivered_item, item_card
+from bot.render import delivered_item, item_card, local_time
 from bot.services.corrections import EDITABLE, Deleted, Edited
 from bot.services.drafts import DraftState
 from bot.services.validation import ValidationFailed, clean_field
@@ -69,7 +69,7 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
             lines.append(
                 texts.CORRECT_LIST_LINE.format(
                     id=item.id,
-                    date=item.published_at.strftime(texts.DATE_FORMAT),
+                    date=local_time(item.published_at, context.services.settings.tz),
                     title=html.escape(item.title),
                 )
             )
@@ -89,7 +89,7 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
 
 async def _edit_sent(context: BotContext, chat_id: int, edited: Edited) -> None:
     updated = failed = 0
-    text = delivered_item(edited.item)
+    text = delivered_item(edited.item, context.services.settings.tz)
     bot = context.bot
     # broadcast priority in the delivery engine's shared budget: the same rate limits as
     # deliveries, and replies to people still go first (PTB refuses the argument without one)
@@ -156,7 +156,10 @@ async def delete(update: Update, context: BotContext) -> None:
         ]
     )
     await update.effective_message.reply_text(
-        texts.DELETE_CONFIRM + "\n\n" + item_card(item, show_number=True), reply_markup=keyboard
+        texts.DELETE_CONFIRM
+        + "\n\n"
+        + item_card(item, context.services.settings.tz, show_number=True),
+        reply_markup=keyboard,
     )
 
 
@@ -210,7 +213,9 @@ async def start(update: Update, context: BotContext) -> int:
         ]
     )
     await update.effective_message.reply_text(
-        texts.EDIT_WHICH.format(id=item.id) + "\n\n" + item_card(item, show_number=True),
+        texts.EDIT_WHICH.format(id=item.id)
+        + "\n\n"
+        + item_card(item, context.services.settings.tz, show_number=True),
         reply_markup=keyboard,
     )
     return ACTIVE
@@ -240,7 +245,9 @@ async def _confirm(
         [[button(texts.BUTTON_SAVE, FLOW, "save"), button(texts.BUTTON_CANCEL, FLOW, "cancel")]]
     )
     await update.effective_chat.send_message(texts.EDIT_PREVIEW.format(id=item.id))
-    await update.effective_chat.send_message(delivered_item(changed), reply_markup=keyboard)
+    await update.effective_chat.send_message(
+        delivered_item(changed, context.services.settings.tz), reply_markup=keyboard
+    )
     return ACTIVE
 
 

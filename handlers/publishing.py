@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
-from bot.render import delivered_item, item_card
+from bot.render import delivered_item, item_card, local_time
 from bot.services.drafts import DraftState
 from bot.services.scheduling import WHEN_FORMAT, BadWhen, parse_when
 from bot.services.validation import (
@@ -98,7 +98,9 @@ async def add(update: Update, context: BotContext) -> None:
         if failure.problem is Problem.DUPLICATE_URL:
             existing = failure.details["existing"]
             await message.reply_text(
-                texts.ADD_DUPLICATE.format(id=existing.id) + "\n\n" + item_card(existing)
+                texts.ADD_DUPLICATE.format(id=existing.id)
+                + "\n\n"
+                + item_card(existing, context.services.settings.tz)
             )
         else:
             await message.reply_text(texts.ADD_PROBLEM.format(problem=problem_text(failure)))
@@ -109,7 +111,7 @@ async def add(update: Update, context: BotContext) -> None:
     else:
         intro = texts.ADD_DONE.format(id=item.id)
     await message.reply_text(intro)
-    await message.reply_text(item_card(item))
+    await message.reply_text(item_card(item, context.services.settings.tz))
 
 
 async def add_refused(update: Update, context: BotContext) -> None:
@@ -193,7 +195,8 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
     )
     now = context.services.scheduling.now()
     await chat.send_message(
-        delivered_item(preview_view(data, published_at=now)), reply_markup=keyboard
+        delivered_item(preview_view(data, published_at=now), context.services.settings.tz),
+        reply_markup=keyboard,
     )
 
 
@@ -214,11 +217,12 @@ async def _ask_when(update: Update, context: BotContext, data: Mapping[str, Any]
     settings = context.services.settings
     tomorrow = datetime.combine(
         (context.services.scheduling.now().astimezone(settings.tz) + timedelta(days=1)).date(),
-        time(9, 0),
+        time(9, 0, tzinfo=settings.tz),
     )
     await update.effective_chat.send_message(
         texts.ADD_ASK_WHEN.format(
-            tz=html.escape(settings.timezone), example=tomorrow.strftime(WHEN_FORMAT)
+            tz=html.escape(settings.timezone),
+            example=local_time(tomorrow, settings.tz, WHEN_FORMAT),
         )
     )
 
@@ -297,7 +301,7 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
     except BadWhen as bad:
         problem = texts.WHEN_PROBLEMS[bad.problem.value].format(
             tz=html.escape(settings.timezone),
-            now=now.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
+            now=local_time(now, settings.tz, texts.WHEN_FORMAT_SHOWN),
         )
         await update.effective_message.reply_text(texts.ADD_ASK_AGAIN.format(problem=problem))
         return ACTIVE
@@ -314,7 +318,7 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
     await context.services.drafts.discard(chat_id, user_id)
     await update.effective_message.reply_text(
         texts.ADD_SCHEDULED.format(
-            when=when.astimezone(settings.tz).strftime(texts.WHEN_FORMAT_SHOWN),
+            when=local_time(when, settings.tz, texts.WHEN_FORMAT_SHOWN),
             tz=html.escape(settings.timezone),
         )
     )
@@ -458,7 +462,7 @@ async def publish_due(context: BotContext) -> None:
         scheduled = outcome.scheduled
         if outcome.item is not None:
             text = texts.SCHEDULED_PUBLISHED.format(id=outcome.item.id)
-            text += "\n\n" + item_card(outcome.item)
+            text += "\n\n" + item_card(outcome.item, context.services.settings.tz)
         else:
             failure = outcome.problem
             if failure.problem is Problem.DUPLICATE_URL:

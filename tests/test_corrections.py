@@ -105,7 +105,7 @@ async def test_edit_updates_the_messages_subscribers_already_got(harness: Harnes
     await admin.send("/add News | Old title | https://coop.example/1 | Old summary")
     sent = [await _delivered(harness, reader) for reader in readers]
     item = await _services(harness).news.get_item(1)
-    assert [m.html for m in sent] == [delivered_item(item)] * 2
+    assert [m.html for m in sent] == [delivered_item(item, UTC)] * 2
 
     which = await admin.reply("/edit 1")
     [ask] = await _press(admin, which, "Title")
@@ -117,12 +117,12 @@ async def test_edit_updates_the_messages_subscribers_already_got(harness: Harnes
     intro, preview = await admin.send("New <title>")
     assert intro.html == texts.EDIT_PREVIEW.format(id=1)
     changed = item.__class__(**{**_fields(item), "title": "New <title>"})
-    assert preview.html == delivered_item(changed)
+    assert preview.html == delivered_item(changed, UTC)
     await _press(admin, preview, texts.BUTTON_SAVE)
     await _wait_html(harness, ADMIN_ID, texts.EDIT_SAVED.format(id=1, updated=2, total=2))
     for reader, message in zip(readers, sent, strict=True):
         now = harness.emu.bot_message(reader.chat_id, message.message_id)
-        assert now.html == delivered_item(changed) and now.edit_count == 1
+        assert now.html == delivered_item(changed, UTC) and now.edit_count == 1
 
     # a new category: counts follow; the link of another item is refused
     which = await admin.reply("/edit 1")
@@ -160,7 +160,7 @@ async def test_edit_updates_the_messages_subscribers_already_got(harness: Harnes
     )
     for reader, message in zip(readers, sent, strict=True):
         now = harness.emu.bot_message(reader.chat_id, message.message_id)
-        assert now.html == delivered_item(final) and now.edit_count == 3
+        assert now.html == delivered_item(final, UTC) and now.edit_count == 3
     # the old Save button does nothing now
     _, answers = await admin.press(preview, data="v1:ed:save")
     assert [a["text"] for a in answers] == [texts.BUTTON_EXPIRED]

@@ -116,16 +116,21 @@ async def test_command_handler_private_and_group(emu: BotApiEmulator) -> None:
     assert [m.text for m in emu.messages(GROUP)] == ["started"]
 
 
+async def _polling(emu: BotApiEmulator, polls: int = 1) -> None:
+    """Wait until the emulator holds the `polls`-th long poll (it counts each one it takes)."""
+    await emu.wait_for(lambda: emu._poll_generation >= polls, description="a long poll")
+
+
 @pytest.mark.asyncio
 async def test_long_poll_wakes_immediately_and_offset_acknowledges(
     bot: Bot, emu: BotApiEmulator
 ) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
+    # a poll far longer than the test may last: only the wake-up can end it in time
+    poll = asyncio.create_task(bot.get_updates(timeout=3600, read_timeout=3700))
+    await _polling(emu)
     emu.send_message("ping", user_id=USER)
-    [update] = await poll
-    assert time.monotonic() - started < 0.5
+    async with asyncio.timeout(30):  # a guard against a hang, not a speed limit
+        [update] = await poll
     assert update.message is not None and update.message.text == "ping"
     assert await bot.get_updates(timeout=0) != []  # not acknowledged yet
     assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
@@ -135,7 +140,7 @@ async def test_long_poll_wakes_immediately_and_offset_acknowledges(
 @pytest.mark.asyncio
 async def test_second_poller_conflicts_the_first(bot: Bot, emu: BotApiEmulator) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=3))
-    await asyncio.sleep(0.05)
+    await _polling(emu)
     async with Bot(TOKEN, base_url=emu.base_url) as second_instance:
         await second_instance.get_updates(timeout=0)
     with pytest.raises(Conflict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -83,7 +84,9 @@ async def test_import_can_broadcast_when_asked(transfer, tmp_path, sessions):
     assert await _count(sessions, BroadcastQueue) == 1
 
 
-async def test_json_import_reports_bad_rows_by_line(transfer, tmp_path, news):
+async def test_json_import_reports_bad_rows_by_line(sessions, tmp_path, news):
+    # a zone far from UTC, so a date without an offset visibly lands in it
+    transfer = TransferService(sessions, news, tz=ZoneInfo("Pacific/Kiritimati"))
     path = tmp_path / "items.json"
     path.write_text(
         """[
@@ -104,9 +107,11 @@ async def test_json_import_reports_bad_rows_by_line(transfer, tmp_path, news):
     assert _problems(report) == [(4, "not_an_object"), (5, "bad_field"), (8, "title_too_long")]
     assert report.problems[2].details == {"length": 300, "max": TITLE_MAX}  # the limit travels
     assert report.added == 2
-    third = (await news.page(1)).items[0]
-    assert third.title == "Third"  # no offset: in the bot's timezone (UTC in tests)
-    assert third.published_at.isoformat() == "2026-11-03T09:00:00+00:00"
+    third, first = (await news.page(2)).items
+    # no offset: in the bot's timezone, here UTC+14
+    assert third.title == "Third"
+    assert third.published_at.isoformat() == "2026-11-02T19:00:00+00:00"
+    assert first.published_at.isoformat() == "2026-10-31T10:00:00+00:00"
 
 
 async def test_json_syntax_error_keeps_the_rows_before_it(transfer, tmp_path):

@@ -3,9 +3,9 @@ case, a restart in the middle), the one-line /add, and scheduling on a controlla
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +16,8 @@ from bot.render import delivered_item, item_card
 from bot.services.views import ItemView
 from emulator.models import SentMessage
 from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 def _services(harness: Harness) -> Services:
@@ -28,7 +30,7 @@ def _again(problem: str, **details: object) -> str:
 
 def _card(title: str, category: str, url: str | None = None, summary: str | None = None) -> str:
     view = ItemView(0, title, summary, url, 0, category, utcnow())
-    return delivered_item(view)
+    return delivered_item(view, UTC)
 
 
 async def _press(chat: Chatter, message: SentMessage, label: str) -> list[SentMessage]:
@@ -312,10 +314,14 @@ async def test_the_flow_survives_a_restart_or_says_it_expired(database_url: str)
 
 
 class Clock:
+    """The scheduling service's clock, set by the test; counts how often it was read."""
+
     def __init__(self, now: datetime) -> None:
         self.value = now
+        self.reads = 0
 
     def __call__(self) -> datetime:
+        self.reads += 1
         return self.value
 
 
@@ -360,20 +366,24 @@ async def test_schedule_publishes_at_the_given_local_time(rome: tuple[Harness, C
     assert pending.publish_at == datetime(2030, 1, 10, 13, 30, tzinfo=UTC)
     assert (pending.draft.title, pending.draft.url) == ("Later", "https://coop.example/later")
 
-    await asyncio.sleep(0.3)  # the job ran several times: not yet
+    # the job reads the clock once per run, before it publishes: two more reads mean at
+    # least one whole run saw the item not yet due
+    reads = clock.reads
+    await harness.emu.wait_for(lambda: clock.reads >= reads + 2, timeout=30)
     assert await _services(harness).news.count_items() == 0
+    assert [p.id for p in await _services(harness).scheduling.pending()] == [pending.id]
     clock.value = datetime(2030, 1, 10, 13, 30, tzinfo=UTC)
     out = texts.SCHEDULED_PUBLISHED.format(id=1)
     await harness.emu.wait_for(
         lambda: any((m.html or "").startswith(out) for m in harness.emu.messages(ADMIN_ID)), 5
     )
     item = await _services(harness).news.get_item(1)
-    assert texts.SCHEDULED_PUBLISHED.format(id=1) + "\n\n" + item_card(item) in [
+    assert texts.SCHEDULED_PUBLISHED.format(id=1) + "\n\n" + item_card(item, ROME) in [
         m.html for m in harness.emu.messages(ADMIN_ID)
     ]
     assert (item.title, item.category, item.summary) == ("Later", "Events", "Soon")
     delivered = await harness.emu.wait_for_messages(reader.chat_id, 2)
-    assert delivered[-1].html == delivered_item(item)
+    assert delivered[-1].html == delivered_item(item, ROME)
     assert await _services(harness).scheduling.pending() == []
     audit = await _services(harness).audit.recent()
     assert [(a.action, a.item_id) for a in audit] == [("publish_scheduled", 1), ("schedule", None)]
@@ -414,10 +424,16 @@ async def test_an_item_that_came_due_while_the_bot_was_down_goes_out_at_start(
         assert await _services(first).news.count_items() == 0
     async with bot_harness(database_url) as second:
         services = _services(second)
-        for _ in range(100):
-            if await services.news.count_items():
-                break
-            await asyncio.sleep(0.05)
+        # the start-up catch-up publishes it, then tells the admin who scheduled it (this
+        # new emulator has never seen the admin's chat, so the call is made and refused)
+        out = texts.SCHEDULED_PUBLISHED.format(id=1)
+        await second.emu.wait_for(
+            lambda: any(
+                call.method == "sendMessage" and str(call.params.get("text", "")).startswith(out)
+                for call in second.emu.calls
+            ),
+            timeout=30,
+        )
         item = await services.news.get_item(1)
         assert (item.title, item.url) == ("While down", "https://coop.example/new")
         assert await services.scheduling.pending() == []

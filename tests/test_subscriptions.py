@@ -175,4 +175,6 @@ async def test_channels(harness: Harness) -> None:
         texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED
     )
     assert (await admin.reply("/subscribe -100999 news")).text.startswith("I cannot reach")
-    assert ADMIN_ID not in (other, channel)
+    assert await followed(harness, -100999) == (False, [])
+    # the admin's own chat was only the place the commands came from
+    assert await followed(harness, ADMIN_ID) == (False, [])
