@@ -179,11 +179,6 @@ async def test_the_same_link_published_twice_at_once_is_stored_once(sessions) ->
     assert await first.count_items() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new category created by two writers at once: the loser's insert of the "
-    "category hits its unique key and the publish fails with IntegrityError",
-)
 async def test_two_items_in_a_new_category_at_once_are_both_stored(sessions) -> None:
     first, second = NewsService(sessions), NewsService(sessions)
     await asyncio.gather(

@@ -286,9 +286,17 @@ class NewsService:
         category = await session.scalar(select(Category).where(Category.name_key == key))
         if category is not None:
             return category, False
-        category = Category(name=" ".join(name.split()), name_key=key, item_count=0)
-        session.add(category)
-        await session.flush()
+        # a savepoint, so that losing the race to another writer creating the same category
+        # costs only the insert: then its row is read and used
+        try:
+            async with session.begin_nested():
+                category = Category(name=" ".join(name.split()), name_key=key, item_count=0)
+                session.add(category)
+        except IntegrityError:
+            category = await session.scalar(select(Category).where(Category.name_key == key))
+            if category is None:
+                raise
+            return category, False
         return category, True
 
     async def has_item(self, title: str, published_at: datetime) -> bool:
