@@ -199,7 +199,8 @@ class CorrectionSender:
                 if "not modified" in reason:  # it already shows this text
                     return self._done(row, revision)
                 if "not found" in reason and row.action != EDIT and row.attempts:
-                    # an earlier attempt that timed out did delete it
+                    # an earlier try (timed out, or cut off by a crash) may have deleted it:
+                    # either way it is gone, as asked
                     return self._done(row, revision)
                 # deleted by someone, older than 48 h, chat gone: retrying cannot help
                 return self._final(row, revision, FAILED, exc.message)

@@ -312,7 +312,7 @@ class DeliveryStore:
                     CorrectionRequest.reported_at.is_(None),
                 )
             )
-            result = await session.execute(
+            await session.execute(
                 insert_corrections(session.bind.dialect.name),
                 [
                     {
@@ -328,7 +328,7 @@ class DeliveryStore:
                     for o in outcomes
                 ],
             )
-            count = len(outcomes) if result.rowcount < 0 else result.rowcount
+            count = len(outcomes)  # one row each: new, or re-armed
             if request_id is not None:
                 await session.execute(
                     update(CorrectionRequest)
@@ -343,7 +343,11 @@ class DeliveryStore:
     async def claim_corrections(
         self, owner: str, limit: int, lease_seconds: float
     ) -> list[ClaimedCorrection]:
-        """Lease up to `limit` due edits and deletions to `owner`, like `claim`."""
+        """Lease up to `limit` due edits and deletions to `owner`, like `claim`.
+
+        Unlike a delivery, a correction counts its attempt when claimed: after a crash, a
+        deletion that finds its message gone can tell that it may have been its own earlier
+        try (a clean stop gives back the attempts it did not make)."""
         now = utcnow()
         due = (
             select(Correction.item_id, Correction.chat_id, Correction.action)
@@ -363,7 +367,11 @@ class DeliveryStore:
                     due.scalar_subquery()
                 )
             )
-            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .values(
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Correction.attempts + 1,
+            )
             .returning(
                 Correction.item_id,
                 Correction.chat_id,
@@ -376,7 +384,8 @@ class DeliveryStore:
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
-        return [ClaimedCorrection(*row) for row in rows]
+        # attempts made before this one
+        return [ClaimedCorrection(*row[:5], attempts=row[5] - 1) for row in rows]
 
     async def record_corrections(self, outcomes: Sequence[CorrectionOutcome]) -> None:
         """Write back a batch of correction outcomes (two executemany, one commit).
@@ -444,17 +453,21 @@ class DeliveryStore:
 
     async def release_own_leases(self, owner: str) -> int:
         """On a clean stop: what this process claimed but did not send is free at once."""
-        released = 0
         async with self._sessions.begin() as session:
-            for model, pending in ((Delivery, IS_PENDING), (Correction, CORRECTION_PENDING)):
-                result = await session.execute(
-                    update(model)
-                    .where(pending, model.lease_owner == owner)
-                    .values(lease_owner=None, lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
-                released += max(result.rowcount, 0)
-        return released
+            deliveries = await session.execute(
+                update(Delivery)
+                .where(IS_PENDING, Delivery.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            # claimed, never tried: the attempt counted at the claim did not happen
+            corrections = await session.execute(
+                update(Correction)
+                .where(CORRECTION_PENDING, Correction.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, attempts=Correction.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+        return max(deliveries.rowcount, 0) + max(corrections.rowcount, 0)
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> int:
         """The chat blocked us, was deleted or kicked us: stop sending to it."""
