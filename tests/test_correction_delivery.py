@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bench.delivery_kit import (
     FAST,
@@ -21,7 +22,8 @@ from bench.delivery_kit import (
     sessions,
 )
 from bot import texts
-from bot.db.models import Correction
+from bot.db.base import utcnow
+from bot.db.models import Correction, Delivery
 from bot.render import delivered_item
 from emulator import BotApiEmulator
 from tests.harness import ADMIN_ID, Harness
@@ -202,3 +204,33 @@ async def test_a_deletion_while_the_item_goes_out_leaves_no_message(database_url
         assert max(calls_per_chat(emu, "deleteMessage").values()) == 1
         counts = await engine(harness)._store.correction_counts(item.id)
         assert counts == {("delete", "sent"): sent}
+
+
+async def test_messages_older_than_48_hours_are_counted_not_asked_for(database_url: str) -> None:
+    async with delivery_harness(database_url, schedule_poll_seconds=0.05) as harness:
+        emu = harness.emu
+        emu.register_chat(ADMIN_ID)
+        chats = list(range(970_001, 970_001 + CHATS))
+        register_chats(emu, chats)
+        await add_subscribers(sessions(harness), chats)
+        item = await publish(harness)
+        await drain(harness)
+        old = chats[:5]
+        async with sessions(harness).begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id.in_(old))
+                .values(sent_at=utcnow() - timedelta(hours=49))
+            )
+        deleted = await services(harness).corrections.delete(
+            ADMIN_ID, item.id, report_chat_id=ADMIN_ID
+        )
+        assert (deleted.messages, deleted.too_old, deleted.cancelled) == (CHATS - 5, 5, 0)
+        engine(harness).corrected(item.id)
+        await _wait_report(
+            harness,
+            texts.DELETE_DONE.format(id=item.id, deleted=CHATS - 5, cancelled=0)
+            + texts.DELETE_TOO_OLD.format(old=5),
+        )
+        assert set(calls_per_chat(emu, "deleteMessage")) == set(chats[5:])
+        assert [c for c in chats if emu.messages(c)] == old
