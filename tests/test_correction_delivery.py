@@ -160,7 +160,7 @@ async def test_an_edit_while_the_item_goes_out_reaches_every_chat_corrected(
         chats = list(range(950_001, 950_401))
         register_chats(emu, chats)
         await add_subscribers(sessions(harness), chats)
-        emu.faults.latency(0.02)  # a slow Telegram: ~400 messages a second with 8 in flight
+        emu.faults.latency(0.04)  # a slow Telegram: ~200 messages a second with 8 in flight
         item = await publish(harness)
         await emu.wait_for(lambda: emu.stats.sent_messages >= 50, timeout=30)
         await services(harness).corrections.edit(ADMIN_ID, item.id, "title", "Corrected")
@@ -191,7 +191,7 @@ async def test_a_deletion_while_the_item_goes_out_leaves_no_message(database_url
         chats = list(range(960_001, 960_401))
         register_chats(emu, chats)
         await add_subscribers(sessions(harness), chats)
-        emu.faults.latency(0.02)
+        emu.faults.latency(0.04)
         item = await publish(harness)
         await emu.wait_for(lambda: emu.stats.sent_messages >= 50, timeout=30)
         deleted = await services(harness).corrections.delete(ADMIN_ID, item.id)

@@ -20,7 +20,14 @@ from bot.services.news import NewsService
 from emulator import BotApiEmulator
 from tests.databases import scratch_postgres
 from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
-from tests.test_delivery_processes import CONCURRENCY, kill, seed, spawn_bot, stop
+from tests.test_delivery_processes import (
+    CONCURRENCY,
+    kill,
+    seed,
+    spawn_bot,
+    stop,
+    wait_all_sent,
+)
 
 SUBSCRIBERS = 2_000
 KILL_AFTER = 300  # corrections carried out before the kill
@@ -97,9 +104,8 @@ async def test_sigkill_mid_correction_edits_and_deletes_each_message_once(
         processes: list[asyncio.subprocess.Process] = []
         try:
             processes.append(await spawn_bot(store_url, emu))
-            await emu.wait_for(lambda: emu.stats.sent_messages >= SUBSCRIBERS, timeout=60)
             # every delivery recorded: the edit below finds 2,000 sent messages
-            await emu.wait_idle(quiet=0.5, timeout=30)
+            await wait_all_sent(store_url, item_id, SUBSCRIBERS)
             sent = {c: emu.messages(c)[0].message_id for c in chats}
             emu.faults.latency(0.02)  # ~400 a second with 8 in flight: time to kill mid-way
 
