@@ -1,8 +1,9 @@
 """Corrections by admins: /edit (a guided flow, stored like /add's) and /delete.
 
 Saving an edit updates the messages subscribers already got, in place; deleting retracts
-them (Telegram allows that for 48 hours). Both run as background tasks, so a correction that
-reaches thousands of chats never holds up the bot, and end with a report to the admin.
+them (Telegram allows that for 48 hours). The service records what to correct with the change
+itself, the delivery engine carries it out (durably, within the rate limits), and the report
+job tells the admin how it went once it is done (`correction_report`).
 """
 
 from __future__ import annotations
@@ -10,20 +11,18 @@ from __future__ import annotations
 import dataclasses
 import enum
 import html
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
-from bot.delivery.budget import BULK
 from bot.render import delivered_item, item_card, local_time
-from bot.services.corrections import EDITABLE, Deleted, Edited
+from bot.services.corrections import EDITABLE
 from bot.services.drafts import DraftState
+from bot.services.reports import CorrectionReportView
 from bot.services.validation import ValidationFailed, clean_field
 from bot.services.views import ItemView
 from handlers.ui import (
@@ -35,8 +34,6 @@ from handlers.ui import (
     category_keyboard,
     drop_buttons,
 )
-
-log = logging.getLogger(__name__)
 
 KIND = Flow.EDIT
 FLOW = "ed"  # in callback data
@@ -87,57 +84,27 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
     return item
 
 
-async def _edit_sent(context: BotContext, chat_id: int, edited: Edited) -> None:
-    updated = failed = 0
-    text = delivered_item(edited.item, context.services.settings.tz)
-    bot = context.bot
-    # broadcast priority in the delivery engine's shared budget: the same rate limits as
-    # deliveries, and replies to people still go first (PTB refuses the argument without one)
-    extra = {"rate_limit_args": BULK} if bot.rate_limiter is not None else {}
-    for sent in edited.sent:
-        try:
-            await bot.edit_message_text(
-                text, chat_id=sent.chat_id, message_id=sent.message_id, **extra
-            )
-            updated += 1
-        except BadRequest as exc:
-            if "not modified" in exc.message:
-                updated += 1
-            else:
-                failed += 1
-        except (Forbidden, TelegramError) as exc:
-            log.info("could not edit message in %s: %s", sent.chat_id, exc)
-            failed += 1
-    report = texts.EDIT_SAVED.format(id=edited.item.id, updated=updated, total=len(edited.sent))
-    if failed:
-        report += texts.EDIT_SAVED_FAILED.format(failed=failed)
-    await bot.send_message(chat_id, report)
+def _corrected(context: BotContext, item_id: int) -> None:
+    """Pending deliveries of the item go out as it is now, and its corrections start."""
+    if context.services.delivery is not None:
+        context.services.delivery.corrected(item_id)
 
 
-async def _delete_sent(context: BotContext, chat_id: int, deleted: Deleted) -> None:
-    removed = failed = 0
-    too_old = deleted.too_old
-    bot = context.bot
-    for sent in deleted.sent:
-        try:
-            await bot.delete_message(sent.chat_id, sent.message_id)
-            removed += 1
-        except BadRequest as exc:
-            if "can't be deleted" in exc.message:
-                too_old += 1
-            else:
-                failed += 1
-        except TelegramError as exc:
-            log.info("could not delete message in %s: %s", sent.chat_id, exc)
-            failed += 1
-    report = texts.DELETE_DONE.format(
-        id=deleted.item.id, deleted=removed, cancelled=deleted.cancelled
+def correction_report(report: CorrectionReportView) -> str:
+    """What the admin who edited or deleted an item hears once the messages are corrected."""
+    if report.action == "edit":
+        text = texts.EDIT_SAVED.format(id=report.item_id, updated=report.done, total=report.total)
+        if report.failed:
+            text += texts.EDIT_SAVED_FAILED.format(failed=report.failed)
+        return text
+    text = texts.DELETE_DONE.format(
+        id=report.item_id, deleted=report.done, cancelled=report.cancelled
     )
-    if too_old:
-        report += texts.DELETE_TOO_OLD.format(old=too_old)
-    if failed:
-        report += texts.DELETE_FAILED.format(failed=failed)
-    await bot.send_message(chat_id, report)
+    if report.too_old:
+        text += texts.DELETE_TOO_OLD.format(old=report.too_old)
+    if report.failed:
+        text += texts.DELETE_FAILED.format(failed=report.failed)
+    return text
 
 
 # -- /delete -----------------------------------------------------------------------------------
@@ -183,12 +150,13 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         await chat.send_message(texts.DELETE_KEPT.format(id=item_id))
         return
     try:
-        deleted = await context.services.corrections.delete(update.effective_user.id, item_id)
+        await context.services.corrections.delete(
+            update.effective_user.id, item_id, report_chat_id=chat.id
+        )
     except LookupError:
         await chat.send_message(texts.CORRECT_UNKNOWN.format(id=item_id, command="delete"))
         return
-    context.services.delivery.forget(item_id)
-    context.application.create_task(_delete_sent(context, chat.id, deleted), update=update)
+    _corrected(context, item_id)
 
 
 # -- /edit -------------------------------------------------------------------------------------
@@ -365,9 +333,13 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
     chat_id, user_id = _keys(update)
     try:
         edited = await context.services.corrections.edit(
-            user_id, draft["item_id"], draft["field"], draft.get("value")
+            user_id,
+            draft["item_id"],
+            draft["field"],
+            draft.get("value"),
+            report_chat_id=chat_id,
         )
-        context.services.delivery.forget(draft["item_id"])
+        _corrected(context, draft["item_id"])
     except LookupError:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile
@@ -382,5 +354,4 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
             texts.CORRECT_UNKNOWN.format(id=draft["item_id"], command="edit")
         )
         return END
-    context.application.create_task(_edit_sent(context, chat_id, edited), update=update)
     return END

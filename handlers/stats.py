@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.context import BotContext
+from handlers import corrections
 
 
 async def stats(update: Update, context: BotContext) -> None:
@@ -54,7 +55,11 @@ def _duration(took: timedelta) -> str:
 
 
 async def report_broadcasts(context: BotContext) -> None:
-    """JobQueue job: tell each publishing admin how their broadcast went, once it ended."""
+    """JobQueue job: tell each publishing admin how their broadcast went, once it ended, and
+    each correcting admin how their /edit or /delete went, once it is done."""
+    for done in await context.services.reports.take_finished_corrections():
+        with contextlib.suppress(TelegramError):  # the admin blocked the bot meanwhile
+            await context.bot.send_message(done.chat_id, corrections.correction_report(done))
     for report in await context.services.reports.take_finished():
         text = texts.BROADCAST_REPORT.format(
             id=report.item_id,

@@ -21,6 +21,13 @@ from tests.harness import ADMIN_ID, GROUP_ID, Chatter, Harness, bot_harness
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture
+async def harness(database_url: str) -> AsyncIterator[Harness]:
+    # the report of a correction comes from the periodic report job: check often
+    async with bot_harness(database_url, schedule_poll_seconds=0.05) as running:
+        yield running
+
+
 def _services(harness: Harness) -> Services:
     return harness.application.bot_data["services"]
 
@@ -36,6 +43,18 @@ async def _wait_html(harness: Harness, chat_id: int, html: str, times: int = 1) 
     await harness.emu.wait_for(
         lambda: [m.html for m in harness.emu.messages(chat_id)].count(html) >= times, 10, html
     )
+
+
+def _broadcast_reports(harness: Harness) -> int:
+    return sum("delivered</b>" in (m.html or "") for m in harness.emu.messages(ADMIN_ID))
+
+
+async def _add(harness: Harness, admin: Chatter, line: str) -> list[SentMessage]:
+    """/add, then wait for its broadcast report, so it does not arrive in a later step."""
+    reports = _broadcast_reports(harness)
+    replies = await admin.send(line)
+    await harness.emu.wait_for(lambda: _broadcast_reports(harness) > reports, 10, line)
+    return replies
 
 
 async def _readers(harness: Harness, count: int) -> list[Chatter]:
@@ -102,7 +121,7 @@ async def test_edit_and_delete_list_the_last_ten_and_explain_bad_numbers(
 async def test_edit_updates_the_messages_subscribers_already_got(harness: Harness) -> None:
     readers = await _readers(harness, 2)
     admin = harness.admin()
-    await admin.send("/add News | Old title | https://coop.example/1 | Old summary")
+    await _add(harness, admin, "/add News | Old title | https://coop.example/1 | Old summary")
     sent = [await _delivered(harness, reader) for reader in readers]
     item = await _services(harness).news.get_item(1)
     assert [m.html for m in sent] == [delivered_item(item, UTC)] * 2
@@ -133,7 +152,7 @@ async def test_edit_updates_the_messages_subscribers_already_got(harness: Harnes
     counts = [(c.name, c.item_count) for c in await _services(harness).news.categories()]
     assert counts == [("Events", 1), ("News", 0)]
 
-    await admin.send("/add News | Other | https://coop.example/2")
+    await _add(harness, admin, "/add News | Other | https://coop.example/2")
     which = await admin.reply("/edit 1")
     [ask] = await _press(admin, which, "Link")
     assert (await admin.reply("https://coop.example/2")).html == texts.ADD_LINK_TAKEN.format(id=2)
@@ -175,7 +194,7 @@ def _fields(item: object) -> dict[str, object]:
 async def test_delete_retracts_sent_messages_younger_than_48_hours(harness: Harness) -> None:
     young, old = await _readers(harness, 2)
     admin = harness.admin()
-    await admin.send("/add News | Withdrawn | https://coop.example/1")
+    await _add(harness, admin, "/add News | Withdrawn | https://coop.example/1")
     young_message = await _delivered(harness, young)
     old_message = await _delivered(harness, old)
     # this one was sent more than two days ago, as far as Telegram is concerned
@@ -212,7 +231,9 @@ async def test_delete_retracts_sent_messages_younger_than_48_hours(harness: Harn
         "Withdrawn <https://coop.example/1>",
     )
     # its link is free again: the corrected item can be published, and reaches both chats
-    intro, _ = await admin.send("/add News | Withdrawn, corrected | https://coop.example/1")
+    intro, _ = await _add(
+        harness, admin, "/add News | Withdrawn, corrected | https://coop.example/1"
+    )
     assert intro.html == texts.ADD_DONE.format(id=2)
     await _delivered(harness, young, 1)  # its first item was retracted
     await _delivered(harness, old, 2)

@@ -6,7 +6,8 @@
 
 One loop claims rows while there is room in an in-memory queue; `concurrency` workers send;
 a writer commits outcomes every few milliseconds. A row is marked sent only after Telegram
-answered with the message, so a crash can re-send at most what was in flight.
+answered with the message, so a crash can re-send at most what was in flight. Edits and
+deletions of sent messages go the same way beside it (`bot.delivery.corrections`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from telegram.error import (
 from bot.db.base import utcnow
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
 from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.corrections import CorrectionSender, Rendered
 from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
@@ -105,10 +107,21 @@ class DeliveryEngine:
         self.max_unrecorded = 2 * options.concurrency
         self._recorded = asyncio.Event()
         self._inactive: set[int] = set()
-        self._texts: dict[int, asyncio.Future[str | None]] = {}
+        self._texts: dict[int, asyncio.Future[Rendered | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._busy = 0  # workers with a message in hand
+        self.corrections = CorrectionSender(
+            store=store,
+            bot=bot,
+            budget=budget,
+            options=options,
+            owner=self.owner,
+            rendered=self._text,
+            is_leader=lambda: self.is_leader,
+            stopping=lambda: self._stopping,
+            poll_seconds=poll_seconds,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -120,6 +133,16 @@ class DeliveryEngine:
             asyncio.create_task(self._worker(), name=f"delivery-worker-{n}")
             for n in range(self._options.concurrency)
         ]
+        self._tasks += self._correction_tasks()
+
+    def _correction_tasks(self) -> list[asyncio.Task[None]]:
+        corrections = self.corrections
+        tasks = [asyncio.create_task(corrections.claim_loop(), name="corrections-claim")]
+        tasks += [
+            asyncio.create_task(corrections.worker(), name=f"corrections-worker-{n}")
+            for n in range(corrections.concurrency)
+        ]
+        return tasks
 
     async def stop(self) -> None:
         """Stop sending; what was claimed but not sent is released for the next start.
@@ -131,7 +154,7 @@ class DeliveryEngine:
         if self._tasks:
             self._tasks[0].cancel()  # claim no more
         deadline = time.monotonic() + self._options.send_timeout
-        while self._busy and time.monotonic() < deadline:  # noqa: ASYNC110
+        while (self._busy or self.corrections.busy) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         # Every step is bounded: a stop must never hang the process. (On Python 3.11,
         # asyncio.wait_for can swallow a cancellation that races its timeout, so a task is
@@ -164,6 +187,12 @@ class DeliveryEngine:
     def wake(self) -> None:
         """New work may be waiting (an item was published, or the poll job ticked)."""
         self._wake.set()
+        self.corrections.wake()
+
+    def corrected(self, item_id: int) -> None:
+        """An item was just edited or deleted: send it as it is now, and correct what was sent."""
+        self.forget(item_id)
+        self.corrections.wake()
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -250,22 +279,34 @@ class DeliveryEngine:
         """An item was just corrected or withdrawn: the next send reads it again."""
         self._texts.pop(item_id, None)
 
-    async def _text(self, item_id: int) -> str | None:
-        """The message for an item, read once per claimed batch (so an item withdrawn or
-        corrected meanwhile is not sent, or sent as corrected, from the next batch on)."""
+    async def _text(self, item_id: int, revision: int = 0) -> Rendered | None:
+        """The message for an item, read once per claimed batch, and again when a row was
+        claimed at a newer revision than the text cached (so an item withdrawn or corrected
+        meanwhile, here or by another process, is not sent, or sent as corrected)."""
         task = self._texts.get(item_id)
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            cached = task.result()
+            if cached is not None and cached.revision < revision:
+                task = None
         if task is None:
             task = self._texts[item_id] = asyncio.ensure_future(self._render(item_id))
         return await asyncio.shield(task)
 
-    async def _render(self, item_id: int) -> str | None:
-        return await self._render_item(item_id)
+    async def _render(self, item_id: int) -> Rendered | None:
+        # the revision first: the text read after it is at least that new, so a message is
+        # never recorded as newer than it is (a stale one gets its edit when recorded)
+        revision = await self._store.item_revision(item_id)
+        text = await self._render_item(item_id)
+        if text is None or revision is None:
+            return None
+        return Rendered(revision, text)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id
-        text = await self._text(row.item_id)
-        if text is None:  # the item was deleted before it reached everyone
+        rendered = await self._text(row.item_id, row.revision)
+        if rendered is None:  # the item was deleted before it reached everyone
             return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
+        text = rendered.text
         while True:
             if chat_id in self._inactive:
                 self.stats.cancelled += 1
@@ -312,6 +353,7 @@ class DeliveryEngine:
                 row.attempts + 1,
                 message_id=message_id,
                 sent_at=utcnow(),
+                revision=rendered.revision,
             )
 
     async def _gone(self, row: Claimed, chat_id: int, reason: str) -> Outcome:
@@ -357,9 +399,11 @@ class DeliveryEngine:
     async def _write_outcomes(self) -> None:
         while self._outcomes:
             batch = self._outcomes[:FLUSH_BATCH]
-            await self._store.record(batch)
+            if await self._store.record(batch):  # sent while an edit or delete landed
+                self.corrections.wake()
             del self._outcomes[: len(batch)]
             for outcome in batch:
                 self._queued.discard((outcome.item_id, outcome.chat_id))
             self._flushed.set()
             self._recorded.set()
+        await self.corrections.write_outcomes()

@@ -1,7 +1,8 @@
-"""The delivery engine's SQL: fan-out, claiming with a lease, and recording what happened.
+"""The delivery engine's SQL: fan-out, claiming with a lease, and recording what happened,
+for deliveries and for corrections (edits and deletions of messages already sent).
 
 Everything here is one short transaction per call, so a process killed at any instant leaves
-each delivery either pending (sent again later) or recorded.
+each delivery or correction either pending (sent again later) or recorded.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Select,
+    and_,
+    bindparam,
     delete,
     func,
     literal,
@@ -26,11 +29,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import BigIntId, UTCDateTime, utcnow
-from bot.db.models import BroadcastQueue, Chat, Delivery, Item, Subscription
-from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX
+from bot.db.models import (
+    BroadcastQueue,
+    Chat,
+    Correction,
+    CorrectionRequest,
+    Delivery,
+    Item,
+    Subscription,
+)
+from bot.db.models.corrections import DELETE, EDIT, insert_corrections
+from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
 IS_PENDING = Delivery.status == literal_column("'pending'")
+CORRECTION_PENDING = Correction.status == literal_column("'pending'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,7 @@ class Claimed:
     item_id: int
     chat_id: int
     attempts: int
+    revision: int = 0  # the item's revision when claimed: a cached text older than it is stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +66,7 @@ class Outcome:
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
     last_error: str | None = None
+    revision: int | None = None  # of the item, for a sent message: what it was rendered from
 
     def row(self) -> dict[str, object]:
         return {
@@ -61,10 +76,50 @@ class Outcome:
             "attempts": self.attempts,
             "message_id": self.message_id,
             "sent_at": self.sent_at,
+            "revision": self.revision,
             "next_attempt_at": self.next_attempt_at,
             "last_error": self.last_error[:LAST_ERROR_MAX] if self.last_error else None,
             "lease_owner": None,
             "lease_until": None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCorrection:
+    item_id: int
+    chat_id: int
+    action: str  # EDIT or DELETE
+    message_id: int
+    revision: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionOutcome:
+    """What happened to one claimed correction. `revision` is the item revision the message
+    now shows (for an edit, the text's); it settles every row armed for that revision or an
+    older one, while a row re-armed for a newer revision meanwhile is only freed."""
+
+    item_id: int
+    chat_id: int
+    action: str
+    revision: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+
+    def row(self, now: datetime) -> dict[str, object]:
+        return {
+            "k_item": self.item_id,
+            "k_chat": self.chat_id,
+            "k_action": self.action,
+            "k_revision": self.revision,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error[:LAST_ERROR_MAX] if self.last_error else None,
+            "updated_at": now,
         }
 
 
@@ -175,39 +230,244 @@ class DeliveryStore:
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
-        return [Claimed(*row) for row in rows]
+            revisions = await self._revisions(session, {row.item_id for row in rows})
+        return [Claimed(*row, revision=revisions.get(row.item_id, 0)) for row in rows]
 
-    async def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Write back a batch of outcomes (one executemany, one commit)."""
+    @staticmethod
+    async def _revisions(session: AsyncSession, item_ids: set[int]) -> dict[int, int]:
+        if not item_ids:
+            return {}
+        rows = await session.execute(
+            select(Item.id, Item.revision).where(Item.id.in_(sorted(item_ids)))
+        )
+        return {item_id: revision for item_id, revision in rows}
+
+    async def item_revision(self, item_id: int) -> int | None:
+        """Read before the item's text: the text read afterwards is at least this new."""
+        async with self._sessions() as session:
+            return await session.scalar(select(Item.revision).where(Item.id == item_id))
+
+    async def record(self, outcomes: Sequence[Outcome]) -> int:
+        """Write back a batch of outcomes (one executemany, one commit).
+
+        A message that went out with an older revision than the item has now (an /edit or
+        /delete landed while it was in flight) gets its correction row in the same
+        transaction, so it ends corrected like the others. Returns how many rows that made.
+        """
         if not outcomes:
-            return
+            return 0
+        sent = [o for o in outcomes if o.status == SENT and o.revision is not None]
         async with self._sessions.begin() as session:
+            postgres = session.bind.dialect.name == "postgresql"
+            if postgres and sent:
+                # a share lock on the items, taken before any delivery row: a correction
+                # holds the item's row lock while it reads the sent deliveries, so one of
+                # the two always sees the other (and the order cannot deadlock)
+                await self._item_states(session, sent, lock=True)
             await session.execute(
                 update(Delivery).execution_options(synchronize_session=False),
                 [outcome.row() for outcome in outcomes],
             )
+            if not sent:
+                return 0
+            # on SQLite, read after the first write: the write lock orders this transaction
+            # after any correction that committed, and before any that did not
+            states = await self._item_states(session, sent, lock=False)
+            return await self._correct_stale(session, sent, states)
+
+    @staticmethod
+    async def _item_states(
+        session: AsyncSession, sent: Sequence[Outcome], *, lock: bool
+    ) -> dict[int, tuple[int, bool]]:
+        query = select(Item.id, Item.revision, Item.deleted_at.is_not(None)).where(
+            Item.id.in_(sorted({o.item_id for o in sent}))
+        )
+        if lock:
+            query = query.with_for_update(read=True)
+        rows = await session.execute(query)
+        return {item_id: (revision, bool(gone)) for item_id, revision, gone in rows}
+
+    async def _correct_stale(
+        self,
+        session: AsyncSession,
+        sent: Sequence[Outcome],
+        states: dict[int, tuple[int, bool]],
+    ) -> int:
+        stale: dict[tuple[int, str], list[Outcome]] = {}
+        for outcome in sent:
+            revision, gone = states.get(outcome.item_id, (0, False))
+            if gone:
+                stale.setdefault((outcome.item_id, DELETE), []).append(outcome)
+            elif outcome.revision is not None and outcome.revision < revision:
+                stale.setdefault((outcome.item_id, EDIT), []).append(outcome)
+        made = 0
+        now = utcnow()
+        for (item_id, action), outcomes in stale.items():
+            revision = states[item_id][0]
+            # the newest request for this item that has not been reported counts them too
+            request_id = await session.scalar(
+                select(func.max(CorrectionRequest.id)).where(
+                    CorrectionRequest.item_id == item_id,
+                    CorrectionRequest.action == action,
+                    CorrectionRequest.reported_at.is_(None),
+                )
+            )
+            await session.execute(
+                insert_corrections(session.bind.dialect.name),
+                [
+                    {
+                        "item_id": item_id,
+                        "chat_id": o.chat_id,
+                        "action": action,
+                        "message_id": o.message_id,
+                        "revision": revision,
+                        "request_id": request_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for o in outcomes
+                ],
+            )
+            count = len(outcomes)  # one row each: new, or re-armed
+            if request_id is not None:
+                await session.execute(
+                    update(CorrectionRequest)
+                    .where(CorrectionRequest.id == request_id)
+                    .values(total=CorrectionRequest.total + count)
+                )
+            made += count
+        return made
+
+    # -- corrections -----------------------------------------------------------------------
+
+    async def claim_corrections(
+        self, owner: str, limit: int, lease_seconds: float
+    ) -> list[ClaimedCorrection]:
+        """Lease up to `limit` due edits and deletions to `owner`, like `claim`.
+
+        Unlike a delivery, a correction counts its attempt when claimed: after a crash, a
+        deletion that finds its message gone can tell that it may have been its own earlier
+        try (a clean stop gives back the attempts it did not make)."""
+        now = utcnow()
+        due = (
+            select(Correction.item_id, Correction.chat_id, Correction.action)
+            .where(
+                CORRECTION_PENDING,
+                or_(Correction.lease_until.is_(None), Correction.lease_until < now),
+                or_(Correction.next_attempt_at.is_(None), Correction.next_attempt_at <= now),
+            )
+            .order_by(Correction.chat_id, Correction.item_id, Correction.action)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(Correction)
+            .where(
+                tuple_(Correction.item_id, Correction.chat_id, Correction.action).in_(
+                    due.scalar_subquery()
+                )
+            )
+            .values(
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Correction.attempts + 1,
+            )
+            .returning(
+                Correction.item_id,
+                Correction.chat_id,
+                Correction.action,
+                Correction.message_id,
+                Correction.revision,
+                Correction.attempts,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(statement)).all()
+        # attempts made before this one
+        return [ClaimedCorrection(*row[:5], attempts=row[5] - 1) for row in rows]
+
+    async def record_corrections(self, outcomes: Sequence[CorrectionOutcome]) -> None:
+        """Write back a batch of correction outcomes (two executemany, one commit).
+
+        An outcome settles its row only if the row still asks for that revision or an older
+        one; a row re-armed by a newer edit meanwhile is just freed, and goes out again with
+        the newer text."""
+        if not outcomes:
+            return
+        table = Correction.__table__
+        key = and_(
+            table.c.item_id == bindparam("k_item"),
+            table.c.chat_id == bindparam("k_chat"),
+            table.c.action == bindparam("k_action"),
+        )
+        settle = (
+            update(table)
+            .where(key, table.c.revision <= bindparam("k_revision"))
+            .values(
+                status=bindparam("status"),
+                attempts=bindparam("attempts"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                last_error=bindparam("last_error"),
+                updated_at=bindparam("updated_at"),
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        free = (
+            update(table)
+            .where(key, table.c.revision > bindparam("k_revision"))
+            .values(lease_owner=None, lease_until=None)
+        )
+        now = utcnow()
+        rows = [outcome.row(now) for outcome in outcomes]
+        async with self._sessions.begin() as session:
+            await session.execute(settle, rows)
+            await session.execute(free, [{k: r[k] for k in r if k.startswith("k_")} for r in rows])
+
+    async def correction_counts(self, item_id: int | None = None) -> dict[tuple[str, str], int]:
+        """Corrections by (action, status) (for tests and benchmarks)."""
+        query = select(Correction.action, Correction.status, func.count()).group_by(
+            Correction.action, Correction.status
+        )
+        if item_id is not None:
+            query = query.where(Correction.item_id == item_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {(action, status): count for action, status, count in rows}
 
     async def release_stale_leases(self, owner: str) -> int:
-        """On taking over as the only sender: whatever others held, they hold no longer."""
+        """On taking over as the only sender: whatever others held (deliveries and
+        corrections), they hold no longer."""
+        released = 0
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(IS_PENDING, Delivery.lease_owner.is_not(None), Delivery.lease_owner != owner)
-                .values(lease_owner=None, lease_until=None)
-                .execution_options(synchronize_session=False)
-            )
-        return max(result.rowcount, 0)
+            for model, pending in ((Delivery, IS_PENDING), (Correction, CORRECTION_PENDING)):
+                result = await session.execute(
+                    update(model)
+                    .where(pending, model.lease_owner.is_not(None), model.lease_owner != owner)
+                    .values(lease_owner=None, lease_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+                released += max(result.rowcount, 0)
+        return released
 
     async def release_own_leases(self, owner: str) -> int:
         """On a clean stop: what this process claimed but did not send is free at once."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            deliveries = await session.execute(
                 update(Delivery)
                 .where(IS_PENDING, Delivery.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
                 .execution_options(synchronize_session=False)
             )
-        return max(result.rowcount, 0)
+            # claimed, never tried: the attempt counted at the claim did not happen
+            corrections = await session.execute(
+                update(Correction)
+                .where(CORRECTION_PENDING, Correction.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, attempts=Correction.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+        return max(deliveries.rowcount, 0) + max(corrections.rowcount, 0)
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> int:
         """The chat blocked us, was deleted or kicked us: stop sending to it."""
@@ -223,6 +483,19 @@ class DeliveryStore:
                     last_error=reason[:LAST_ERROR_MAX],
                     lease_owner=None,
                     lease_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            # its messages cannot be edited or deleted any more either
+            await session.execute(
+                update(Correction)
+                .where(Correction.chat_id == chat_id, CORRECTION_PENDING)
+                .values(
+                    status=CANCELLED,
+                    last_error=reason[:LAST_ERROR_MAX],
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=utcnow(),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -309,4 +582,5 @@ class DeliveryStore:
         async with self._sessions() as session:
             queued = await session.scalar(select(func.count()).select_from(BroadcastQueue))
             pending = await session.scalar(select(func.count()).where(IS_PENDING))
-        return int(queued or 0) + int(pending or 0)
+            corrections = await session.scalar(select(func.count()).where(CORRECTION_PENDING))
+        return int(queued or 0) + int(pending or 0) + int(corrections or 0)

@@ -1,7 +1,9 @@
 """Corrections by admins: edit a published item, or withdraw it (soft delete).
 
-Both return the messages already sent for the item, so the caller can edit or delete them
-in the subscribers' chats (only the sender talks to Telegram).
+Both write, in the transaction that changes the item, one correction row per message already
+sent (edit it, or delete it), and a request row that says who asked and where to report. The
+delivery engine carries the rows out like deliveries (leased, retried, resumed after a crash),
+and the report job tells the admin once every row is final (`ReportService`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.base import utcnow
-from bot.db.models import BroadcastQueue, Category, Delivery, Item
-from bot.db.models.delivery import CANCELLED
+from bot.db.base import BigIntId, UTCDateTime, utcnow
+from bot.db.models import BroadcastQueue, Category, Correction, CorrectionRequest, Delivery, Item
+from bot.db.models.corrections import DELETE, EDIT, insert_corrections
+from bot.db.models.delivery import CANCELLED, SENT
 from bot.services.audit import record
 from bot.services.news import NewsService, item_view
 from bot.services.validation import Problem, ValidationFailed
@@ -24,29 +36,25 @@ from bot.services.views import ItemView
 # Telegram lets a bot delete its messages for everyone for 48 hours
 DELETE_WINDOW = timedelta(hours=48)
 EDITABLE = ("title", "summary", "url", "category")
-# a literal, so PostgreSQL matches the partial index on pending deliveries
+# literals, so PostgreSQL matches the partial indexes on pending rows
 _PENDING = Delivery.status == literal_column("'pending'")
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    chat_id: int
-    message_id: int
-    sent_at: datetime | None
+_CORRECTION_PENDING = Correction.status == literal_column("'pending'")
 
 
 @dataclass(frozen=True, slots=True)
 class Edited:
     item: ItemView
     before: ItemView
-    sent: tuple[SentMessage, ...]
+    request_id: int
+    messages: int  # sent messages that will be edited
 
 
 @dataclass(frozen=True, slots=True)
 class Deleted:
     item: ItemView
+    request_id: int
     cancelled: int  # pending deliveries that will not go out
-    sent: tuple[SentMessage, ...]  # may still be deleted (younger than 48 h)
+    messages: int  # sent messages that will be deleted (younger than 48 h)
     too_old: int  # sent more than 48 h ago: stay in their chats
 
 
@@ -63,16 +71,78 @@ class CorrectionsService:
         self.now = now
 
     @staticmethod
-    async def _sent(session: AsyncSession, item_id: int) -> list[SentMessage]:
-        rows = await session.execute(
-            select(Delivery.chat_id, Delivery.message_id, Delivery.sent_at)
-            .where(Delivery.item_id == item_id, Delivery.message_id.is_not(None))
-            .order_by(Delivery.chat_id)
+    async def _request(
+        session: AsyncSession,
+        actor_id: int,
+        item_id: int,
+        action: str,
+        report_chat_id: int | None,
+        now: datetime,
+    ) -> CorrectionRequest:
+        request = CorrectionRequest(
+            item_id=item_id,
+            action=action,
+            actor_id=actor_id,
+            report_chat_id=report_chat_id,
+            created_at=now,
         )
-        return [SentMessage(chat_id, message_id, sent_at) for chat_id, message_id, sent_at in rows]
+        session.add(request)
+        await session.flush()
+        return request
 
-    async def edit(self, actor_id: int, item_id: int, field: str, value: str | None) -> Edited:
-        """Change one field (already cleaned by `bot.services.validation`).
+    @staticmethod
+    async def _arm(
+        session: AsyncSession,
+        request: CorrectionRequest,
+        revision: int,
+        *conditions: ColumnElement[bool],
+    ) -> int:
+        """One correction row per sent message of the item (INSERT ... SELECT, re-arming a
+        row that is there already); returns how many."""
+        now = request.created_at
+        sent = select(
+            Delivery.item_id,
+            Delivery.chat_id,
+            literal(request.action),
+            Delivery.message_id,
+            literal(revision),
+            literal(request.id, BigIntId),
+            literal(now, UTCDateTime()),
+            literal(now, UTCDateTime()),
+        ).where(
+            Delivery.item_id == request.item_id,
+            Delivery.status == SENT,
+            Delivery.message_id.is_not(None),
+            *conditions,
+        )
+        columns = [
+            "item_id",
+            "chat_id",
+            "action",
+            "message_id",
+            "revision",
+            "request_id",
+            "created_at",
+            "updated_at",
+        ]
+        statement = insert_corrections(session.bind.dialect.name).from_select(columns, sent)
+        result = await session.execute(statement)
+        if result.rowcount >= 0:
+            return result.rowcount
+        return await session.scalar(select(func.count()).where(Correction.request_id == request.id))
+
+    async def edit(
+        self,
+        actor_id: int,
+        item_id: int,
+        field: str,
+        value: str | None,
+        *,
+        report_chat_id: int | None = None,
+    ) -> Edited:
+        """Change one field (already cleaned by `bot.services.validation`), and have every
+        message already sent for the item edited to match; `report_chat_id` hears how that
+        went once it is done.
 
         Raises LookupError when the item is unknown or deleted, and
         ValidationFailed(DUPLICATE_URL) when the new link belongs to another item."""
@@ -99,6 +169,7 @@ class CorrectionsService:
             else:
                 setattr(item, field, value)
                 category_name = before.category
+            item.revision += 1
             record(
                 session,
                 actor_id,
@@ -108,12 +179,19 @@ class CorrectionsService:
             )
             await session.flush()
             after = item_view(item, category_name)
-            sent = await self._sent(session, item_id)
+            request = await self._request(
+                session, actor_id, item_id, EDIT, report_chat_id, self.now()
+            )
+            request.total = await self._arm(session, request, item.revision)
         self._news.invalidate()
-        return Edited(after, before, tuple(sent))
+        return Edited(after, before, request.id, request.total)
 
-    async def delete(self, actor_id: int, item_id: int) -> Deleted:
-        """Withdraw an item: it leaves every listing, its pending deliveries are cancelled.
+    async def delete(
+        self, actor_id: int, item_id: int, *, report_chat_id: int | None = None
+    ) -> Deleted:
+        """Withdraw an item: it leaves every listing, its pending deliveries are cancelled,
+        and the messages sent in the last 48 hours are deleted (`report_chat_id` hears how
+        that went once it is done).
 
         Raises LookupError when the item is unknown or already deleted."""
         before = await self._news.get_item(item_id)
@@ -126,7 +204,7 @@ class CorrectionsService:
             gone = await session.execute(
                 update(Item)
                 .where(Item.id == item_id, Item.deleted_at.is_(None))
-                .values(deleted_at=now, url=None)
+                .values(deleted_at=now, url=None, revision=Item.revision + 1)
             )
             if gone.rowcount != 1:
                 raise LookupError(item_id)
@@ -143,12 +221,32 @@ class CorrectionsService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            sent = await self._sent(session, item_id)
+            # edits still waiting are moot: the messages go
+            await session.execute(
+                update(Correction)
+                .where(
+                    Correction.item_id == item_id, Correction.action == EDIT, _CORRECTION_PENDING
+                )
+                .values(status=CANCELLED, last_error="item deleted", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
             detail = before.title if before.url is None else f"{before.title} <{before.url}>"
             record(session, actor_id, "delete", item_id=item_id, detail=detail)
-        young = tuple(s for s in sent if s.sent_at is None or now - s.sent_at < DELETE_WINDOW)
+            request = await self._request(session, actor_id, item_id, DELETE, report_chat_id, now)
+            revision = await session.scalar(select(Item.revision).where(Item.id == item_id))
+            young = or_(Delivery.sent_at.is_(None), Delivery.sent_at > now - DELETE_WINDOW)
+            request.total = await self._arm(session, request, revision, young)
+            request.too_old = await session.scalar(
+                select(func.count()).where(
+                    Delivery.item_id == item_id,
+                    Delivery.status == SENT,
+                    Delivery.message_id.is_not(None),
+                    ~young,
+                )
+            )
+            request.cancelled = max(cancelled.rowcount, 0)
         self._news.invalidate()
-        return Deleted(before, max(cancelled.rowcount, 0), young, len(sent) - len(young))
+        return Deleted(before, request.id, request.cancelled, request.total, request.too_old)
 
     @staticmethod
     async def _count(session: AsyncSession, category_id: int, delta: int) -> None:

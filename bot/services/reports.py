@@ -1,8 +1,10 @@
-"""Reports to the admin who published an item, once its broadcast has ended.
+"""Reports to admins: to the one who published an item, once its broadcast has ended; to the
+one who edited or deleted an item, once the sent messages are corrected.
 
 A broadcast has ended when the item left the broadcast queue (fanned out) and none of its
 deliveries is pending any more. Each item is reported once: the report row is written
-before the message goes out, so two runs never both report it.
+before the message goes out, so two runs never both report it. A correction request is
+marked reported the same way, once none of its rows is pending.
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, literal_column, or_, select
+from sqlalchemy import exists, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
-from bot.db.models import BroadcastQueue, BroadcastReport, Delivery, Item
+from bot.db.models import (
+    BroadcastQueue,
+    BroadcastReport,
+    Correction,
+    CorrectionRequest,
+    Delivery,
+    Item,
+)
 from bot.db.models.delivery import CANCELLED, FAILED, SENT
 
 # older items are not reported (e.g. the first start after an upgrade)
@@ -35,6 +44,24 @@ class BroadcastReportView:
     blocked: int
     failed: int
     took: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionReportView:
+    """How an /edit or /delete went, in the admin's terms."""
+
+    item_id: int
+    action: str  # "edit" or "delete"
+    chat_id: int
+    total: int  # sent messages to correct
+    done: int  # edited, or deleted
+    failed: int  # chat gone, message deleted meanwhile, gave up after retries
+    too_old: int  # deletion: sent more than 48 h ago, Telegram refuses
+    cancelled: int  # deletion: pending deliveries that never went out
+
+
+# what Telegram answers to a deletion after its 48 hours
+_TOO_OLD = "%can't be deleted%"
 
 
 class ReportService:
@@ -106,6 +133,64 @@ class ReportService:
                     blocked=blocked,
                     failed=failed,
                     took=max(ended - created_at, timedelta()),
+                )
+            )
+        return reports
+
+    async def take_finished_corrections(self, limit: int = 50) -> list[CorrectionReportView]:
+        """Corrections whose rows are all final and which were not reported yet; marks them.
+
+        A row that a later edit of the same item took over (re-armed before it went out) is
+        counted as done here: the later edit carries this change too, and reports it."""
+        pending = exists().where(
+            Correction.request_id == CorrectionRequest.id,
+            Correction.status == literal_column("'pending'"),
+        )
+        async with self._sessions() as session:
+            requests = (
+                await session.scalars(
+                    select(CorrectionRequest)
+                    .where(CorrectionRequest.reported_at.is_(None), ~pending)
+                    .order_by(CorrectionRequest.id)
+                    .limit(limit)
+                )
+            ).all()
+        reports = []
+        for request in requests:
+            async with self._sessions.begin() as session:
+                taken = await session.execute(
+                    update(CorrectionRequest)
+                    .where(
+                        CorrectionRequest.id == request.id, CorrectionRequest.reported_at.is_(None)
+                    )
+                    .values(reported_at=self.now())
+                )
+                if taken.rowcount != 1:
+                    continue  # another run reported it
+                too_old = Correction.last_error.like(_TOO_OLD)
+                attached, done, failed, old = (
+                    await session.execute(
+                        select(
+                            func.count(),
+                            func.count().filter(Correction.status == SENT),
+                            func.count().filter(Correction.status == FAILED, ~too_old),
+                            func.count().filter(Correction.status == FAILED, too_old),
+                        ).where(Correction.request_id == request.id)
+                    )
+                ).one()
+            if request.report_chat_id is None:
+                continue
+            superseded = max(request.total - attached, 0)
+            reports.append(
+                CorrectionReportView(
+                    item_id=request.item_id,
+                    action=request.action,
+                    chat_id=request.report_chat_id,
+                    total=request.total,
+                    done=done + superseded,
+                    failed=failed,
+                    too_old=request.too_old + old,
+                    cancelled=request.cancelled,
                 )
             )
         return reports

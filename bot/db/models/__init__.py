@@ -2,6 +2,7 @@
 
 from bot.db.base import Base
 from bot.db.models.chats import Chat
+from bot.db.models.corrections import Correction, CorrectionRequest
 from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
 from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.news import Category, Item
@@ -15,6 +16,8 @@ __all__ = [
     "BroadcastReport",
     "Category",
     "Chat",
+    "Correction",
+    "CorrectionRequest",
     "Delivery",
     "Draft",
     "Feed",

@@ -92,4 +92,6 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_MAX))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the item's revision the sent message was rendered from
+    revision: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

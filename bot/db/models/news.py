@@ -45,5 +45,8 @@ class Item(Base):
     source: Mapped[str | None] = mapped_column(String(200))
     # set by /delete: the item leaves every listing but stays for the audit log
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # bumped by every edit and by the deletion: a message rendered from an older revision is
+    # out of date, however the correction and the delivery raced
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     category: Mapped[Category] = relationship(lazy="raise")

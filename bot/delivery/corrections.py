@@ -1,0 +1,266 @@
+"""The sender's second job: edits and deletions of messages already sent.
+
+    /edit, /delete ─▶ corrections (pending) ◀─ a delivery recorded with an older revision
+                           │ claim (lease) ─▶ queue ─▶ workers ─▶ editMessageText / deleteMessage
+                           ◀──────── outcomes, written in batches ◀──┘
+
+It works beside the delivery loop, in the same process (the one holding the sender lock), with
+the same budget (BULK: replies to people still go first), the same retries (429 waits its
+`retry_after`; 5xx, timeouts and dropped connections back off) and the same leases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.db.base import utcnow
+from bot.db.models.corrections import EDIT
+from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
+from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.options import DeliveryOptions
+from bot.delivery.store import ClaimedCorrection, CorrectionOutcome, DeliveryStore
+from bot.delivery.transport import BroadcastBot
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An item's message text, and the item revision it is at least as new as."""
+
+    revision: int
+    text: str
+
+
+@dataclass
+class CorrectionStats:
+    edited: int = 0
+    deleted: int = 0
+    failed: int = 0
+    retries: int = 0  # timeouts, network errors, 5xx
+    flood_waits: int = 0  # 429s answered
+
+
+class CorrectionSender:
+    """Claims pending corrections while this process is the sender, and carries them out."""
+
+    def __init__(
+        self,
+        *,
+        store: DeliveryStore,
+        bot: BroadcastBot,
+        budget: Budget,
+        options: DeliveryOptions,
+        owner: str,
+        rendered: Callable[[int, int], Awaitable[Rendered | None]],
+        is_leader: Callable[[], bool],
+        stopping: Callable[[], bool],
+        poll_seconds: float,
+    ) -> None:
+        self._store = store
+        self._bot = bot
+        self._budget = budget
+        self._options = options
+        self._owner = owner
+        self._rendered = rendered
+        self._is_leader = is_leader
+        self._stopping = stopping
+        self._poll_seconds = poll_seconds
+        self.stats = CorrectionStats()
+        self.busy = 0  # workers with a correction in hand
+        self.concurrency = options.concurrency
+        self._capacity = max(options.claim_batch, options.concurrency * 2)
+        self._queue: asyncio.Queue[ClaimedCorrection] = asyncio.Queue()
+        self._queued: set[tuple[int, int, str]] = set()  # claimed, not yet recorded
+        self._outcomes: list[CorrectionOutcome] = []
+        self._wake = asyncio.Event()
+        self._flushed = asyncio.Event()
+        self._recorded = asyncio.Event()
+        # as for deliveries: what a crash could do twice stays under 3 × concurrency
+        self.max_unrecorded = 2 * options.concurrency
+
+    def wake(self) -> None:
+        """Corrections may be waiting (an /edit or /delete, or a late send of a changed item)."""
+        self._wake.set()
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    async def claim_loop(self) -> None:
+        while not self._stopping():
+            try:
+                if not self._is_leader():  # the delivery loop takes the lock and old leases
+                    await _wait(self._wake, self._options.leader_poll_seconds)
+                    continue
+                self._wake.clear()
+                room = self._capacity - len(self._queued)
+                claimed: list[ClaimedCorrection] = []
+                if room >= self._capacity // 2:
+                    claimed = await self._store.claim_corrections(
+                        self._owner,
+                        min(room, self._options.claim_batch),
+                        self._options.lease_seconds,
+                    )
+                    for row in claimed:
+                        key = (row.item_id, row.chat_id, row.action)
+                        if key not in self._queued:
+                            self._queued.add(key)
+                            self._queue.put_nowait(row)
+                if claimed:
+                    continue
+                if room < self._capacity // 2:  # busy: claim again once workers made room
+                    self._flushed.clear()
+                    await _wait(self._flushed, self._poll_seconds)
+                else:
+                    await _wait(self._wake, self._poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("corrections: claim loop failed; retrying")
+                await _wait(self._wake, 1.0)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def worker(self) -> None:
+        while True:
+            row = await self._queue.get()
+            if self._stopping():
+                continue  # still leased in the database; the stop releases it
+            self.busy += 1
+            try:
+                outcome = await self._correct(row)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not lose the row: retry it later
+                log.exception("corrections: unexpected error for %s", row)
+                outcome = self._transient(row, row.revision, f"internal: {exc!r}")
+            finally:
+                self.busy -= 1
+            self._outcomes.append(outcome)
+
+    async def _correct(self, row: ClaimedCorrection) -> CorrectionOutcome:
+        revision = row.revision
+        text = None
+        if row.action == EDIT:
+            rendered = await self._rendered(row.item_id, row.revision)
+            if rendered is None:  # deleted meanwhile: the deletion takes over
+                return self._final(row, revision, CANCELLED, "item gone", tried=False)
+            revision, text = rendered.revision, rendered.text
+        while True:
+            while len(self._outcomes) >= self.max_unrecorded:
+                self._recorded.clear()
+                await _wait(self._recorded, 0.5)
+            await self._budget.acquire(row.chat_id, BULK)
+            try:
+                if text is not None:
+                    await self._bot.edit_message_text(
+                        text,
+                        chat_id=row.chat_id,
+                        message_id=row.message_id,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=_NO_PREVIEW,
+                        read_timeout=self._options.send_timeout,
+                    )
+                else:
+                    await self._bot.delete_message(
+                        row.chat_id, row.message_id, read_timeout=self._options.send_timeout
+                    )
+            except RetryAfter as exc:  # flood control: wait, then the very same request again
+                self.stats.flood_waits += 1
+                wait = retry_after(exc)
+                self._budget.penalize(wait)
+                await asyncio.sleep(wait)
+                continue
+            except ChatMigrated:  # the old group's messages stay as they are
+                return self._final(row, revision, FAILED, "chat migrated")
+            except Forbidden as exc:  # blocked, kicked: the chat is gone for every send
+                await self._store.deactivate_chat(row.chat_id, exc.message)
+                return self._final(row, revision, FAILED, exc.message)
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "not modified" in reason:  # it already shows this text
+                    return self._done(row, revision)
+                if "not found" in reason and row.action != EDIT and row.attempts:
+                    # an earlier try (timed out, or cut off by a crash) may have deleted it:
+                    # either way it is gone, as asked
+                    return self._done(row, revision)
+                # deleted by someone, older than 48 h, chat gone: retrying cannot help
+                return self._final(row, revision, FAILED, exc.message)
+            except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
+                return self._transient(row, revision, f"{exc.__class__.__name__}: {exc.message}")
+            return self._done(row, revision)
+
+    def _done(self, row: ClaimedCorrection, revision: int) -> CorrectionOutcome:
+        if row.action == EDIT:
+            self.stats.edited += 1
+        else:
+            self.stats.deleted += 1
+        return CorrectionOutcome(
+            row.item_id, row.chat_id, row.action, revision, SENT, row.attempts + 1
+        )
+
+    def _final(
+        self, row: ClaimedCorrection, revision: int, status: str, reason: str, *, tried: bool = True
+    ) -> CorrectionOutcome:
+        if status == FAILED:
+            self.stats.failed += 1
+            log.info(
+                "corrections: could not %s message in chat %s: %s", row.action, row.chat_id, reason
+            )
+        attempts = row.attempts + 1 if tried else row.attempts
+        return CorrectionOutcome(
+            row.item_id, row.chat_id, row.action, revision, status, attempts, last_error=reason
+        )
+
+    def _transient(self, row: ClaimedCorrection, revision: int, error: str) -> CorrectionOutcome:
+        attempts = row.attempts + 1
+        if attempts >= self._options.max_attempts:
+            return self._final(row, revision, FAILED, error)
+        self.stats.retries += 1
+        backoff = min(MAX_BACKOFF, self._options.backoff_seconds * 2 ** (attempts - 1))
+        return CorrectionOutcome(
+            row.item_id,
+            row.chat_id,
+            row.action,
+            # a retry settles nothing newer than what was claimed
+            row.revision,
+            PENDING,
+            attempts,
+            next_attempt_at=utcnow() + timedelta(seconds=backoff),
+            last_error=error,
+        )
+
+    # -- writing outcomes --------------------------------------------------------------------
+
+    async def write_outcomes(self) -> None:
+        while self._outcomes:
+            batch = self._outcomes[: self._options.claim_batch * 2]
+            await self._store.record_corrections(batch)
+            del self._outcomes[: len(batch)]
+            for outcome in batch:
+                self._queued.discard((outcome.item_id, outcome.chat_id, outcome.action))
+            self._flushed.set()
+            self._recorded.set()
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
