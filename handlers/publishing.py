@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import texts
@@ -419,25 +419,3 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
         )
     )
     return END
-
-
-async def publish_due(context: BotContext) -> None:
-    """JobQueue job: publish the scheduled items whose time has come (also those that came due
-    while the bot was down) and tell the admin who scheduled each."""
-    for outcome in await context.services.scheduling.publish_due():
-        scheduled = outcome.scheduled
-        if outcome.item is not None:
-            text = texts.SCHEDULED_PUBLISHED.format(id=outcome.item.id)
-            text += "\n\n" + item_card(outcome.item)
-        else:
-            failure = outcome.problem
-            if failure.problem is Problem.DUPLICATE_URL:
-                problem = texts.PROBLEM_DUPLICATE.format(id=failure.details["existing"].id)
-            else:
-                problem = problem_text(failure)
-            text = texts.SCHEDULED_FAILED.format(
-                title=html.escape(scheduled.draft.title), problem=problem
-            )
-        # TelegramError: the admin blocked the bot; the item is published all the same
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_message(scheduled.chat_id, text)

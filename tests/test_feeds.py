@@ -22,6 +22,7 @@ from bot.feeds.parser import html_to_text, parse_feed
 from bot.services.feeds import FeedEventKind, FeedNotAdded, FeedService
 from bot.services.validation import ItemDraft
 from handlers import feeds as feed_handlers
+from handlers import jobs
 from tests.harness import ADMIN_ID
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -418,7 +419,7 @@ async def test_admins_hear_once_when_a_feed_breaks_and_once_when_it_recovers(har
     admin = harness.admin()
     url = feed_server.serve_fixture("ica.xml", "rss2.xml")
     await _command(harness, admin, f"/feeds add {url}")
-    assert harness.application.job_queue.get_jobs_by_name(feed_handlers.POLL_JOB)
+    assert harness.application.job_queue.get_jobs_by_name(jobs.FEEDS_JOB)
 
     services = harness.application.bot_data["services"]
     body = feed_server.docs.pop("ica.xml")
