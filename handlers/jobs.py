@@ -72,7 +72,10 @@ def leader_only(job: Job) -> Job:
 async def publish_scheduled(context: BotContext) -> None:
     """Publish the scheduled items whose time has come (also those that came due while no
     process led) and tell the admin who scheduled each."""
-    for outcome in await context.services.scheduling.publish_due():
+    outcomes = await context.services.scheduling.publish_due()
+    if outcomes:
+        log.info("published %d scheduled item(s)", len(outcomes))
+    for outcome in outcomes:
         # TelegramError: the admin blocked the bot; the item is published all the same
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(outcome.scheduled.chat_id, _due_text(outcome))
