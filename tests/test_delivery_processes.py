@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,9 +27,9 @@ from bot.services.scheduling import SchedulingService
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator
 from tests.databases import scratch_postgres
+from tests.feed_server import serving_feeds
 from tests.harness import BOT_USERNAME, TOKEN
 from tests.harness import test_settings as settings_for
-from tests.test_feeds import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8
@@ -228,26 +227,6 @@ SCHEDULER = 1_001  # the admin who scheduled the items: told when each is out, a
 JOBS = ("publish_scheduled", "poll_feeds", "report_broadcasts", "poll_delivery")
 
 
-@contextlib.asynccontextmanager
-async def serving_feeds() -> AsyncIterator[FeedServer]:
-    """The feed server of tests/test_feeds.py: it counts the requests for each feed."""
-    server = FeedServer()
-    app = web.Application()
-    app.router.add_get("/{path:.*}", server.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
-
-
-def fetches(server: FeedServer, path: str) -> int:
-    return sum(1 for requested, _headers in server.requests if requested == path)
-
-
 def skips(log: Path, job: str) -> int:
     """How often a standby's job ran and stood by (each says so in the debug log)."""
     return log.read_text().count(f"standing by: {job} skipped")
@@ -310,7 +289,7 @@ async def test_only_the_leader_runs_the_jobs_and_a_standby_takes_them_over(
             leader = await spawn_bot(postgres_url, emu, first_log, LOG_LEVEL="INFO", **env)
             processes.append(leader)
             # the leader polls the due feed (at once: it catches up when it takes the lock)
-            await emu.wait_for(lambda: fetches(feeds, "first.xml") >= 1, 60, "first poll")
+            await emu.wait_for(lambda: feeds.fetches("first.xml") >= 1, 60, "first poll")
             standby = await spawn_bot(postgres_url, emu, second_log, LOG_LEVEL="DEBUG", **env)
             processes.append(standby)
             await emu.wait_for(
@@ -340,7 +319,7 @@ async def test_only_the_leader_runs_the_jobs_and_a_standby_takes_them_over(
                 60,
                 "standby ticks over due work",
             )
-            assert fetches(feeds, "second.xml") == 0
+            assert feeds.fetches("second.xml") == 0
             assert [s.draft.title for s in await scheduling.pending()] == ["Takeover"]
             assert [m.text.split("\n")[0] for m in emu.messages(READER)] == ["Leader"]
 
@@ -348,7 +327,7 @@ async def test_only_the_leader_runs_the_jobs_and_a_standby_takes_them_over(
             await kill(leader)
             loop = asyncio.get_running_loop()
             killed_at = loop.time()
-            await emu.wait_for(lambda: fetches(feeds, "second.xml") >= 1, 60, "takeover poll")
+            await emu.wait_for(lambda: feeds.fetches("second.xml") >= 1, 60, "takeover poll")
             polled_after = loop.time() - killed_at
             await emu.wait_for(lambda: received(emu, "Takeover"), 60, "the standby's item")
             delivered_after = loop.time() - killed_at
