@@ -43,6 +43,7 @@ from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
+from handlers.jobs import register_jobs
 
 log = logging.getLogger(__name__)
 
@@ -186,37 +187,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:
             guard.release()
 
 
-def _start_delivery(application: Application) -> None:
-    """The sender runs beside polling; a JobQueue job wakes it every DELIVERY_POLL_SECONDS
-    for items that other processes (the CLI, feeds in another replica) added."""
-    services: Services = application.bot_data["services"]
-    delivery = services.delivery
-    interval = services.settings.delivery_poll_seconds
-
-    async def poll(_context: object) -> None:
-        delivery.wake()
-
-    application.job_queue.run_repeating(
-        poll, interval=interval, first=interval, name="delivery-poll"
-    )
-
-
-async def _start_publishing(application: Application) -> None:
-    """Admins added by owners join the admin filter; scheduled items and broadcast reports
-    are checked every SCHEDULE_POLL_SECONDS, the first time at once (what came due while
-    the bot was down goes out now)."""
+async def _admit_added_admins(application: Application) -> None:
+    """Admins added by owners join the admin filter."""
     services: Services = application.bot_data["services"]
     services.admins.add_user_ids(await services.admin_roster.added_ids())
-    interval = services.settings.schedule_poll_seconds
-    # run_once(…, 0), not run_repeating(first=0): APScheduler moves a start that has just
-    # passed to the next interval, so the catch-up would wait a whole interval
-    application.job_queue.run_once(handlers.publishing.publish_due, 0, name="scheduled-catch-up")
-    application.job_queue.run_repeating(
-        handlers.publishing.publish_due, interval=interval, first=interval, name="scheduled-items"
-    )
-    application.job_queue.run_repeating(
-        handlers.stats.report_broadcasts, interval=interval, first=interval, name="reports"
-    )
 
 
 @contextlib.asynccontextmanager
@@ -235,10 +209,11 @@ async def _running(settings: Settings) -> AsyncIterator[Application]:
         # post_init/post_shutdown only run under run_polling(); this loop is our own
         await _publish_command_menu(application)
         await application.start()
-        handlers.feeds.start_polling(application)  # the JobQueue runs once the app has started
+        await _admit_added_admins(application)
+        # once the JobQueue runs (it starts with the app), and before the sender takes the
+        # lock, so the first leadership already runs every job's catch-up
+        register_jobs(application)
         await application.bot_data["services"].delivery.start()
-        _start_delivery(application)
-        await _start_publishing(application)
         await application.updater.start_polling(
             poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
         )

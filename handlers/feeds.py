@@ -1,4 +1,5 @@
-"""/feeds for admins, and the job that polls the feeds and tells admins about broken ones."""
+"""/feeds for admins, and what admins are told when a feed breaks or recovers (the feeds
+job in `handlers.jobs` polls them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import logging
 from telegram import Bot, Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
-from telegram.ext import Application
 
 from bot import texts
 from bot.context import BotContext, Services
@@ -26,9 +26,6 @@ from bot.services.feeds import (
 from bot.services.validation import CATEGORY_NAME_MAX
 
 log = logging.getLogger(__name__)
-
-POLL_JOB = "feeds:poll"
-POLL_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
 
 
 def _minutes(feeds: FeedService) -> int:
@@ -150,14 +147,6 @@ async def feeds_refused(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(texts.FEEDS_NOT_ALLOWED)
 
 
-async def poll_feeds(context: BotContext) -> None:
-    """The JobQueue callback: poll the due feeds, tell admins about breakages and recoveries."""
-    report = await context.services.feeds.poll_once()
-    if report.polled:
-        log.info("polled %d feed(s), %d new item(s)", report.polled, report.imported)
-    await notify_admins(context.bot, context.services, report)
-
-
 def event_text(feeds: FeedService, event: FeedEvent) -> str:
     feed = event.feed
     title = html.escape(feed.name)
@@ -177,13 +166,3 @@ async def notify_admins(bot: Bot, services: Services, report: PollReport) -> Non
                 await bot.send_message(admin_id, text)
             except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
                 log.info("could not tell admin %s about feed %s: %s", admin_id, event.feed.id, exc)
-
-
-def start_polling(application: Application) -> None:
-    """Poll feeds on PTB's JobQueue; called once the application has started."""
-    services = application.bot_data["services"]
-    if application.job_queue is None:
-        log.warning("no JobQueue (install python-telegram-bot[job-queue]); feeds are not polled")
-        return
-    tick = min(POLL_TICK_SECONDS, services.settings.feed_interval_seconds)
-    application.job_queue.run_repeating(poll_feeds, interval=tick, first=tick, name=POLL_JOB)

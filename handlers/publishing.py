@@ -7,7 +7,6 @@ on where it was after a restart of the bot; `handlers.flows` routes messages and
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import html
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,7 +14,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 
 from bot import texts
 from bot.callbacks import button
@@ -453,25 +451,3 @@ async def button_step(
 
 def cancelled_text(draft: DraftState) -> str:
     return texts.ADD_CANCELLED
-
-
-async def publish_due(context: BotContext) -> None:
-    """JobQueue job: publish the scheduled items whose time has come (also those that came due
-    while the bot was down) and tell the admin who scheduled each."""
-    for outcome in await context.services.scheduling.publish_due():
-        scheduled = outcome.scheduled
-        if outcome.item is not None:
-            text = texts.SCHEDULED_PUBLISHED.format(id=outcome.item.id)
-            text += "\n\n" + item_card(outcome.item, context.services.settings.tz)
-        else:
-            failure = outcome.problem
-            if failure.problem is Problem.DUPLICATE_URL:
-                problem = texts.PROBLEM_DUPLICATE.format(id=failure.details["existing"].id)
-            else:
-                problem = problem_text(failure)
-            text = texts.SCHEDULED_FAILED.format(
-                title=html.escape(scheduled.draft.title), problem=problem
-            )
-        # TelegramError: the admin blocked the bot; the item is published all the same
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_message(scheduled.chat_id, text)

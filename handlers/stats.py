@@ -1,17 +1,16 @@
-"""/stats for admins: subscribers and items per category, today's deliveries."""
+"""/stats for admins: subscribers and items per category, today's deliveries; and the
+report an admin gets when their broadcast ended."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 from datetime import timedelta
 
 from telegram import Update
-from telegram.error import TelegramError
 
 from bot import texts
 from bot.context import BotContext
-from handlers import corrections
+from bot.services.reports import BroadcastReportView
 
 
 async def stats(update: Update, context: BotContext) -> None:
@@ -54,21 +53,13 @@ def _duration(took: timedelta) -> str:
     return texts.DURATION_HOURS.format(h=hours, m=minutes)
 
 
-async def report_broadcasts(context: BotContext) -> None:
-    """JobQueue job: tell each publishing admin how their broadcast went, once it ended, and
-    each correcting admin how their /edit or /delete went, once it is done."""
-    for done in await context.services.reports.take_finished_corrections():
-        with contextlib.suppress(TelegramError):  # the admin blocked the bot meanwhile
-            await context.bot.send_message(done.chat_id, corrections.correction_report(done))
-    for report in await context.services.reports.take_finished():
-        text = texts.BROADCAST_REPORT.format(
-            id=report.item_id,
-            title=html.escape(report.title),
-            sent=report.sent,
-            blocked=report.blocked,
-            failed=report.failed,
-            took=_duration(report.took),
-        )
-        # TelegramError: the admin blocked the bot or never opened a chat with it
-        with contextlib.suppress(TelegramError):
-            await context.bot.send_message(report.admin_id, text)
+def report_text(report: BroadcastReportView) -> str:
+    """What the publishing admin is told once their broadcast ended (the reports job)."""
+    return texts.BROADCAST_REPORT.format(
+        id=report.item_id,
+        title=html.escape(report.title),
+        sent=report.sent,
+        blocked=report.blocked,
+        failed=report.failed,
+        took=_duration(report.took),
+    )

@@ -94,7 +94,10 @@ class DeliveryEngine:
         self._poll_seconds = poll_seconds
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = EngineStats()
+        # True while this process holds the sender lock: it alone sends, and it alone runs
+        # the jobs that must run once (see `on_became_leader`)
         self.is_leader = False
+        self._on_leader: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._queue: asyncio.Queue[Claimed] = asyncio.Queue()
         self._capacity = max(options.claim_batch, options.concurrency * 2)
@@ -184,6 +187,19 @@ class DeliveryEngine:
         """The chat let the bot back in (unblocked, re-added)."""
         self._inactive.discard(chat_id)
 
+    def on_became_leader(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time this process takes the sender lock (at start, or when
+        the old leader died), so the jobs that must run once catch up at once instead of
+        waiting a whole interval."""
+        self._on_leader.append(callback)
+
+    def _became_leader(self) -> None:
+        for callback in self._on_leader:
+            try:
+                callback()
+            except Exception:  # a listener's bug must not stop the sender
+                log.exception("delivery: a became-leader callback failed")
+
     def wake(self) -> None:
         """New work may be waiting (an item was published, or the poll job ticked)."""
         self._wake.set()
@@ -202,16 +218,20 @@ class DeliveryEngine:
             try:
                 if not self.is_leader:
                     if not await self._leadership.try_acquire():
+                        # a wake() meant for a leader must not turn this wait into a busy
+                        # loop of lock attempts
+                        self._wake.clear()
                         await self._sleep(self._options.leader_poll_seconds)
                         continue
                     released = await self._store.release_stale_leases(self.owner)
                     self.is_leader = True
-                    log.info("delivery: this process sends now (%d leases taken over)", released)
+                    log.info("delivery: this process leads now (%d leases taken over)", released)
                     checked_at = time.monotonic()
+                    self._became_leader()
                 elif time.monotonic() - checked_at > LEADER_CHECK_EVERY:
                     checked_at = time.monotonic()
                     if not await self._leadership.still_held():
-                        self.is_leader = False
+                        self.is_leader = False  # the jobs stand by from their next tick on
                         log.warning("delivery: lost the sender lock; standing by")
                         continue
                 self._wake.clear()

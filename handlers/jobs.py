@@ -1,0 +1,169 @@
+"""Every JobQueue job, registered in one place: `register_jobs`.
+
+===============  ===================================  =========================================
+job              interval                             why
+===============  ===================================  =========================================
+scheduled-items  SCHEDULE_POLL_SECONDS (30 s)         publish scheduled items whose time came
+feeds            FEED_INTERVAL_SECONDS, at most 60 s  fetch the feeds that are due (each feed
+                                                      keeps its own next poll time)
+reports          SCHEDULE_POLL_SECONDS (30 s)         tell the publishing admin how a finished
+                                                      broadcast went
+delivery-poll    DELIVERY_POLL_SECONDS (5 s)          wake the sender for items that other
+                                                      processes (the CLI) queued
+===============  ===================================  =========================================
+
+All of them must run once however many replicas run, so they run only in the process that
+holds the sender lock (the delivery engine's leader; on SQLite the one process). In a standby
+each tick returns at once. When a process becomes the leader (at start, or when the old
+leader died) it runs the first three at once instead of waiting an interval, so nothing due
+waits for a full tick; the sender itself starts claiming the moment it takes the lock.
+
+The jobs are thin: a service in `bot/` does the work, this module only renders what admins
+are told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+
+from telegram.error import TelegramError
+from telegram.ext import Application, JobQueue
+
+from bot import texts
+from bot.context import BotContext, Services
+from bot.render import item_card
+from bot.services.scheduling import DueOutcome
+from bot.services.validation import Problem
+from handlers.corrections import correction_report
+from handlers.feeds import notify_admins
+from handlers.stats import report_text
+from handlers.ui import problem_text
+
+log = logging.getLogger(__name__)
+
+SCHEDULED_JOB = "scheduled-items"
+FEEDS_JOB = "feeds"
+REPORTS_JOB = "reports"
+DELIVERY_JOB = "delivery-poll"
+CATCH_UP = ":catch-up"
+FEED_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
+
+Job = Callable[[BotContext], Awaitable[None]]
+
+
+def leader_only(job: Job) -> Job:
+    """Run `job` only in the process that holds the sender lock."""
+
+    @functools.wraps(job)
+    async def run(context: BotContext) -> None:
+        delivery = context.services.delivery
+        if delivery is None or not delivery.is_leader:
+            log.debug("standing by: %s skipped (another process leads)", job.__name__)
+            return
+        await job(context)
+
+    return run
+
+
+@leader_only
+async def publish_scheduled(context: BotContext) -> None:
+    """Publish the scheduled items whose time has come (also those that came due while no
+    process led) and tell the admin who scheduled each."""
+    outcomes = await context.services.scheduling.publish_due()
+    if outcomes:
+        log.info("published %d scheduled item(s)", len(outcomes))
+    for outcome in outcomes:
+        # TelegramError: the admin blocked the bot; the item is published all the same
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                outcome.scheduled.chat_id, _due_text(outcome, context.services.settings.tz)
+            )
+
+
+def _due_text(outcome: DueOutcome, tz: tzinfo) -> str:
+    if outcome.item is not None:
+        published = texts.SCHEDULED_PUBLISHED.format(id=outcome.item.id)
+        return published + "\n\n" + item_card(outcome.item, tz)
+    failure = outcome.problem
+    if failure.problem is Problem.DUPLICATE_URL:
+        problem = texts.PROBLEM_DUPLICATE.format(id=failure.details["existing"].id)
+    else:
+        problem = problem_text(failure)
+    return texts.SCHEDULED_FAILED.format(
+        title=html.escape(outcome.scheduled.draft.title), problem=problem
+    )
+
+
+@leader_only
+async def poll_feeds(context: BotContext) -> None:
+    """Poll the due feeds; tell admins about breakages and recoveries."""
+    report = await context.services.feeds.poll_once()
+    if report.polled:
+        log.info("polled %d feed(s), %d new item(s)", report.polled, report.imported)
+    await notify_admins(context.bot, context.services, report)
+
+
+@leader_only
+async def report_broadcasts(context: BotContext) -> None:
+    """Tell each publishing admin how their broadcast went, once it ended, and each
+    correcting admin how their /edit or /delete went, once every message is corrected."""
+    for done in await context.services.reports.take_finished_corrections():
+        with contextlib.suppress(TelegramError):  # the admin blocked the bot meanwhile
+            await context.bot.send_message(done.chat_id, correction_report(done))
+    for report in await context.services.reports.take_finished():
+        # TelegramError: the admin blocked the bot or never opened a chat with it
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(report.admin_id, report_text(report))
+
+
+@leader_only
+async def poll_delivery(context: BotContext) -> None:
+    """Items queued by other processes (the CLI) are seen within one interval."""
+    context.services.delivery.wake()
+
+
+# what a new leader runs at once; the sender needs no catch-up, it claims on taking the lock
+_CATCH_UP: tuple[tuple[str, Job], ...] = (
+    (SCHEDULED_JOB, publish_scheduled),
+    (FEEDS_JOB, poll_feeds),
+    (REPORTS_JOB, report_broadcasts),
+)
+
+
+def register_jobs(application: Application) -> None:
+    """Start every job; called once, after the application (and its JobQueue) started."""
+    services: Services = application.bot_data["services"]
+    queue = application.job_queue
+    if queue is None:
+        log.warning("no JobQueue (install python-telegram-bot[job-queue]): no background jobs")
+        return
+    settings = services.settings
+    every = {
+        SCHEDULED_JOB: settings.schedule_poll_seconds,
+        FEEDS_JOB: min(FEED_TICK_SECONDS, settings.feed_interval_seconds),
+        REPORTS_JOB: settings.schedule_poll_seconds,
+        DELIVERY_JOB: settings.delivery_poll_seconds,
+    }
+    for name, job in (*_CATCH_UP, (DELIVERY_JOB, poll_delivery)):
+        queue.run_repeating(job, interval=every[name], first=every[name], name=name)
+
+    delivery = services.delivery
+    if delivery is None:
+        return
+    delivery.on_became_leader(functools.partial(_catch_up, queue))
+    if delivery.is_leader:  # it took the lock before the jobs were registered
+        _catch_up(queue)
+
+
+def _catch_up(queue: JobQueue) -> None:
+    """Run the jobs now: what came due while no process led goes out at once."""
+    log.info("leading: running the scheduled-items, feeds and reports jobs now")
+    # run_once(…, 0), not run_repeating(first=0): APScheduler moves a start that has just
+    # passed to the next interval, so the catch-up would wait a whole interval
+    for name, job in _CATCH_UP:
+        queue.run_once(job, 0, name=name + CATCH_UP)
