@@ -266,6 +266,11 @@ class EmulatorState:
             self._change_event = asyncio.Event()
         return self._change_event
 
+    @property
+    def requests_in_flight(self) -> int:
+        """API calls (other than getUpdates) received and not yet answered."""
+        return self._inflight
+
     async def wait_for(
         self,
         predicate: Callable[[], Any],

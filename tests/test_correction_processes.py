@@ -92,7 +92,8 @@ async def _kill_midway(
         await emu.wait_for(lambda: getattr(emu.stats, counter) >= KILL_AFTER, timeout=60)
     finally:
         await kill(process)
-    await asyncio.sleep(0.3)  # requests cut off by the kill finish (or not) on our side
+    # requests cut off by the kill finish (or not) on our side before the snapshot
+    await emu.wait_for(lambda: emu.requests_in_flight == 0, timeout=30)
 
 
 async def test_sigkill_mid_correction_edits_and_deletes_each_message_once(

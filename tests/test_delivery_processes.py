@@ -139,7 +139,8 @@ async def test_sigkill_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
             await emu.wait_for(lambda: emu.stats.sent_messages >= 300, timeout=30)
         finally:
             await kill(first)
-        await asyncio.sleep(0.3)  # requests cut off by the kill finish (or not) on our side
+        # requests cut off by the kill finish (or not) on our side before the snapshot
+        await emu.wait_for(lambda: emu.requests_in_flight == 0, timeout=30)
         delivered_at_kill = {c for c, n in copies(emu, chats).items() if n}
         recorded_at_kill = await committed_sent(database_url, item_id)
         in_flight = delivered_at_kill - recorded_at_kill
@@ -190,10 +191,13 @@ async def test_two_processes_on_postgresql_never_send_twice(postgres_url: str) -
         processes = [leader]
         try:
             await emu.wait_for(lambda: emu.stats.sent_messages >= 100, timeout=30)
+            started = emu.stats.per_method["getMe"]
             standby = await spawn_bot(postgres_url, emu)  # starts while the first is sending
             processes.append(standby)
-            await emu.wait_for(lambda: emu.stats.sent_messages >= 500, timeout=30)
-            await asyncio.sleep(0.5)
+            # the standby is up (its getMe) while the first keeps sending
+            await emu.wait_for(lambda: emu.stats.per_method["getMe"] > started, timeout=30)
+            sent = emu.stats.sent_messages
+            await emu.wait_for(lambda: emu.stats.sent_messages >= sent + 200, timeout=30)
             # both running: not one chat got the item twice
             assert max(copies(emu, chats).values()) == 1
             await kill(leader)
