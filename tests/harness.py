@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import pytest
 from telegram.ext import Application
 
 from bot.app import running_bot
 from bot.config import Secret, Settings
 from bot.delivery import DeliveryOptions
 from bot.sandbox import UpdateTracker
+from bot.tasks import awaiting
 from emulator import BotApiEmulator
 from emulator.models import SentMessage
 
@@ -121,6 +124,7 @@ async def bot_harness(
     database_url: str, delivery_options: DeliveryOptions | None = None, **overrides: object
 ) -> AsyncIterator[Harness]:
     stack = contextlib.AsyncExitStack()
+    body_failed = False
     try:
         emu = await stack.enter_async_context(
             BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
@@ -130,8 +134,52 @@ async def bot_harness(
         tracker = UpdateTracker()
         tracker.install(application)
         yield Harness(emu, application, settings, tracker)
+    except BaseException:
+        body_failed = True
+        raise
     finally:
-        # a stop that hangs fails its test with a traceback of where it hung, instead of
-        # stalling the whole run
-        async with asyncio.timeout(SHUTDOWN_LIMIT_SECONDS):
-            await stack.aclose()
+        problems = await _stop(stack)
+        if problems and not body_failed:  # (else the test's own failure says more)
+            pytest.fail("the bot did not stop cleanly:\n" + "\n".join(problems))
+
+
+class _StopErrors(logging.Handler):
+    """Collects what the bot logs at ERROR while it stops: a step that failed or overran."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+async def _stop(stack: contextlib.AsyncExitStack) -> list[str]:
+    """Stop the bot and the emulator; what went wrong, if anything.
+
+    The bot bounds every step of its stop, so this limit only catches a stop that escapes
+    those bounds; rather than stall the whole run, it names where every task was waiting.
+    """
+    errors = _StopErrors()
+    logger = logging.getLogger("bot")
+    logger.addHandler(errors)
+    closing = asyncio.ensure_future(stack.aclose())
+    try:
+        done, _ = await asyncio.wait((closing,), timeout=SHUTDOWN_LIMIT_SECONDS)
+        if not done:
+            waiting = [
+                f"  {task.get_name()} at {awaiting(task)}"
+                for task in asyncio.all_tasks()
+                if task is not asyncio.current_task() and not task.done()
+            ]
+            closing.cancel()
+            await asyncio.wait((closing,), timeout=5)
+            return [
+                f"no end after {SHUTDOWN_LIMIT_SECONDS}s; the stop waited at {awaiting(closing)}",
+                "tasks still running:",
+                *waiting,
+            ]
+        closing.result()  # an error of the stop itself
+    finally:
+        logger.removeHandler(errors)
+    return errors.lines

@@ -7,17 +7,20 @@
 One loop claims rows while there is room in an in-memory queue; `concurrency` workers send;
 a writer commits outcomes every few milliseconds. A row is marked sent only after Telegram
 answered with the message, so a crash can re-send at most what was in flight.
+
+Stopping is cooperative: every loop checks the stop event, and every wait of theirs also
+ends when it is set. Cancelling is only the last resort for a task that overruns its bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,10 +42,16 @@ from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
 from bot.render import delivered_item
 from bot.services.news import NewsService
+from bot.tasks import awaiting, bounded
 
 log = logging.getLogger(__name__)
 # the longest any one step of a stop may take (record outcomes, release leases and lock)
 STOP_STEP_SECONDS = 10.0
+# beyond `send_timeout`: how long the loops get to notice the stop (a claim or an outcome
+# write in progress ends first) before the leftovers are cancelled
+STOP_GRACE_SECONDS = 5.0
+# the last resort after that: cancelling the leftovers, for at most this long
+CANCEL_SECONDS = 5.0
 
 FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
 FLUSH_BATCH = 500
@@ -60,6 +69,10 @@ class EngineStats:
     flood_waits: int = 0  # 429s answered
     migrated: int = 0
     expanded: int = 0  # delivery rows created
+
+
+class _Stopping(Exception):
+    """The engine stops: leave this row claimed; the stop releases it for the next start."""
 
 
 class DeliveryEngine:
@@ -85,7 +98,11 @@ class DeliveryEngine:
         self.stats = EngineStats()
         self.is_leader = False
         self._wake = asyncio.Event()
-        self._queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        # set once by stop(); every loop checks it, and every wait of theirs ends on it
+        self._stop = asyncio.Event()
+        self._stop_waiter: asyncio.Task[bool] | None = None  # done once `_stop` is set
+        # None: a wake-up call for a worker, so it sees the stop
+        self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._capacity = max(options.claim_batch, options.concurrency * 2)
         self._queued: set[tuple[int, int]] = set()  # claimed, not yet recorded
         self._outcomes: list[Outcome] = []
@@ -98,12 +115,13 @@ class DeliveryEngine:
         self._inactive: set[int] = set()
         self._texts: dict[int, asyncio.Future[str | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self._busy = 0  # workers with a message in hand
+        self.cancelled_on_stop = 0  # tasks that overran the stop's bound (0 when all is well)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stop.clear()
+        self._stop_waiter = asyncio.create_task(self._stop.wait(), name="delivery-stop")
         await self._bot.initialize()
         self._tasks = [asyncio.create_task(self._claim_loop(), name="delivery-claim")]
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="delivery-flush"))
@@ -113,40 +131,64 @@ class DeliveryEngine:
         ]
 
     async def stop(self) -> None:
-        """Stop sending; what was claimed but not sent is released for the next start.
+        """Stop sending and record what was sent.
 
         Messages already on their way get up to `send_timeout` to be answered and recorded,
-        so a clean stop sends nothing twice.
+        so a clean stop sends nothing twice. What was claimed but not sent stays claimed by
+        this process until `release()`.
         """
-        self._stopping = True
-        if self._tasks:
-            self._tasks[0].cancel()  # claim no more
-        deadline = time.monotonic() + self._options.send_timeout
-        while self._busy and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-        # Every step is bounded: a stop must never hang the process. (On Python 3.11,
-        # asyncio.wait_for can swallow a cancellation that races its timeout, so a task is
-        # cancelled until it is really gone; bpo-42130.)
-        pending = {task for task in self._tasks if not task.done()}
-        for _attempt in range(50):
-            if not pending:
-                break
-            for task in pending:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        for _worker in range(self._options.concurrency):
+            self._queue.put_nowait(None)  # a worker waiting for a row sees the stop at once
+        if tasks:
+            bound = self._options.send_timeout + STOP_GRACE_SECONDS
+            _done, late = await asyncio.wait(tasks, timeout=bound)
+            if late:
+                await self._cancel_late(late, bound)
+        while not self._queue.empty():  # claimed rows no worker took: release() frees them
+            if (row := self._queue.get_nowait()) is not None:
+                self._queued.discard((row.item_id, row.chat_id))
+        await bounded("record outcomes", self._write_outcomes(), STOP_STEP_SECONDS, log)
+        await bounded(
+            "close the sender's connections", self._bot.shutdown(), STOP_STEP_SECONDS, log
+        )
+
+    @property
+    def stop_seconds(self) -> float:
+        """The longest `stop()` can take: each of its steps has a bound."""
+        return (
+            self._options.send_timeout + STOP_GRACE_SECONDS + CANCEL_SECONDS + 2 * STOP_STEP_SECONDS
+        )
+
+    async def release(self) -> None:
+        """Give up what this process holds: its claimed but unsent rows (free at once for
+        the next sender) and the sender lock."""
+        if self.is_leader:
+            await bounded(
+                "release leases", self._store.release_own_leases(self.owner), STOP_STEP_SECONDS, log
+            )
+        await bounded("release the sender lock", self._leadership.release(), STOP_STEP_SECONDS, log)
+        self.is_leader = False
+
+    async def _cancel_late(self, late: set[asyncio.Task[None]], bound: float) -> None:
+        """The last resort: a task still running after the stop's bound is cancelled, and
+        the log says where it was."""
+        self.cancelled_on_stop += len(late)
+        for task in late:
+            log.error(
+                "delivery: %s ignored the stop for %.0fs; cancelling it, waiting at %s",
+                task.get_name(),
+                bound,
+                awaiting(task),
+            )
+        deadline = time.monotonic() + CANCEL_SECONDS
+        while late and time.monotonic() < deadline:
+            for task in late:  # again and again: a cancel can be swallowed (see `_wait`)
                 task.cancel()
-            _done, pending = await asyncio.wait(pending, timeout=0.1)
-        if pending:
-            log.error("delivery: %d task(s) would not stop", len(pending))
-        self._tasks = []
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._write_outcomes(), STOP_STEP_SECONDS)
-            if self.is_leader:
-                await asyncio.wait_for(
-                    self._store.release_own_leases(self.owner), STOP_STEP_SECONDS
-                )
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._leadership.release(), STOP_STEP_SECONDS)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._bot.shutdown(), STOP_STEP_SECONDS)
+            _done, late = await asyncio.wait(late, timeout=0.1)
+        if late:
+            log.error("delivery: %d task(s) would not stop even when cancelled", len(late))
 
     def chat_reachable(self, chat_id: int) -> None:
         """The chat let the bot back in (unblocked, re-added)."""
@@ -160,7 +202,7 @@ class DeliveryEngine:
 
     async def _claim_loop(self) -> None:
         checked_at = 0.0
-        while True:
+        while not self._stop.is_set():
             try:
                 if not self.is_leader:
                     if not await self._leadership.try_acquire():
@@ -204,8 +246,6 @@ class DeliveryEngine:
                     await self._wait(self._flushed, self._poll_seconds)
                 else:
                     await self._wait(self._wake, self._poll_seconds)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("delivery: claim loop failed; retrying")
                 await self._sleep(1.0)
@@ -213,28 +253,60 @@ class DeliveryEngine:
     async def _sleep(self, seconds: float) -> None:
         await self._wait(self._wake, seconds)
 
-    @staticmethod
-    async def _wait(event: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until `event` is set, the engine stops, or `seconds` pass.
+
+        Not `asyncio.wait_for(event.wait(), seconds)`: on Python 3.11 that returns normally
+        when a cancel arrives just after the event was set, so a loop cancelled while
+        `wake()` is being called goes on running. `asyncio.wait` never swallows a cancel, and
+        the stop event ends the wait without any cancel at all.
+        """
+        if event.is_set() or self._stop_waiter is None or self._stop_waiter.done():
+            return
+        woken = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait(
+                (woken, self._stop_waiter), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            woken.cancel()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but not past the stop."""
+        if self._stop_waiter is not None and not self._stop_waiter.done():
+            await asyncio.wait((self._stop_waiter,), timeout=seconds)
+
+    async def _unless_stopping(self, step: Awaitable[None]) -> None:
+        """Await `step` (a wait for the budget); raise `_Stopping` if the engine stops first."""
+        task = asyncio.ensure_future(step)
+        if self._stop_waiter is None:  # not started: nothing can stop it
+            await task
+            return
+        try:
+            await asyncio.wait((task, self._stop_waiter), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        if not task.done():  # stopping
+            task.cancel()  # a wait of our own, which the budget undoes cleanly
+            await asyncio.wait((task,))
+            raise _Stopping
+        task.result()
 
     # -- sending -----------------------------------------------------------------------------
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stop.is_set():
             row = await self._queue.get()
-            if self._stopping:
-                continue  # still claimed in the database; stop() releases it
-            self._busy += 1
+            if row is None or self._stop.is_set():
+                return  # a row left in the queue stays claimed; release() frees it
             try:
                 outcome = await self._deliver(row)
-            except asyncio.CancelledError:
-                raise
+            except _Stopping:
+                return
             except Exception as exc:  # a bug must not lose the row: retry it later
                 log.exception("delivery: unexpected error for %s", row)
                 outcome = self._transient(row, row.chat_id, f"internal: {exc!r}")
-            finally:
-                self._busy -= 1
             self._outcomes.append(outcome)
 
     def forget(self, item_id: int) -> None:
@@ -262,10 +334,13 @@ class DeliveryEngine:
             if chat_id in self._inactive:
                 self.stats.cancelled += 1
                 return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
-            while len(self._outcomes) >= self.max_unrecorded:
+            while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
                 await self._wait(self._recorded, 0.5)
-            await self._budget.acquire(chat_id, BULK)
+            if self._budget.enabled:  # (when it is not, acquire() returns at once)
+                await self._unless_stopping(self._budget.acquire(chat_id, BULK))
+            if self._stop.is_set():
+                raise _Stopping  # no send starts once the engine stops
             try:
                 message_id = await self._bot.send_html(
                     chat_id, text, read_timeout=self._options.send_timeout
@@ -274,7 +349,9 @@ class DeliveryEngine:
                 self.stats.flood_waits += 1
                 wait = retry_after(exc)
                 self._budget.penalize(wait)
-                await asyncio.sleep(wait)
+                await self._pause(wait)
+                if self._stop.is_set():
+                    raise _Stopping from None  # still pending: the next start sends it
                 continue
             except ChatMigrated as exc:
                 migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
@@ -336,15 +413,14 @@ class DeliveryEngine:
     # -- writing outcomes --------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY)
+        # stop() writes what the workers record after this loop has ended
+        while not self._stop.is_set():
+            await self._pause(FLUSH_EVERY)
             try:
                 await self._write_outcomes()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("delivery: could not record outcomes; will retry")
-                await asyncio.sleep(1.0)
+                await self._pause(1.0)
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
