@@ -317,14 +317,14 @@ async def _running(opened: _Opened, delivery_options: DeliveryOptions | None) ->
     application = opened.application = build_application(settings, delivery_options)
     try:
         await application.initialize()
+        # post_init/post_shutdown only run under run_polling(); this loop is our own
+        await _publish_command_menu(application)
     except InvalidToken:
         raise StartupError(texts.STARTUP_TOKEN_REJECTED) from None
     except NetworkError as exc:
         raise StartupError(
             texts.STARTUP_API_UNREACHABLE.format(url=settings.telegram_api_url, error=exc.message)
         ) from None
-    # post_init/post_shutdown only run under run_polling(); this loop is our own
-    await _publish_command_menu(application)
     await application.start()
     handlers.feeds.start_polling(application)  # the JobQueue runs once the app has started
     opened.sender_started = True  # (a start that fails half-way is still stopped)
@@ -346,4 +346,5 @@ async def run_forever(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with running_bot(settings):
         await stop.wait()
-    log.info("bot stopped")
+        stopping = loop.time()
+    log.info("bot stopped in %.1fs", loop.time() - stopping)
