@@ -50,13 +50,28 @@ async def bounded(what: str, step: Awaitable[object], seconds: float, log: loggi
     return True
 
 
-def awaiting(task: asyncio.Task[object]) -> str:
-    """Where a task waits: the innermost coroutine it awaits, as `file:line in function`."""
-    where = "?"
-    coroutine: object = task.get_coro()
-    while coroutine is not None:
-        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+def awaiting(task: asyncio.Task[object], depth: int = 3) -> str:
+    """Where a task waits: the innermost `depth` calls of the chain of coroutines (and async
+    generators) it awaits, outermost first, as `file:line in function`."""
+    calls: list[str] = []
+    awaited: object = task.get_coro()
+    while awaited is not None:
+        frame = next(
+            (
+                getattr(awaited, name)
+                for name in ("cr_frame", "ag_frame", "gi_frame")
+                if getattr(awaited, name, None) is not None
+            ),
+            None,
+        )
         if frame is not None:
-            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
-        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
-    return where
+            calls.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = next(
+            (
+                getattr(awaited, name)
+                for name in ("cr_await", "ag_await", "gi_yieldfrom")
+                if getattr(awaited, name, None) is not None
+            ),
+            None,
+        )
+    return " → ".join(calls[-depth:]) or "?"

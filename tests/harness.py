@@ -139,8 +139,12 @@ async def bot_harness(
         raise
     finally:
         problems = await _stop(stack)
-        if problems and not body_failed:  # (else the test's own failure says more)
-            pytest.fail("the bot did not stop cleanly:\n" + "\n".join(problems))
+        if problems:
+            report = "the bot did not stop cleanly:\n" + "\n".join(problems)
+            if body_failed:  # the test's own failure goes first; this is in its log
+                logging.getLogger(__name__).error(report)
+            else:
+                pytest.fail(report)
 
 
 class _StopErrors(logging.Handler):
@@ -167,18 +171,18 @@ async def _stop(stack: contextlib.AsyncExitStack) -> list[str]:
     try:
         done, _ = await asyncio.wait((closing,), timeout=SHUTDOWN_LIMIT_SECONDS)
         if not done:
-            waiting = [
-                f"  {task.get_name()} at {awaiting(task)}"
-                for task in asyncio.all_tasks()
-                if task is not asyncio.current_task() and not task.done()
+            hung = [
+                f"no end after {SHUTDOWN_LIMIT_SECONDS}s; the stop waited at {awaiting(closing)}",
+                "tasks still running:",
+                *(
+                    f"  {task.get_name()} at {awaiting(task)}"
+                    for task in asyncio.all_tasks()
+                    if task is not asyncio.current_task() and task is not closing
+                ),
             ]
             closing.cancel()
             await asyncio.wait((closing,), timeout=5)
-            return [
-                f"no end after {SHUTDOWN_LIMIT_SECONDS}s; the stop waited at {awaiting(closing)}",
-                "tasks still running:",
-                *waiting,
-            ]
+            return hung
         closing.result()  # an error of the stop itself
     finally:
         logger.removeHandler(errors)
