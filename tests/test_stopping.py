@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 
 from bench.delivery_kit import (
+    FAST,
     add_subscribers,
     delivery_harness,
     drain,
@@ -33,13 +35,18 @@ async def test_the_sender_stops_on_its_own_while_being_woken(database_url: str) 
     # wake() comes at any moment (the JobQueue's poll, every publish), also during a stop. A
     # loop that only ends when cancelled can lose that cancel to a wake-up on Python 3.11
     # (asyncio.wait_for returns instead of raising), and then a stop hangs.
-    async with delivery_harness(database_url) as harness:
-        chats = list(range(710_001, 710_031))
+    # within Telegram's limits (30 a second), so that stops find workers waiting for the
+    # budget, sends in flight and rows still queued
+    async with delivery_harness(database_url, replace(FAST, rate_limits=True)) as harness:
+        chats = list(range(710_001, 710_101))  # more than there are workers: some wait queued
         register_chats(harness.emu, chats)
         await add_subscribers(sessions(harness), chats)
-        harness.emu.faults.latency(0.02)  # so that some stops find sends in flight
+        harness.emu.faults.latency(0.02)
         delivery = engine(harness)
         storming = True
+
+        def sent() -> int:
+            return sum(len(harness.emu.messages(c)) for c in chats)
 
         async def storm() -> None:
             while storming:
@@ -50,8 +57,8 @@ async def test_the_sender_stops_on_its_own_while_being_woken(database_url: str) 
         try:
             await publish(harness)
             for round_ in range(ROUNDS):
-                for _ in range(round_ % 4):  # stop at a different point of the loops each time
-                    await asyncio.sleep(0)
+                # stop, each time, a few messages further into the broadcast
+                await harness.emu.wait_for(lambda r=round_: sent() >= 5 * (r + 1), 30)
                 tasks = list(delivery._tasks)
                 await delivery.stop()
                 assert all(task.done() and not task.cancelled() for task in tasks)

@@ -146,10 +146,12 @@ class DeliveryEngine:
             _done, late = await asyncio.wait(tasks, timeout=bound)
             if late:
                 await self._cancel_late(late, bound)
-        while not self._queue.empty():  # claimed rows no worker took: release() frees them
-            if (row := self._queue.get_nowait()) is not None:
-                self._queued.discard((row.item_id, row.chat_id))
+        while not self._queue.empty():
+            self._queue.get_nowait()
         await bounded("record outcomes", self._write_outcomes(), STOP_STEP_SECONDS, log)
+        # claimed but not sent: still leased in the database until release() frees them, and
+        # no longer held here, so that a start after the stop claims them again
+        self._queued = {(outcome.item_id, outcome.chat_id) for outcome in self._outcomes}
         await bounded(
             "close the sender's connections", self._bot.shutdown(), STOP_STEP_SECONDS, log
         )
