@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -43,6 +43,7 @@ from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
+from bot.tasks import bounded
 from handlers.jobs import register_jobs
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,6 @@ async def _publish_command_menu(application: Application) -> None:
         await bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION)
 
 
-async def _close_database(application: Application) -> None:
-    await application.bot_data["engine"].dispose()
-
-
 async def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date, or fail with a message that names the setting."""
     try:
@@ -169,22 +166,116 @@ async def prepare_database(settings: Settings) -> None:
         await engine.dispose()
 
 
+# Bounds, in seconds, of the steps of a stop (the sender's comes from its own options)
+STOP_UPDATES_SECONDS = 10.0  # the updater's last getUpdates confirms what it fetched
+STOP_JOBS_SECONDS = 20.0  # updates already fetched and jobs already running finish
+STOP_STEP_SECONDS = 10.0  # every other step
+
+
+class _Opened:
+    """What a start has opened so far; each step of the stop closes its part, if opened."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.guard: SqliteGuard | None = None
+        self.application: Application | None = None
+        self.sender_started = False
+
+    def _delivery(self) -> DeliveryEngine | None:
+        if self.application is None:
+            return None
+        return self.application.bot_data["services"].delivery
+
+    async def stop_updates(self) -> None:
+        application = self.application
+        if application is not None and application.updater and application.updater.running:
+            await application.updater.stop()
+
+    async def stop_jobs(self) -> None:
+        """Handlers of updates already fetched finish; no job starts; running jobs finish."""
+        application = self.application
+        if application is None or not application.running:
+            return
+        if application.job_queue is not None and application.job_queue.scheduler.running:
+            application.job_queue.scheduler.pause()  # no new job while the running ones end
+        await application.stop()  # stops the JobQueue once its running jobs are done
+
+    async def stop_sender(self) -> None:
+        delivery = self._delivery()
+        if delivery is not None and self.sender_started:
+            await delivery.stop()
+
+    def sender_seconds(self) -> float:
+        delivery = self._delivery()
+        return STOP_STEP_SECONDS if delivery is None else delivery.stop_seconds
+
+    async def release(self) -> None:
+        """Leases and the sender lock (PostgreSQL), the database guard (SQLite)."""
+        try:
+            delivery = self._delivery()
+            if delivery is not None:
+                await delivery.release()
+        finally:
+            if self.guard is not None:
+                self.guard.release()
+
+    async def shutdown_application(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        job_queue = application.job_queue
+        if job_queue is not None and job_queue.scheduler.running:  # step 2 overran its bound
+            await job_queue.stop(wait=False)
+        try:
+            await application.shutdown()
+        finally:
+            # a failed initialize() leaves the Application uninitialized, which makes
+            # shutdown() a no-op, but the bot's HTTP clients were opened: close them
+            await application.bot.shutdown()
+
+    async def dispose_engine(self) -> None:
+        if self.application is None:
+            return
+        engine = self.application.bot_data["engine"]
+        if in_use := engine.pool.checkedout():
+            log.warning("%d database connection(s) still in use at the end", in_use)
+        await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[Application]:
-    """Start the bot with long polling; stop it cleanly when the block ends."""
-    # SQLite cannot be shared by two bot processes (both would send every delivery)
-    guard = SqliteGuard(settings.database_url) if "sqlite" in settings.database_url else None
-    try:
-        if guard is not None:
-            guard.acquire()
-    except AlreadyRunning as exc:
-        raise StartupError(str(exc)) from None
-    try:
-        async with _running(settings) as application:
-            yield application
-    finally:
-        if guard is not None:
-            guard.release()
+    """Start the bot with long polling; stop it when the block ends, in this order:
+
+    1. stop taking updates (the updater);
+    2. stop the JobQueue (updates already fetched and jobs already running finish first);
+    3. stop the sender, recording what was sent;
+    4. release the leases, the sender lock and the SQLite guard;
+    5. shut down the application;
+    6. dispose of the database engine.
+
+    Every step has a bound and runs even when the one before it failed or overran (a stop
+    must never hang, nor leak). A start that fails closes what it had opened the same way.
+    """
+    opened = _Opened(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        # the stack runs its callbacks last-in first-out: pushed from step 6 to step 1
+        steps = [
+            ("dispose of the database engine", opened.dispose_engine, lambda: STOP_STEP_SECONDS),
+            ("shut down the application", opened.shutdown_application, lambda: STOP_STEP_SECONDS),
+            ("release leases and the lock", opened.release, lambda: 2 * STOP_STEP_SECONDS),
+            ("stop the sender", opened.stop_sender, opened.sender_seconds),
+            ("stop the JobQueue", opened.stop_jobs, lambda: STOP_JOBS_SECONDS),
+            ("stop taking updates", opened.stop_updates, lambda: STOP_UPDATES_SECONDS),
+        ]
+        for what, step, seconds in steps:
+            stack.push_async_callback(_stop_step, what, step, seconds)
+        yield await _running(opened)
+
+
+async def _stop_step(
+    what: str, step: Callable[[], Awaitable[None]], seconds: Callable[[], float]
+) -> None:
+    await bounded(what, step(), seconds(), log)
 
 
 async def _admit_added_admins(application: Application) -> None:
@@ -193,40 +284,41 @@ async def _admit_added_admins(application: Application) -> None:
     services.admins.add_user_ids(await services.admin_roster.added_ids())
 
 
-@contextlib.asynccontextmanager
-async def _running(settings: Settings) -> AsyncIterator[Application]:
+async def _running(opened: _Opened) -> Application:
+    """Start everything, in order, noting in `opened` what the stop will have to close."""
+    settings = opened.settings
+    # SQLite cannot be shared by two bot processes (both would send every delivery)
+    if "sqlite" in settings.database_url:
+        guard = SqliteGuard(settings.database_url)
+        try:
+            guard.acquire()
+        except AlreadyRunning as exc:
+            raise StartupError(str(exc)) from None
+        opened.guard = guard
     await prepare_database(settings)
-    application = build_application(settings)
+    application = opened.application = build_application(settings)
     try:
         await application.initialize()
+        # post_init/post_shutdown only run under run_polling(); this loop is our own
+        await _publish_command_menu(application)
     except InvalidToken:
         raise StartupError(texts.STARTUP_TOKEN_REJECTED) from None
     except NetworkError as exc:
         raise StartupError(
             texts.STARTUP_API_UNREACHABLE.format(url=settings.telegram_api_url, error=exc.message)
         ) from None
-    try:
-        # post_init/post_shutdown only run under run_polling(); this loop is our own
-        await _publish_command_menu(application)
-        await application.start()
-        await _admit_added_admins(application)
-        # once the JobQueue runs (it starts with the app), and before the sender takes the
-        # lock, so the first leadership already runs every job's catch-up
-        register_jobs(application)
-        await application.bot_data["services"].delivery.start()
-        await application.updater.start_polling(
-            poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
-        )
-        log.info("bot @%s is running", application.bot.username)
-        yield application
-    finally:
-        await application.bot_data["services"].delivery.stop()
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-        await _close_database(application)
+    await application.start()
+    await _admit_added_admins(application)
+    # once the JobQueue runs (it starts with the app), and before the sender takes the
+    # lock, so the first leadership already runs every job's catch-up
+    register_jobs(application)
+    opened.sender_started = True  # (a start that fails half-way is still stopped)
+    await application.bot_data["services"].delivery.start()
+    await application.updater.start_polling(
+        poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
+    )
+    log.info("bot @%s is running", application.bot.username)
+    return application
 
 
 async def run_forever(settings: Settings) -> None:
@@ -237,4 +329,5 @@ async def run_forever(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with running_bot(settings):
         await stop.wait()
-    log.info("bot stopped")
+        stopping = loop.time()
+    log.info("bot stopped in %.1fs", loop.time() - stopping)

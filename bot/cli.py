@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_setting
 from bot.logs import setup_logging
 
 log = logging.getLogger("coopbot")
+# how long the event loop stays open for threads started during the command to end
+THREADS_SECONDS = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,6 +163,37 @@ def _problem_line(path: Path, problem: Any) -> str:
     )
 
 
+async def _to_the_end(action: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a command, then let the threads it started end before the event loop closes."""
+    before = set(threading.enumerate())
+    try:
+        return await action()
+    finally:
+        await _threads_ended(before)
+
+
+async def _threads_ended(before: set[threading.Thread]) -> None:
+    # aiosqlite runs each connection in a thread of its own. When a connection fails to open
+    # (DATABASE_URL names a folder that does not exist), aiosqlite stops that thread without
+    # waiting for it, and the thread's last act is a call into the event loop: if asyncio.run
+    # has closed the loop by then, the thread prints "Event loop is closed" under our
+    # one-line message (https://github.com/omnilib/aiosqlite/issues/241). asyncio's own
+    # executor threads ("asyncio_N") are ended by asyncio.run itself.
+    deadline = time.monotonic() + THREADS_SECONDS
+    while True:
+        running = [
+            thread
+            for thread in threading.enumerate()
+            if thread not in before and not thread.name.startswith("asyncio_")
+        ]
+        if not running:
+            return
+        if time.monotonic() > deadline:
+            log.debug("threads still running at exit: %s", [t.name for t in running])
+            return
+        await asyncio.sleep(0.01)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -181,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import StartupError
 
     try:
-        return asyncio.run(actions[args.command]())
+        return asyncio.run(_to_the_end(actions[args.command]))
     except (StartupError, ConfigError) as exc:
         print(texts.CLI_FAILED.format(error=exc), file=sys.stderr)
         return 1

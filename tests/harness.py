@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import pytest
 from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import running_bot
 from bot.config import Settings
 from bot.sandbox import UpdateTracker
+from bot.tasks import awaiting
 from emulator import BotApiEmulator
 from emulator.models import SentMessage
 
@@ -120,6 +123,7 @@ def test_settings(database_url: str, api_url: str, **overrides: object) -> Setti
 async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
     """A bot on an emulator; `overrides` are settings (`delivery=DeliveryOptions(...)` too)."""
     stack = contextlib.AsyncExitStack()
+    body_failed = False
     try:
         emu = await stack.enter_async_context(
             BotApiEmulator(token=TOKEN, bot_username=BOT_USERNAME)
@@ -129,8 +133,56 @@ async def bot_harness(database_url: str, **overrides: object) -> AsyncIterator[H
         tracker = UpdateTracker()
         tracker.install(application)
         yield Harness(emu, application, settings, tracker)
+    except BaseException:
+        body_failed = True
+        raise
     finally:
-        # a stop that hangs fails its test with a traceback of where it hung, instead of
-        # stalling the whole run
-        async with asyncio.timeout(SHUTDOWN_LIMIT_SECONDS):
-            await stack.aclose()
+        problems = await _stop(stack)
+        if problems:
+            report = "the bot did not stop cleanly:\n" + "\n".join(problems)
+            if body_failed:  # the test's own failure goes first; this is in its log
+                logging.getLogger(__name__).error(report)
+            else:
+                pytest.fail(report)
+
+
+class _StopErrors(logging.Handler):
+    """Collects what the bot logs at ERROR while it stops: a step that failed or overran."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+async def _stop(stack: contextlib.AsyncExitStack) -> list[str]:
+    """Stop the bot and the emulator; what went wrong, if anything.
+
+    The bot bounds every step of its stop, so this limit only catches a stop that escapes
+    those bounds; rather than stall the whole run, it names where every task was waiting.
+    """
+    errors = _StopErrors()
+    logger = logging.getLogger("bot")
+    logger.addHandler(errors)
+    closing = asyncio.ensure_future(stack.aclose())
+    try:
+        done, _ = await asyncio.wait((closing,), timeout=SHUTDOWN_LIMIT_SECONDS)
+        if not done:
+            hung = [
+                f"no end after {SHUTDOWN_LIMIT_SECONDS}s; the stop waited at {awaiting(closing)}",
+                "tasks still running:",
+                *(
+                    f"  {task.get_name()} at {awaiting(task)}"
+                    for task in asyncio.all_tasks()
+                    if task is not asyncio.current_task() and task is not closing
+                ),
+            ]
+            closing.cancel()
+            await asyncio.wait((closing,), timeout=5)
+            return hung
+        closing.result()  # an error of the stop itself
+    finally:
+        logger.removeHandler(errors)
+    return errors.lines

@@ -12,7 +12,6 @@ the same budget (BULK: replies to people still go first), the same retries (429 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from bot.db.models.corrections import EDIT
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
 from bot.delivery.budget import BULK, Budget, retry_after
 from bot.delivery.options import DeliveryOptions
+from bot.delivery.stopping import Stopping, StopSignal
 from bot.delivery.store import ClaimedCorrection, CorrectionOutcome, DeliveryStore
 from bot.delivery.transport import BroadcastBot
 
@@ -73,7 +73,7 @@ class CorrectionSender:
         owner: str,
         rendered: Callable[[int, int], Awaitable[Rendered | None]],
         is_leader: Callable[[], bool],
-        stopping: Callable[[], bool],
+        stop: StopSignal,
         poll_seconds: float,
     ) -> None:
         self._store = store
@@ -83,13 +83,13 @@ class CorrectionSender:
         self._owner = owner
         self._rendered = rendered
         self._is_leader = is_leader
-        self._stopping = stopping
+        self._stop = stop
         self._poll_seconds = poll_seconds
         self.stats = CorrectionStats()
-        self.busy = 0  # workers with a correction in hand
         self.concurrency = options.concurrency
         self._capacity = max(options.claim_batch, options.concurrency * 2)
-        self._queue: asyncio.Queue[ClaimedCorrection] = asyncio.Queue()
+        # None: a wake-up call for a worker, so it sees the stop
+        self._queue: asyncio.Queue[ClaimedCorrection | None] = asyncio.Queue()
         self._queued: set[tuple[int, int, str]] = set()  # claimed, not yet recorded
         self._outcomes: list[CorrectionOutcome] = []
         self._wake = asyncio.Event()
@@ -98,6 +98,18 @@ class CorrectionSender:
         # as for deliveries: what a crash could do twice stays under 3 × concurrency
         self.max_unrecorded = 2 * options.concurrency
 
+    def stopping(self) -> None:
+        """The sender stops: workers waiting for a row see it at once."""
+        for _worker in range(self.concurrency):
+            self._queue.put_nowait(None)
+
+    def drop_queued(self) -> None:
+        """After the stop: rows claimed but not carried out stay leased in the database until
+        the release, and are no longer held here, so a start after the stop claims them again."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queued = {(o.item_id, o.chat_id, o.action) for o in self._outcomes}
+
     def wake(self) -> None:
         """Corrections may be waiting (an /edit or /delete, or a late send of a changed item)."""
         self._wake.set()
@@ -105,10 +117,12 @@ class CorrectionSender:
     # -- claiming ----------------------------------------------------------------------------
 
     async def claim_loop(self) -> None:
-        while not self._stopping():
+        while not self._stop.is_set():
             try:
                 if not self._is_leader():  # the delivery loop takes the lock and old leases
-                    await _wait(self._wake, self._options.leader_poll_seconds)
+                    # a wake() meant for a leader must not turn this wait into a busy loop
+                    self._wake.clear()
+                    await self._stop.wait(self._wake, self._options.leader_poll_seconds)
                     continue
                 self._wake.clear()
                 room = self._capacity - len(self._queued)
@@ -128,32 +142,27 @@ class CorrectionSender:
                     continue
                 if room < self._capacity // 2:  # busy: claim again once workers made room
                     self._flushed.clear()
-                    await _wait(self._flushed, self._poll_seconds)
+                    await self._stop.wait(self._flushed, self._poll_seconds)
                 else:
-                    await _wait(self._wake, self._poll_seconds)
-            except asyncio.CancelledError:
-                raise
+                    await self._stop.wait(self._wake, self._poll_seconds)
             except Exception:
                 log.exception("corrections: claim loop failed; retrying")
-                await _wait(self._wake, 1.0)
+                await self._stop.wait(self._wake, 1.0)
 
     # -- sending -----------------------------------------------------------------------------
 
     async def worker(self) -> None:
-        while True:
+        while not self._stop.is_set():
             row = await self._queue.get()
-            if self._stopping():
-                continue  # still leased in the database; the stop releases it
-            self.busy += 1
+            if row is None or self._stop.is_set():
+                return  # a row left in the queue stays leased; the release frees it
             try:
                 outcome = await self._correct(row)
-            except asyncio.CancelledError:
-                raise
+            except Stopping:
+                return
             except Exception as exc:  # a bug must not lose the row: retry it later
                 log.exception("corrections: unexpected error for %s", row)
                 outcome = self._transient(row, row.revision, f"internal: {exc!r}")
-            finally:
-                self.busy -= 1
             self._outcomes.append(outcome)
 
     async def _correct(self, row: ClaimedCorrection) -> CorrectionOutcome:
@@ -165,10 +174,13 @@ class CorrectionSender:
                 return self._final(row, revision, CANCELLED, "item gone", tried=False)
             revision, text = rendered.revision, rendered.text
         while True:
-            while len(self._outcomes) >= self.max_unrecorded:
+            while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
-                await _wait(self._recorded, 0.5)
-            await self._budget.acquire(row.chat_id, BULK)
+                await self._stop.wait(self._recorded, 0.5)
+            if self._budget.enabled:  # (when it is not, acquire() returns at once)
+                await self._stop.unless_stopping(self._budget.acquire(row.chat_id, BULK))
+            if self._stop.is_set():
+                raise Stopping  # no request starts once the sender stops
             try:
                 if text is not None:
                     await self._bot.edit_message_text(
@@ -187,7 +199,9 @@ class CorrectionSender:
                 self.stats.flood_waits += 1
                 wait = retry_after(exc)
                 self._budget.penalize(wait)
-                await asyncio.sleep(wait)
+                await self._stop.pause(wait)
+                if self._stop.is_set():
+                    raise Stopping from None  # still pending: the next start sends it
                 continue
             except ChatMigrated:  # the old group's messages stay as they are
                 return self._final(row, revision, FAILED, "chat migrated")
@@ -259,8 +273,3 @@ class CorrectionSender:
                 self._queued.discard((outcome.item_id, outcome.chat_id, outcome.action))
             self._flushed.set()
             self._recorded.set()
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)

@@ -8,12 +8,15 @@ One loop claims rows while there is room in an in-memory queue; `concurrency` wo
 a writer commits outcomes every few milliseconds. A row is marked sent only after Telegram
 answered with the message, so a crash can re-send at most what was in flight. Edits and
 deletions of sent messages go the same way beside it (`bot.delivery.corrections`).
+
+Stopping is cooperative: every loop checks the stop signal, and every wait of theirs also
+ends when it is set (`bot.delivery.stopping`). Cancelling is only the last resort for a task
+that overruns its bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -38,12 +41,19 @@ from bot.delivery.budget import BULK, Budget, retry_after
 from bot.delivery.corrections import CorrectionSender, Rendered
 from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
+from bot.delivery.stopping import Stopping, StopSignal
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
+from bot.tasks import awaiting, bounded
 
 log = logging.getLogger(__name__)
 # the longest any one step of a stop may take (record outcomes, release leases and lock)
 STOP_STEP_SECONDS = 10.0
+# beyond `send_timeout`: how long the loops get to notice the stop (a claim or an outcome
+# write in progress ends first) before the leftovers are cancelled
+STOP_GRACE_SECONDS = 5.0
+# the last resort after that: cancelling the leftovers, for at most this long
+CANCEL_SECONDS = 5.0
 
 FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
 FLUSH_BATCH = 500
@@ -99,7 +109,10 @@ class DeliveryEngine:
         self.is_leader = False
         self._on_leader: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
-        self._queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        # set once by stop(); every loop checks it, and every wait of theirs ends on it
+        self._stop = StopSignal()
+        # None: a wake-up call for a worker, so it sees the stop
+        self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._capacity = max(options.claim_batch, options.concurrency * 2)
         self._queued: set[tuple[int, int]] = set()  # claimed, not yet recorded
         self._outcomes: list[Outcome] = []
@@ -112,8 +125,7 @@ class DeliveryEngine:
         self._inactive: set[int] = set()
         self._texts: dict[int, asyncio.Future[Rendered | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self._busy = 0  # workers with a message in hand
+        self.cancelled_on_stop = 0  # tasks that overran the stop's bound (0 when all is well)
         self.corrections = CorrectionSender(
             store=store,
             bot=bot,
@@ -122,13 +134,14 @@ class DeliveryEngine:
             owner=self.owner,
             rendered=self._text,
             is_leader=lambda: self.is_leader,
-            stopping=lambda: self._stopping,
+            stop=self._stop,
             poll_seconds=poll_seconds,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stop.arm()
         await self._bot.initialize()
         self._tasks = [asyncio.create_task(self._claim_loop(), name="delivery-claim")]
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="delivery-flush"))
@@ -148,40 +161,68 @@ class DeliveryEngine:
         return tasks
 
     async def stop(self) -> None:
-        """Stop sending; what was claimed but not sent is released for the next start.
+        """Stop sending and record what was sent (deliveries and corrections alike).
 
         Messages already on their way get up to `send_timeout` to be answered and recorded,
-        so a clean stop sends nothing twice.
+        so a clean stop sends nothing twice. What was claimed but not sent stays claimed by
+        this process until `release()`.
         """
-        self._stopping = True
-        if self._tasks:
-            self._tasks[0].cancel()  # claim no more
-        deadline = time.monotonic() + self._options.send_timeout
-        while (self._busy or self.corrections.busy) and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-        # Every step is bounded: a stop must never hang the process. (On Python 3.11,
-        # asyncio.wait_for can swallow a cancellation that races its timeout, so a task is
-        # cancelled until it is really gone; bpo-42130.)
-        pending = {task for task in self._tasks if not task.done()}
-        for _attempt in range(50):
-            if not pending:
-                break
-            for task in pending:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        for _worker in range(self._options.concurrency):
+            self._queue.put_nowait(None)  # a worker waiting for a row sees the stop at once
+        self.corrections.stopping()
+        if tasks:
+            bound = self._options.send_timeout + STOP_GRACE_SECONDS
+            _done, late = await asyncio.wait(tasks, timeout=bound)
+            if late:
+                await self._cancel_late(late, bound)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self.corrections.drop_queued()
+        await bounded("record outcomes", self._write_outcomes(), STOP_STEP_SECONDS, log)
+        # claimed but not sent: still leased in the database until release() frees them, and
+        # no longer held here, so that a start after the stop claims them again
+        self._queued = {(outcome.item_id, outcome.chat_id) for outcome in self._outcomes}
+        await bounded(
+            "close the sender's connections", self._bot.shutdown(), STOP_STEP_SECONDS, log
+        )
+
+    @property
+    def stop_seconds(self) -> float:
+        """The longest `stop()` can take: each of its steps has a bound."""
+        return (
+            self._options.send_timeout + STOP_GRACE_SECONDS + CANCEL_SECONDS + 2 * STOP_STEP_SECONDS
+        )
+
+    async def release(self) -> None:
+        """Give up what this process holds: its claimed but unsent rows (free at once for
+        the next sender) and the sender lock."""
+        if self.is_leader:
+            await bounded(
+                "release leases", self._store.release_own_leases(self.owner), STOP_STEP_SECONDS, log
+            )
+        await bounded("release the sender lock", self._leadership.release(), STOP_STEP_SECONDS, log)
+        self.is_leader = False
+
+    async def _cancel_late(self, late: set[asyncio.Task[None]], bound: float) -> None:
+        """The last resort: a task still running after the stop's bound is cancelled, and
+        the log says where it was."""
+        self.cancelled_on_stop += len(late)
+        for task in late:
+            log.error(
+                "delivery: %s ignored the stop for %.0fs; cancelling it, waiting at %s",
+                task.get_name(),
+                bound,
+                awaiting(task),
+            )
+        deadline = time.monotonic() + CANCEL_SECONDS
+        while late and time.monotonic() < deadline:
+            for task in late:  # again and again: a cancel can be swallowed
                 task.cancel()
-            _done, pending = await asyncio.wait(pending, timeout=0.1)
-        if pending:
-            log.error("delivery: %d task(s) would not stop", len(pending))
-        self._tasks = []
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._write_outcomes(), STOP_STEP_SECONDS)
-            if self.is_leader:
-                await asyncio.wait_for(
-                    self._store.release_own_leases(self.owner), STOP_STEP_SECONDS
-                )
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._leadership.release(), STOP_STEP_SECONDS)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._bot.shutdown(), STOP_STEP_SECONDS)
+            _done, late = await asyncio.wait(late, timeout=0.1)
+        if late:
+            log.error("delivery: %d task(s) would not stop even when cancelled", len(late))
 
     def chat_reachable(self, chat_id: int) -> None:
         """The chat let the bot back in (unblocked, re-added)."""
@@ -214,7 +255,7 @@ class DeliveryEngine:
 
     async def _claim_loop(self) -> None:
         checked_at = 0.0
-        while True:
+        while not self._stop.is_set():
             try:
                 if not self.is_leader:
                     if not await self._leadership.try_acquire():
@@ -262,8 +303,6 @@ class DeliveryEngine:
                     await self._wait(self._flushed, self._poll_seconds)
                 else:
                     await self._wait(self._wake, self._poll_seconds)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("delivery: claim loop failed; retrying")
                 await self._sleep(1.0)
@@ -271,28 +310,23 @@ class DeliveryEngine:
     async def _sleep(self, seconds: float) -> None:
         await self._wait(self._wake, seconds)
 
-    @staticmethod
-    async def _wait(event: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        await self._stop.wait(event, seconds)
 
     # -- sending -----------------------------------------------------------------------------
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stop.is_set():
             row = await self._queue.get()
-            if self._stopping:
-                continue  # still claimed in the database; stop() releases it
-            self._busy += 1
+            if row is None or self._stop.is_set():
+                return  # a row left in the queue stays claimed; release() frees it
             try:
                 outcome = await self._deliver(row)
-            except asyncio.CancelledError:
-                raise
+            except Stopping:
+                return
             except Exception as exc:  # a bug must not lose the row: retry it later
                 log.exception("delivery: unexpected error for %s", row)
                 outcome = self._transient(row, row.chat_id, f"internal: {exc!r}")
-            finally:
-                self._busy -= 1
             self._outcomes.append(outcome)
 
     def forget(self, item_id: int) -> None:
@@ -331,10 +365,13 @@ class DeliveryEngine:
             if chat_id in self._inactive:
                 self.stats.cancelled += 1
                 return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
-            while len(self._outcomes) >= self.max_unrecorded:
+            while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
                 await self._wait(self._recorded, 0.5)
-            await self._budget.acquire(chat_id, BULK)
+            if self._budget.enabled:  # (when it is not, acquire() returns at once)
+                await self._stop.unless_stopping(self._budget.acquire(chat_id, BULK))
+            if self._stop.is_set():
+                raise Stopping  # no send starts once the engine stops
             try:
                 message_id = await self._bot.send_html(
                     chat_id, text, read_timeout=self._options.send_timeout
@@ -343,7 +380,9 @@ class DeliveryEngine:
                 self.stats.flood_waits += 1
                 wait = retry_after(exc)
                 self._budget.penalize(wait)
-                await asyncio.sleep(wait)
+                await self._stop.pause(wait)
+                if self._stop.is_set():
+                    raise Stopping from None  # still pending: the next start sends it
                 continue
             except ChatMigrated as exc:
                 migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
@@ -406,15 +445,14 @@ class DeliveryEngine:
     # -- writing outcomes --------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY)
+        # stop() writes what the workers record after this loop has ended
+        while not self._stop.is_set():
+            await self._stop.pause(FLUSH_EVERY)
             try:
                 await self._write_outcomes()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("delivery: could not record outcomes; will retry")
-                await asyncio.sleep(1.0)
+                await self._stop.pause(1.0)
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
