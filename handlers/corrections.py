@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import html
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -28,11 +28,14 @@ from bot.services.views import ItemView
 from handlers.ui import (
     ACTIVE,
     END,
+    ButtonStep,
     Flow,
     ask_again,
     canonical_category,
     category_keyboard,
+    draft_keys,
     drop_buttons,
+    end_flow,
 )
 
 KIND = Flow.EDIT
@@ -162,17 +165,13 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
 # -- /edit -------------------------------------------------------------------------------------
 
 
-def _keys(update: Update) -> tuple[int, int]:
-    return update.effective_chat.id, update.effective_user.id
-
-
 async def start(update: Update, context: BotContext) -> int:
     """/edit [number] in a private chat: the list, or the buttons for the field to change."""
     item = await _item_from_args(update, context, "edit")
     if item is None:
-        await context.services.drafts.discard(*_keys(update))
+        await context.services.drafts.discard(*draft_keys(update))
         return END
-    await context.services.drafts.save(*_keys(update), KIND, Step.FIELD, {"item_id": item.id})
+    await context.services.drafts.save(*draft_keys(update), KIND, Step.FIELD, {"item_id": item.id})
     keyboard = InlineKeyboardMarkup(
         [
             [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in EDITABLE[:2]],
@@ -198,7 +197,7 @@ async def _confirm(
 ) -> int:
     item = await context.services.news.get_item(data["item_id"])
     if item is None:
-        await context.services.drafts.discard(*_keys(update))
+        await context.services.drafts.discard(*draft_keys(update))
         await update.effective_chat.send_message(
             texts.CORRECT_UNKNOWN.format(id=data["item_id"], command="edit")
         )
@@ -207,7 +206,9 @@ async def _confirm(
     if getattr(item, field) == value:
         await update.effective_chat.send_message(texts.EDIT_NOTHING)
         return ACTIVE
-    await context.services.drafts.save(*_keys(update), KIND, Step.CONFIRM, {**data, "value": value})
+    await context.services.drafts.save(
+        *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
+    )
     changed = dataclasses.replace(item, **{field: value})
     keyboard = InlineKeyboardMarkup(
         [[button(texts.BUTTON_SAVE, FLOW, "save"), button(texts.BUTTON_CANCEL, FLOW, "cancel")]]
@@ -240,17 +241,11 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
 
 # -- buttons: (step, action) → what it does; step None means at any step
 
-ButtonStep = Callable[[Update, BotContext, DraftState, str | None], Awaitable[int | None]]
-
 
 async def _cancel(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
-    await drop_buttons(update)
-    await context.services.drafts.discard(*_keys(update))
-    await update.effective_chat.send_message(cancelled_text(draft))
-    return END
+    return await end_flow(update, context, cancelled_text(draft))
 
 
 async def _pick_field(
@@ -261,7 +256,7 @@ async def _pick_field(
     await update.callback_query.answer()
     await drop_buttons(update)
     data = {**draft.data, "field": argument}
-    await context.services.drafts.save(*_keys(update), KIND, Step.VALUE, data)
+    await context.services.drafts.save(*draft_keys(update), KIND, Step.VALUE, data)
     markup = None
     if argument == "category":
         categories = await context.services.news.categories()
@@ -330,7 +325,7 @@ def cancelled_text(draft: DraftState) -> str:
 
 
 async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
-    chat_id, user_id = _keys(update)
+    chat_id, user_id = draft_keys(update)
     try:
         edited = await context.services.corrections.edit(
             user_id,

@@ -33,11 +33,14 @@ from bot.services.views import ItemView
 from handlers.ui import (
     ACTIVE,
     END,
+    ButtonStep,
     Flow,
     ask_again,
     canonical_category,
     category_keyboard,
+    draft_keys,
     drop_buttons,
+    end_flow,
     problem_text,
 )
 
@@ -119,10 +122,6 @@ async def add_refused(update: Update, context: BotContext) -> None:
 # -- the guided flow -------------------------------------------------------------------------
 
 
-def _keys(update: Update) -> tuple[int, int]:
-    return update.effective_chat.id, update.effective_user.id
-
-
 def _step(draft: DraftState) -> Step | None:
     """The draft's step; None for one this release does not know (stored by an older one)."""
     try:
@@ -132,7 +131,7 @@ def _step(draft: DraftState) -> Step | None:
 
 
 async def _save(update: Update, context: BotContext, step: Step, data: Mapping[str, Any]) -> int:
-    await context.services.drafts.save(*_keys(update), KIND, step, data)
+    await context.services.drafts.save(*draft_keys(update), KIND, step, data)
     return ACTIVE
 
 
@@ -278,7 +277,7 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
         await chat.send_message(texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id))
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await drop_buttons(update)
-    await context.services.drafts.discard(*_keys(update))
+    await context.services.drafts.discard(*draft_keys(update))
     item = published.item
     if published.category_created:
         done = texts.ADD_PUBLISHED_NEW_CATEGORY.format(
@@ -303,7 +302,7 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
         )
         await update.effective_message.reply_text(texts.ADD_ASK_AGAIN.format(problem=problem))
         return ACTIVE
-    chat_id, user_id = _keys(update)
+    chat_id, user_id = draft_keys(update)
     try:
         await scheduling.schedule(_item_draft(draft.data), when, actor_id=user_id, chat_id=chat_id)
     except ValidationFailed as failure:
@@ -364,17 +363,11 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
 
 # -- buttons: (step, action) → what it does; step None means at any step
 
-ButtonStep = Callable[[Update, BotContext, DraftState, str | None], Awaitable[int | None]]
-
 
 async def _cancel(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
-    await drop_buttons(update)
-    await context.services.drafts.discard(*_keys(update))
-    await update.effective_chat.send_message(texts.ADD_CANCELLED)
-    return END
+    return await end_flow(update, context, texts.ADD_CANCELLED)
 
 
 async def _skip(

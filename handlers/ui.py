@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -13,6 +14,7 @@ from telegram.ext import ConversationHandler
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
+from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed
 from bot.services.views import CategoryView
@@ -20,6 +22,11 @@ from bot.services.views import CategoryView
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
 MAX_CATEGORY_BUTTONS = 50
+
+
+# a button of a guided flow: (update, context, draft, argument) → the next state, or None
+# when the button does not belong to the draft's step
+ButtonStep = Callable[[Update, BotContext, DraftState, str | None], Awaitable[int | None]]
 
 
 class Flow(enum.StrEnum):
@@ -65,3 +72,17 @@ async def canonical_category(context: BotContext, name: str) -> str:
         if category_key(category.name) == key:
             return category.name
     return name
+
+
+def draft_keys(update: Update) -> tuple[int, int]:
+    """A draft belongs to one person in one chat."""
+    return update.effective_chat.id, update.effective_user.id
+
+
+async def end_flow(update: Update, context: BotContext, farewell: str) -> int:
+    """A button ended the flow (Cancel): retire its buttons, forget the draft, say so."""
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    await context.services.drafts.discard(*draft_keys(update))
+    await update.effective_chat.send_message(farewell)
+    return END
