@@ -15,7 +15,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -31,15 +30,14 @@ from telegram.error import (
 from bot.db.base import utcnow
 from bot.db.models.corrections import EDIT
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
-from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.budget import Budget
 from bot.delivery.options import DeliveryOptions
-from bot.delivery.stopping import Stopping, StopSignal
+from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
 from bot.delivery.store import ClaimedCorrection, CorrectionOutcome, DeliveryStore
 from bot.delivery.transport import BroadcastBot
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 300.0
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -177,10 +175,7 @@ class CorrectionSender:
             while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
                 await self._stop.wait(self._recorded, 0.5)
-            if self._budget.enabled:  # (when it is not, acquire() returns at once)
-                await self._stop.unless_stopping(self._budget.acquire(row.chat_id, BULK))
-            if self._stop.is_set():
-                raise Stopping  # no request starts once the sender stops
+            await send_turn(self._stop, self._budget, row.chat_id)
             try:
                 if text is not None:
                     await self._bot.edit_message_text(
@@ -197,11 +192,7 @@ class CorrectionSender:
                     )
             except RetryAfter as exc:  # flood control: wait, then the very same request again
                 self.stats.flood_waits += 1
-                wait = retry_after(exc)
-                self._budget.penalize(wait)
-                await self._stop.pause(wait)
-                if self._stop.is_set():
-                    raise Stopping from None  # still pending: the next start sends it
+                await flood_wait(self._stop, self._budget, exc)
                 continue
             except ChatMigrated:  # the old group's messages stay as they are
                 return self._final(row, revision, FAILED, "chat migrated")
@@ -249,7 +240,6 @@ class CorrectionSender:
         if attempts >= self._options.max_attempts:
             return self._final(row, revision, FAILED, error)
         self.stats.retries += 1
-        backoff = min(MAX_BACKOFF, self._options.backoff_seconds * 2 ** (attempts - 1))
         return CorrectionOutcome(
             row.item_id,
             row.chat_id,
@@ -258,7 +248,7 @@ class CorrectionSender:
             row.revision,
             PENDING,
             attempts,
-            next_attempt_at=utcnow() + timedelta(seconds=backoff),
+            next_attempt_at=utcnow() + self._options.backoff(attempts),
             last_error=error,
         )
 

@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from telegram.error import (
     BadRequest,
@@ -37,11 +36,11 @@ from telegram.error import (
 
 from bot.db.base import utcnow
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
-from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.budget import Budget
 from bot.delivery.corrections import CorrectionSender, Rendered
 from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
-from bot.delivery.stopping import Stopping, StopSignal
+from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
 from bot.tasks import awaiting, bounded
@@ -57,7 +56,6 @@ CANCEL_SECONDS = 5.0
 
 FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
 FLUSH_BATCH = 500
-MAX_BACKOFF = 300.0
 LEADER_CHECK_EVERY = 1.0
 _GONE_CHAT = ("chat not found", "peer_id_invalid", "user not found")
 
@@ -368,21 +366,14 @@ class DeliveryEngine:
             while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
                 await self._wait(self._recorded, 0.5)
-            if self._budget.enabled:  # (when it is not, acquire() returns at once)
-                await self._stop.unless_stopping(self._budget.acquire(chat_id, BULK))
-            if self._stop.is_set():
-                raise Stopping  # no send starts once the engine stops
+            await send_turn(self._stop, self._budget, chat_id)
             try:
                 message_id = await self._bot.send_html(
                     chat_id, text, read_timeout=self._options.send_timeout
                 )
             except RetryAfter as exc:  # flood control: wait, then the very same message again
                 self.stats.flood_waits += 1
-                wait = retry_after(exc)
-                self._budget.penalize(wait)
-                await self._stop.pause(wait)
-                if self._stop.is_set():
-                    raise Stopping from None  # still pending: the next start sends it
+                await flood_wait(self._stop, self._budget, exc)
                 continue
             except ChatMigrated as exc:
                 migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
@@ -432,13 +423,12 @@ class DeliveryEngine:
             )
             return Outcome(row.item_id, chat_id, FAILED, attempts, last_error=error)
         self.stats.retries += 1
-        backoff = min(MAX_BACKOFF, self._options.backoff_seconds * 2 ** (attempts - 1))
         return Outcome(
             row.item_id,
             chat_id,
             PENDING,
             attempts,
-            next_attempt_at=utcnow() + timedelta(seconds=backoff),
+            next_attempt_at=utcnow() + self._options.backoff(attempts),
             last_error=error,
         )
 

@@ -4,6 +4,9 @@ where they are read once with everything else); the engine never reads the envir
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+MAX_BACKOFF_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +24,9 @@ class DeliveryOptions:
     backoff_seconds: float = 2.0  # first retry; doubles each time, capped at 5 minutes
     send_timeout: float = 10.0  # seconds to wait for Telegram's answer to one message
     leader_poll_seconds: float = 1.0  # how often a standby replica tries to take over
+
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a row waits after its `attempts`-th failed try (timeouts, 5xx)."""
+        return timedelta(
+            seconds=min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempts - 1))
+        )

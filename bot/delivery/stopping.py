@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
+from telegram.error import RetryAfter
+
+from bot.delivery.budget import BULK, Budget, retry_after
+
 
 class Stopping(Exception):
     """The sender stops: leave this row claimed; the stop releases it for the next start."""
@@ -70,3 +74,22 @@ class StopSignal:
             await asyncio.wait((task,))
             raise Stopping
         task.result()
+
+
+async def send_turn(stop: StopSignal, budget: Budget, chat_id: int) -> None:
+    """Wait for a broadcast slot for `chat_id`; raise `Stopping` if the sender stops first
+    (no request starts once it does)."""
+    if budget.enabled:  # (when it is not, acquire() returns at once)
+        await stop.unless_stopping(budget.acquire(chat_id, BULK))
+    if stop.is_set():
+        raise Stopping
+
+
+async def flood_wait(stop: StopSignal, budget: Budget, exc: RetryAfter) -> None:
+    """A 429: everything waits `retry_after`, then the very same request goes again; if the
+    sender stops meanwhile, the row stays pending for the next start."""
+    wait = retry_after(exc)
+    budget.penalize(wait)
+    await stop.pause(wait)
+    if stop.is_set():
+        raise Stopping from None
