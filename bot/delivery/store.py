@@ -258,21 +258,22 @@ class DeliveryStore:
             return 0
         sent = [o for o in outcomes if o.status == SENT and o.revision is not None]
         async with self._sessions.begin() as session:
-            postgres = session.bind.dialect.name == "postgresql"
-            if postgres and sent:
+            states = None
+            if sent and session.bind.dialect.name == "postgresql":
                 # a share lock on the items, taken before any delivery row: a correction
                 # holds the item's row lock while it reads the sent deliveries, so one of
                 # the two always sees the other (and the order cannot deadlock)
-                await self._item_states(session, sent, lock=True)
+                states = await self._item_states(session, sent, lock=True)
             await session.execute(
                 update(Delivery).execution_options(synchronize_session=False),
                 [outcome.row() for outcome in outcomes],
             )
             if not sent:
                 return 0
-            # on SQLite, read after the first write: the write lock orders this transaction
-            # after any correction that committed, and before any that did not
-            states = await self._item_states(session, sent, lock=False)
+            if states is None:
+                # on SQLite, read after the first write: the write lock orders this
+                # transaction after any correction that committed, and before any that did not
+                states = await self._item_states(session, sent, lock=False)
             return await self._correct_stale(session, sent, states)
 
     @staticmethod
