@@ -52,6 +52,7 @@ class Claimed:
     chat_id: int
     attempts: int
     revision: int = 0  # the item's revision when claimed: a cached text older than it is stale
+    language: str = "en"  # the chat's interface language: the one its message is written in
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class ClaimedCorrection:
     message_id: int
     revision: int
     attempts: int
+    language: str = "en"  # the chat's interface language, for an edit's new text
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,24 @@ class DeliveryStore:
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
             revisions = await self._revisions(session, {row.item_id for row in rows})
-        return [Claimed(*row, revision=revisions.get(row.item_id, 0)) for row in rows]
+            languages = await self._languages(session, {row.chat_id for row in rows})
+        return [
+            Claimed(
+                *row,
+                revision=revisions.get(row.item_id, 0),
+                language=languages.get(row.chat_id, "en"),
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:
+        if not chat_ids:
+            return {}
+        rows = await session.execute(
+            select(Chat.id, Chat.language).where(Chat.id.in_(sorted(chat_ids)))
+        )
+        return dict(rows.tuples().all())
 
     @staticmethod
     async def _revisions(session: AsyncSession, item_ids: set[int]) -> dict[int, int]:
@@ -385,8 +404,14 @@ class DeliveryStore:
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
+            languages = await self._languages(session, {row.chat_id for row in rows})
         # attempts made before this one
-        return [ClaimedCorrection(*row[:5], attempts=row[5] - 1) for row in rows]
+        return [
+            ClaimedCorrection(
+                *row[:5], attempts=row[5] - 1, language=languages.get(row.chat_id, "en")
+            )
+            for row in rows
+        ]
 
     async def record_corrections(self, outcomes: Sequence[CorrectionOutcome]) -> None:
         """Write back a batch of correction outcomes (two executemany, one commit).

@@ -54,6 +54,7 @@ def item_view(item: Item, category_name: str) -> ItemView:
         category=category_name,
         published_at=item.published_at,
         source=item.source,
+        language=item.language,
     )
 
 
@@ -254,6 +255,7 @@ class NewsService:
                     category_id=category.id,
                     published_at=published_at or utcnow(),
                     source=source,
+                    language=draft.language,
                 )
                 session.add(item)
                 await session.flush()
