@@ -77,6 +77,9 @@ LATEST_MORE_HEADER = N_("📰 <b>Older co-op news</b>")
 CATEGORY_HEADER = N_("🗂 <b>{name}</b> · {count}")
 CATEGORY_MORE_HEADER = N_("🗂 <b>{name}</b> · older items")
 NO_ITEMS = N_("There is no news yet. Admins can publish with /add.")
+NO_ITEMS_IN_LANGUAGES = N_(
+    "There is no news yet in the languages this chat reads. /language changes them."
+)
 NO_ITEMS_IN_CATEGORY = N_("There are no items in <b>{name}</b> yet.")
 NO_MORE_ITEMS = N_("That was the oldest item — there is nothing older.")
 ITEMS = NP_("{n} item", "{n} items")
@@ -470,12 +473,6 @@ LANGUAGE_MENU = N_(
     "I speak <b>{language}</b> in this chat. Tap another language to switch.\n\n"
     "📰 <b>News in</b>: {news}\n"
     "Tap a 📰 button to receive news written in that language or not."
-)
-LANGUAGE_MENU_READ_ONLY = N_(
-    "🌐 <b>Language</b>\n"
-    "I speak <b>{language}</b> in this chat.\n"
-    "📰 <b>News in</b>: {news}\n\n"
-    "Only this group's administrators can change them."
 )
 LANGUAGE_SWITCHED = N_("✅ From now on I speak English in this chat.")
 LANGUAGE_UNKNOWN = N_(

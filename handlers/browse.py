@@ -55,15 +55,21 @@ def _parse_count(args: list[str]) -> tuple[int | None, bool]:
     return min(count, MAX_COUNT), count > MAX_COUNT
 
 
+async def _news_choices(update: Update, context: BotContext) -> frozenset[str] | None:
+    """The item languages this chat reads (its /language "News in"); None: all."""
+    return (await context.services.chats.languages(update.effective_chat.id)).news
+
+
 async def latest(update: Update, context: BotContext) -> None:
     message = update.effective_message
     count, clamped = _parse_count(context.args or [])
     if count is None:
         await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
         return
-    page = await context.services.news.page(count)
+    news = await _news_choices(update, context)
+    page = await context.services.news.page(count, news=news)
     if not page.items:
-        await message.reply_text(_(texts.NO_ITEMS))
+        await message.reply_text(_(texts.NO_ITEMS if news is None else texts.NO_ITEMS_IN_LANGUAGES))
         return
     header = _(texts.LATEST_HEADER)
     if clamped:
@@ -93,9 +99,10 @@ async def _send_category(
 async def category(update: Update, context: BotContext) -> None:
     message = update.effective_message
     news = context.services.news
+    choices = await _news_choices(update, context)
     name = " ".join(context.args or [])
     if not name:
-        categories = await news.categories()
+        categories = await news.categories(news=choices)
         if not categories:
             await message.reply_text(_(texts.CATEGORY_NONE))
             return
@@ -108,8 +115,8 @@ async def category(update: Update, context: BotContext) -> None:
         return
     match = await news.find_category(name)
     if match.outcome is Match.FOUND:
-        page = await news.page(DEFAULT_COUNT, category_id=match.category.id)
-        await _send_category(update, context, match.category, page)
+        found, page = await news.category_page(match.category.id, DEFAULT_COUNT, news=choices)
+        await _send_category(update, context, found or match.category, page)
         return
     template = (
         _(texts.CATEGORY_AMBIGUOUS)
@@ -134,8 +141,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     news = context.services.news
+    choices = await _news_choices(update, context)
     if isinstance(action, ShowCategory):
-        found, page = await news.category_page(action.category_id, DEFAULT_COUNT)
+        found, page = await news.category_page(action.category_id, DEFAULT_COUNT, news=choices)
         if found is None:
             await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
             return
@@ -144,10 +152,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     category = None
     if action.category_id is None:
-        page = await news.page(action.limit, after=action.cursor)
+        page = await news.page(action.limit, after=action.cursor, news=choices)
     else:
         category, page = await news.category_page(
-            action.category_id, action.limit, after=action.cursor
+            action.category_id, action.limit, after=action.cursor, news=choices
         )
         if category is None:
             await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import texts
+from bot import i18n, texts
 from bot.callbacks import button
 from bot.context import BotContext
 from bot.i18n import _, current
@@ -28,6 +28,7 @@ from bot.services.validation import (
     Problem,
     ValidationFailed,
     clean_field,
+    clean_language,
     parse_add_line,
 )
 from bot.services.views import ItemView
@@ -59,6 +60,7 @@ class Step(enum.StrEnum):
     PREVIEW = "preview"  # publish, schedule, change a field or cancel
     FIELD = "field"  # which field to change, from the preview
     WHEN = "when"  # the date and time to publish at
+    LANGUAGE = "language"  # the language the item is written in, from the preview
 
 
 # the fields in the order they are asked for; the preview follows the last
@@ -74,6 +76,7 @@ def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: in
         category_id=0,
         category=data["category"],
         published_at=published_at,
+        language=data.get("language", i18n.ENGLISH),
     )
 
 
@@ -144,7 +147,8 @@ async def _save(update: Update, context: BotContext, step: Step, data: Mapping[s
 
 async def start(update: Update, context: BotContext) -> int:
     """/add without arguments, in a private chat: step 1, the title."""
-    await _save(update, context, Step.TITLE, {})
+    # the item is taken to be in the admin's language until the preview's button says else
+    await _save(update, context, Step.TITLE, {"language": current().language})
     await update.effective_message.reply_text(_(texts.ADD_ASK_TITLE))
     return ACTIVE
 
@@ -187,7 +191,13 @@ async def _ask_summary(update: Update, context: BotContext, data: Mapping[str, A
 
 async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     chat = update.effective_chat
-    await chat.send_message(_(texts.ADD_PREVIEW))
+    tr = current()
+    language = tr.language_name(data.get("language", i18n.ENGLISH))
+    await chat.send_message(
+        tr(texts.ADD_PREVIEW)
+        + "\n"
+        + tr(texts.ADD_PREVIEW_LANGUAGE, language=html.escape(language))
+    )
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -196,8 +206,9 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
             ],
             [
                 button(_(texts.BUTTON_EDIT), FLOW, "edit"),
-                button(_(texts.BUTTON_CANCEL), FLOW, "cancel"),
+                button(_(texts.BUTTON_ITEM_LANGUAGE), FLOW, "lang"),
             ],
+            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
     now = context.services.scheduling.now()
@@ -235,6 +246,16 @@ async def _ask_when(update: Update, context: BotContext, data: Mapping[str, Any]
     )
 
 
+async def _ask_language(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(name, FLOW, "l", code) for code, name in i18n.LANGUAGE_NAMES.items()],
+            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
+        ]
+    )
+    await update.effective_chat.send_message(_(texts.ADD_ASK_LANGUAGE), reply_markup=keyboard)
+
+
 _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[None]]] = {
     Step.TITLE: _ask_title,
     Step.CATEGORY: _ask_category,
@@ -243,6 +264,7 @@ _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[Non
     Step.PREVIEW: _ask_preview,
     Step.FIELD: _ask_field,
     Step.WHEN: _ask_when,
+    Step.LANGUAGE: _ask_language,
 }
 
 
@@ -272,6 +294,7 @@ def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
         title=data["title"],
         url=data.get("url"),
         summary=data.get("summary"),
+        language=data.get("language", i18n.ENGLISH),
     )
 
 
@@ -353,12 +376,27 @@ async def _field_answer(update: Update, context: BotContext, draft: DraftState, 
     return await _accepted(update, context, draft, field, value)
 
 
+async def _language_answer(
+    update: Update, context: BotContext, draft: DraftState, text: str
+) -> int:
+    """A language code, typed ("pt") rather than picked from the buttons."""
+    try:
+        code = clean_language(text, default="")
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    if not code:
+        await update.effective_message.reply_text(_(texts.ADD_ASK_LANGUAGE))
+        return ACTIVE
+    return await _accepted(update, context, draft, Step.LANGUAGE, code)
+
+
 _ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[int]]] = {
     Step.TITLE: _field_answer,
     Step.CATEGORY: _field_answer,
     Step.URL: _field_answer,
     Step.SUMMARY: _field_answer,
     Step.WHEN: _schedule,
+    Step.LANGUAGE: _language_answer,
 }
 
 
@@ -412,6 +450,16 @@ async def _pick_field(
     return await _ask(update, context, Step(argument), {**draft.data, "editing": True})
 
 
+async def _pick_language(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if argument not in i18n.LANGUAGES:
+        return None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _accepted(update, context, draft, Step.LANGUAGE, argument)
+
+
 async def _publish_now(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
@@ -439,6 +487,8 @@ _BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
     (Step.PREVIEW, "pub"): _publish_now,
     (Step.PREVIEW, "sched"): _go_to(Step.WHEN),
     (Step.PREVIEW, "edit"): _go_to(Step.FIELD),
+    (Step.PREVIEW, "lang"): _go_to(Step.LANGUAGE),
+    (Step.LANGUAGE, "l"): _pick_language,
 }
 
 

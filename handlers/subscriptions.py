@@ -12,8 +12,8 @@ import contextlib
 import html
 from dataclasses import dataclass
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot import texts
@@ -25,10 +25,11 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.languages import news_summary
+from handlers.permissions import may_manage
 
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
-_ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -73,31 +74,6 @@ def following_text(following: Following) -> str:
     return _(texts.SUBSCRIPTIONS_LIST, lines=lines) + _(texts.SUBSCRIPTIONS_FOOTER)
 
 
-# -- who may change a chat's subscriptions -----------------------------------------------
-
-
-async def _may_manage(update: Update, context: BotContext, chat: Chat) -> bool:
-    """Private chats and channels: yes. Groups: only the group's administrators."""
-    if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
-        if chat.type == ChatType.CHANNEL and update.callback_query is not None:
-            return await _is_chat_admin(context, chat.id, update.effective_user.id)
-        return True
-    message = update.effective_message
-    if update.callback_query is None and message is not None and message.sender_chat:
-        # an anonymous administrator posts as the group itself
-        return message.sender_chat.id == chat.id
-    user = update.effective_user
-    return user is not None and await _is_chat_admin(context, chat.id, user.id)
-
-
-async def _is_chat_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError:
-        return False
-    return member.status in _ADMIN_STATUSES
-
-
 def _is_bot_admin(update: Update, context: BotContext) -> bool:
     # by the user's id: on a button press the message's sender is the bot itself
     user = update.effective_user
@@ -118,7 +94,7 @@ async def _target(update: Update, context: BotContext) -> _Target | None:
     first = args[0] if args else ""
     names_chat = first.startswith("@") or (first.startswith("-") and first[1:].isdigit())
     if not (chat.type == ChatType.PRIVATE and names_chat):
-        if not await _may_manage(update, context, chat):
+        if not await may_manage(update, context, chat):
             await update.effective_message.reply_text(_(texts.SUBSCRIBE_ADMINS_ONLY))
             return None
         return _Target(chat.id, None, args)
@@ -233,8 +209,11 @@ async def _send_keyboard(
 
 
 async def subscriptions(update: Update, context: BotContext) -> None:
-    following = await context.services.subscriptions.following(update.effective_chat.id)
-    await update.effective_message.reply_text(following_text(following))
+    chat_id = update.effective_chat.id
+    following = await context.services.subscriptions.following(chat_id)
+    languages = await context.services.chats.languages(chat_id)
+    news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
+    await update.effective_message.reply_text(following_text(following) + "\n\n" + news)
 
 
 # -- the toggle keyboard -----------------------------------------------------------------
@@ -260,7 +239,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             return
         chat_id = action.chat_id
     else:
-        if not await _may_manage(update, context, chat):
+        if not await may_manage(update, context, chat):
             await query.answer(_(texts.SUBSCRIBE_ADMINS_ONLY_ALERT), show_alert=True)
             return
         chat_id = chat.id

@@ -20,6 +20,14 @@ from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
 ROME = ZoneInfo("Europe/Rome")
 
 
+def _add_problem(problem: str) -> str:
+    return (
+        texts.ADD_PROBLEM.format(problem=problem)
+        + "\n\n"
+        + texts.ADD_USAGE.format(language="English")
+    )
+
+
 def _services(harness: Harness) -> Services:
     return harness.application.bot_data["services"]
 
@@ -251,25 +259,23 @@ async def test_a_link_published_meanwhile_sends_the_flow_back_to_the_link(
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (" News | Title", texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["missing_parts"])),
+        (" News | Title", _add_problem(problem=texts.PROBLEMS["missing_parts"])),
         (
             " | Title | https://coop.example/x",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["empty_category"]),
+            _add_problem(problem=texts.PROBLEMS["empty_category"]),
         ),
         (
             " News |  | https://coop.example/x",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["empty_title"]),
+            _add_problem(problem=texts.PROBLEMS["empty_title"]),
         ),
-        (" News | Title | ", texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["bad_url"])),
+        (" News | Title | ", _add_problem(problem=texts.PROBLEMS["bad_url"])),
         (
             " News | Title | mailto:a@b.org",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["bad_url"]),
+            _add_problem(problem=texts.PROBLEMS["bad_url"]),
         ),
         (
             " News | " + "t" * 257 + " | https://coop.example/x",
-            texts.ADD_PROBLEM.format(
-                problem=texts.PROBLEMS["title_too_long"].format(length=257, max=256)
-            ),
+            _add_problem(problem=texts.PROBLEMS["title_too_long"].format(length=257, max=256)),
         ),
     ],
 )

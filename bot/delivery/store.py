@@ -40,6 +40,7 @@ from bot.db.models import (
 )
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
+from bot.i18n import news_choice
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
 IS_PENDING = Delivery.status == literal_column("'pending'")
@@ -168,7 +169,9 @@ class DeliveryStore:
             for item_id in queued:
                 item = (
                     await session.execute(
-                        select(Item.category_id, Item.deleted_at).where(Item.id == item_id)
+                        select(Item.category_id, Item.deleted_at, Item.language).where(
+                            Item.id == item_id
+                        )
                     )
                 ).first()
                 count = 0
@@ -185,6 +188,11 @@ class DeliveryStore:
                             or_(
                                 Subscription.category_id == item.category_id,
                                 Subscription.category_id.is_(None),
+                            ),
+                            # the chat's "News in" (None: every language) takes this one
+                            or_(
+                                Chat.news_languages.is_(None),
+                                Chat.news_languages.contains(f",{news_choice(item.language)},"),
                             ),
                         )
                     )

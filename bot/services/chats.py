@@ -31,7 +31,11 @@ class ChatLanguages:
     news: frozenset[str] | None  # the "News in" choices; None: every language
 
     def receives(self, item_language: str) -> bool:
-        return self.news is None or i18n.news_choice(item_language) in self.news
+        return self.receives_choice(i18n.news_choice(item_language))
+
+    def receives_choice(self, choice: str) -> bool:
+        """Whether a "News in" choice ("en", …, "other") is on for this chat."""
+        return self.news is None or choice in self.news
 
 
 def _languages(chat: Chat) -> ChatLanguages:
