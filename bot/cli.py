@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="bring the schema up to date")
     importer = commands.add_parser(
         "import",
-        help="load items from a JSON or CSV file (columns: category,title,url,summary,published)",
+        help=(
+            "load items from a JSON or CSV file "
+            "(columns: category,title,url,summary,published,language)"
+        ),
     )
     importer.add_argument("file", type=Path)
     importer.add_argument(

@@ -361,6 +361,7 @@ FEEDS_ADD_PROBLEMS = {
     "bad_url": N_("the address must be a full web address starting with http:// or https://."),
     "already_subscribed": N_("it is already feed <b>#{id}</b>."),
     "bad_category": N_("the category must be 1 to {max} characters long."),
+    "bad_language": PROBLEMS["bad_language"],  # the same message as for /add
 }
 FEED_ERRORS = {
     "http_status": N_("the server answered with HTTP status {detail}."),
@@ -388,9 +389,11 @@ IMPORT_PROBLEMS = {
     "bad_json": ("not valid JSON here; the rest of the file was not read."),
     "bad_csv_header": (
         "the first line must name the columns category,title,url,summary,published "
-        "(missing: {missing})."
+        "(and optionally language; missing: {missing})."
     ),
-    "not_an_object": ("each item must be an object with category, title, url, summary, published."),
+    "not_an_object": (
+        "each item must be an object with category, title, url, summary, published, language."
+    ),
     "bad_date": ("“{value}” is not an ISO 8601 date like 2026-11-25 or 2026-11-25T10:00:00+01:00."),
     "bad_field": ("{column} must be text."),
     "bad_opml": ("not valid OPML (XML) here; the rest of the file was not read."),

@@ -23,6 +23,7 @@ from bot.services.feeds import (
     FeedService,
     FeedView,
     PollReport,
+    split_category_language,
 )
 from bot.services.validation import CATEGORY_NAME_MAX
 
@@ -58,12 +59,17 @@ def _line(feeds: FeedService, feed: FeedView) -> str:
         status = _(texts.FEEDS_NEVER_READ)
     else:
         status = ""
+    if feed.language:
+        language = current().language_name(feed.language)
+    else:
+        language = _(texts.FEEDS_LANGUAGE_FROM_FEED, language=current().language_name("en"))
     return _(
         texts.FEEDS_LINE,
         id=feed.id,
         title=html.escape(feed.name),
         url=html.escape(feed.url),
         category=html.escape(feed.category) if feed.category else _(texts.FEEDS_OWN_CATEGORY),
+        language=html.escape(language),
         status=status,
     )
 
@@ -89,7 +95,7 @@ async def feeds_command(update: Update, context: BotContext) -> None:
     if not args:
         await _list(update, context)
     elif action == "add" and len(args) >= 2:
-        await _add(update, context, args[1], " ".join(args[2:]) or None)
+        await _add(update, context, args[1], " ".join(args[2:]))
     elif action in {"remove", "delete", "rm"}:
         await _remove(update, context, args[1:])
     else:
@@ -101,11 +107,15 @@ async def _list(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(feeds_list_text(feeds, await feeds.feeds()))
 
 
-async def _add(update: Update, context: BotContext, url: str, category: str | None) -> None:
+async def _add(update: Update, context: BotContext, url: str, words: str) -> None:
+    """`/feeds add URL [category] [lang]`: see `split_category_language` for the words."""
     feeds = context.services.feeds
     user = update.effective_user
     try:
-        added = await feeds.add(url, category, added_by=user.id if user else None)
+        category, language = split_category_language(words)
+        added = await feeds.add(
+            url, category, language=language, added_by=user.id if user else None
+        )
     except FeedNotAdded as failure:
         if failure.error is not None:
             reason = _feed_error_reason(feeds, failure.error)
@@ -116,6 +126,7 @@ async def _add(update: Update, context: BotContext, url: str, category: str | No
                 texts.FEEDS_ADD_PROBLEMS[problem.value],
                 id=existing.id if existing else "?",
                 max=CATEGORY_NAME_MAX,
+                code=html.escape(failure.code),
             )
         await update.effective_message.reply_text(_(texts.FEEDS_ADD_FAILED, reason=reason))
         return
