@@ -119,7 +119,8 @@ def test_language_tags_come_down_to_known_iso_639_1_codes(tag, code):
 def test_the_last_word_after_the_address_may_be_the_feeds_language():
     assert split_category_language("") == (None, None)
     assert split_category_language("Actualités fr") == ("Actualités", "fr")
-    assert split_category_language("  FR ") == (None, "fr")
+    assert split_category_language("  FR ") == ("FR", None)  # upper case: a category
+    assert split_category_language("Co-ops UK") == ("Co-ops UK", None)
     assert split_category_language("Co-op  News") == ("Co-op News", None)
     assert split_category_language("Research xx") == ("Research xx", None)  # no code: category
     with pytest.raises(FeedNotAdded) as alone:

@@ -82,19 +82,18 @@ class FeedNotAdded(Exception):
 def split_category_language(words: str) -> tuple[str | None, str | None]:
     """(category, language) from what follows the address in `/feeds add URL [category] [lang]`.
 
-    The last word is the feed's language when it is a known two-letter ISO 639-1 code, in any
-    case ("Actualités fr", "FR"); the words before it are the category. Any other last word
-    belongs to the category ("Co-op News"), even a two-letter one that is no language code
-    ("Research xx"), unless it stands alone: a lone "xx" is refused (FeedNotAdded with
-    BAD_LANGUAGE), being more likely a mistyped language than a category. So a category
-    whose last word is a language code ("Co-ops UK", "IT") cannot be given this way.
+    The last word is the feed's language when it is a known two-letter ISO 639-1 code written
+    in lower case, as codes are ("Actualités fr"); the words before it are the category. Any
+    other last word belongs to the category ("Co-op News", "Co-ops UK", "Research xx"), unless
+    it stands alone: a lone lower-case "xx" is refused (FeedNotAdded with BAD_LANGUAGE), being
+    more likely a mistyped language than a category.
     """
     parts = words.split()
     if not parts:
         return None, None
     last = parts[-1]
-    if len(last) == 2 and last.isascii() and last.isalpha():
-        code = last.lower()
+    if len(last) == 2 and last.isascii() and last.isalpha() and last.islower():
+        code = last
         if is_language_code(code):
             return " ".join(parts[:-1]) or None, code
         if len(parts) == 1:
