@@ -258,7 +258,7 @@ class DeliveryStore:
         rows = await session.execute(
             select(Chat.id, Chat.language).where(Chat.id.in_(sorted(chat_ids)))
         )
-        return dict(rows.tuples().all())
+        return {chat_id: language for chat_id, language in rows}
 
     @staticmethod
     async def _revisions(session: AsyncSession, item_ids: set[int]) -> dict[int, int]:

@@ -240,7 +240,7 @@ class NewsService:
         )
         if category_id is not None:
             query = query.where(Item.category_id == category_id)
-        return dict((await session.execute(query)).tuples().all())
+        return {category_id: count for category_id, count in await session.execute(query)}
 
     async def get_category(self, category_id: int) -> CategoryView | None:
         async with self._sessions() as session:
