@@ -58,6 +58,7 @@ def build_application(settings: Settings) -> Application:
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set")
     token = settings.bot_token.get_secret_value()
+    i18n.load_all()  # a broken catalogue stops the bot here, not at a French user's message
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)

@@ -10,8 +10,9 @@ chat-remembering handler that runs before all others) and read with `current()`;
 updates each run in their own context and never share it. Code that speaks to someone other
 than the update's chat (deliveries, reports to admins) takes a `Translator` explicitly.
 
-The `.po` files are read and compiled in memory at start-up (about 30 ms for all three), so
-the repository carries no build artefact and a fresh checkout runs as it is.
+The `.po` files are read and compiled in memory at start-up (about 40 ms for both, against
+about 1.8 s to import the bot), so the repository carries no build artefact and a fresh
+checkout runs as it is.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ class Translator:
         text = self._catalogue.ngettext(message.singular, message.plural, n)
         return text.format(n=self.number(n), **values)
 
-    def number(self, n: int) -> str:
+    def number(self, n: float) -> str:
+        """12,345 / 12 345 / 12.345; 2.5 / 2,5."""
         return format_decimal(n, locale=self._locale)
 
     def date(self, moment: datetime, tz: tzinfo) -> str:
