@@ -63,7 +63,7 @@ def menu_text(languages: ChatLanguages) -> str:
     tr = current()
     return tr(
         texts.LANGUAGE_MENU,
-        language=html.escape(i18n.LANGUAGE_NAMES[languages.interface]),
+        language=html.escape(tr.language_name(languages.interface)),
         news=html.escape(news_summary(languages.news)),
     )
 

@@ -196,13 +196,16 @@ async def test_language_switches_the_chat_and_its_menu(harness: Harness) -> None
     reader = harness.private(language_code="fr")
     menu = await reader.reply("/language")
     assert menu.html.startswith(
-        french(texts.LANGUAGE_MENU, language="Français", news="").split("📰")[0]
+        french(texts.LANGUAGE_MENU, language="français", news="").split("📰")[0]
     )
     assert [b["text"] for b in menu.buttons][:3] == ["English", "✅ Français", "Español"]
     sent, answers = await reader.press(menu, "Español")
     assert sent == [] and [a["text"] for a in answers] == [spanish(texts.LANGUAGE_SWITCHED)]
     edited = harness.emu.bot_message(reader.chat_id, menu.message_id)
-    assert "Español" in edited.text and [b["text"] for b in edited.buttons][2] == "✅ Español"
+    assert edited.html == spanish(
+        texts.LANGUAGE_MENU, language="español", news=spanish(texts.NEWS_IN_ALL)
+    )
+    assert [b["text"] for b in edited.buttons][2] == "✅ Español"
     # from now on Spanish, although the app still speaks French
     assert (await reader.reply("/latest")).html == spanish(texts.NO_ITEMS)
     # and the chat's own menu is Spanish whatever the app's language
@@ -269,6 +272,25 @@ async def test_in_a_group_only_administrators_change_the_language(harness: Harne
         texts.LANGUAGE_SWITCHED
     )
     assert (await first.reply("/latest")).html == i18n.translator("es")(texts.NO_ITEMS)
+
+
+async def test_a_group_keeps_its_languages_when_it_becomes_a_supergroup(
+    harness: Harness,
+) -> None:
+    spanish = i18n.translator("es")
+    emu = harness.emu
+    group = -4_000_002
+    member = Chatter(harness, group, 4003, chat_type="group", chat_title="Old", language_code="es")
+    await member.send("/latest")  # the group is Spanish from its first member on
+    emu.set_member_status(group, 4003, "administrator")
+    assert (await member.reply("/subscribe all")).html == spanish(texts.SUBSCRIBED_ALL)
+    new_id = emu.faults.migrate(group)
+    await harness.admin().send("/add News | Item | https://coop.example/m")
+    await emu.wait_for_messages(new_id, 1, timeout=30)
+    # the next item is claimed for the supergroup itself: in the language it inherited
+    await harness.admin().send("/add News | Next | https://coop.example/n")
+    pushed = await emu.wait_for_messages(new_id, 2, timeout=30)
+    assert [m.html.endswith(spanish(texts.DELIVERY_FOOTER)) for m in pushed] == [True, True]
 
 
 async def test_bad_language_input_changes_nothing(harness: Harness) -> None:

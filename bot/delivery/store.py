@@ -558,6 +558,10 @@ class DeliveryStore:
                         type="supergroup",
                         title=old.title if old else None,
                         username=old.username if old else None,
+                        # the same people: the same languages
+                        language=old.language if old else "en",
+                        language_chosen=old.language_chosen if old else False,
+                        news_languages=old.news_languages if old else None,
                     )
                 )
                 await session.flush()
