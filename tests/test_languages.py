@@ -8,6 +8,7 @@ English where French was due fails here.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -186,6 +187,26 @@ async def test_concurrent_chats_each_get_their_own_language(harness: Harness) ->
     for language, reader in readers.items():
         expected = i18n.translator(language)(texts.WELCOME, name=language)
         assert [m.html for m in harness.emu.messages(reader.chat_id)] == [expected] * 2
+
+
+async def test_concurrent_updates_never_share_a_language() -> None:
+    # as PTB runs concurrent updates: each in a task of its own, interleaved at every await
+    arrived = 0
+    everyone_set = asyncio.Event()
+    seen: dict[str, str] = {}
+
+    async def handle(language: str) -> None:
+        nonlocal arrived
+        i18n.use(language)
+        arrived += 1
+        if arrived == len(LANGUAGES):
+            everyone_set.set()
+        await everyone_set.wait()  # every other update has set its language by now
+        seen[language] = i18n.current()(texts.NO_ITEMS)
+
+    await asyncio.gather(*(handle(language) for language in LANGUAGES))
+    assert seen == {language: i18n.translator(language)(texts.NO_ITEMS) for language in LANGUAGES}
+    assert i18n.current().language == "en"  # and the caller's context is untouched
 
 
 # -- /language --------------------------------------------------------------------------------
