@@ -1,11 +1,17 @@
 """Delivery benchmarks: plain scripts that print a results table.
 
-    python -m bench.delivery limits  [--subscribers 10000] [--database-url URL]
+    python -m bench.delivery limits  [--subscribers 10000] [--languages en,fr,es]
+                                     [--compare-languages] [--database-url URL]
     python -m bench.delivery ceiling [--subscribers 20000] [--concurrency 64] [--database-url URL]
     python -m bench.delivery fanout  --database-url postgresql://... [--subscribers 1000000]
 
 limits   Telegram's limits on in the emulator: the sustained rate (goal: within 5 % of 30/s)
-         and the 429s received (goal: none).
+         and the 429s received (goal: none). `--languages` gives the subscribers those
+         interface languages in turn (default: English only); the table then also shows, per
+         language, the messages delivered and how many carry that language's footer, and how
+         many texts the engine rendered (one per item and language per claimed batch at most).
+         `--compare-languages` runs English only, then the languages (default en,fr,es), and
+         prints the ratio of their sustained rates.
 ceiling  Limits off: the engine's messages/s beside plain clients posting the same sendMessage
          calls to the same emulator in the same run (aiohttp; PTB's Bot on httpx and on our
          aiohttp transport).
@@ -28,8 +34,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from pathlib import Path
 
@@ -41,12 +48,12 @@ from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
 
 from bench.delivery_kit import add_subscribers
-from bot import texts
+from bot import i18n, texts
 from bot.app import prepare_database, running_bot
 from bot.config import Settings
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
-from bot.delivery import AiohttpRequest, DeliveryOptions, DeliveryStore
+from bot.delivery import AiohttpRequest, DeliveryEngine, DeliveryOptions, DeliveryStore
 from bot.render import item_card
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
@@ -73,7 +80,7 @@ class Emulator:
 
 
 @contextlib.asynccontextmanager
-async def emulator(limits: bool) -> AsyncIterator[Emulator]:
+async def emulator(limits: bool, *, record_texts: bool = False) -> AsyncIterator[Emulator]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -81,6 +88,7 @@ async def emulator(limits: bool) -> AsyncIterator[Emulator]:
         "--limits",
         "on" if limits else "off",
         "--lean",
+        *(["--record-texts"] if record_texts else []),
         cwd=str(ROOT),
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
@@ -119,11 +127,17 @@ def settings_for(
     )
 
 
-async def seed(database_url: str, api_url: str, subscribers: int) -> NewsService:
+async def seed(
+    database_url: str, api_url: str, subscribers: int, languages: Sequence[str] = ("en",)
+) -> NewsService:
+    """`subscribers` chats from FIRST_CHAT on, following everything; chat FIRST_CHAT + n
+    speaks `languages[n % len(languages)]`."""
     await prepare_database(settings_for(database_url, api_url))
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
-    await add_subscribers(sessions, range(FIRST_CHAT, FIRST_CHAT + subscribers))
+    await add_subscribers(
+        sessions, range(FIRST_CHAT, FIRST_CHAT + subscribers), languages=languages
+    )
     return NewsService(sessions)
 
 
@@ -159,12 +173,16 @@ async def run_engine(
     *,
     sample: Callable[[float, int], None] | None = None,
     stop_after: float | None = None,
+    instrument: Callable[[DeliveryEngine], None] | None = None,
 ) -> tuple[float, int, object]:
     """Start the bot, publish one item and wait until `total` messages went out (or
-    `stop_after` seconds). Returns (seconds from the first send to the last, sent, stats)."""
+    `stop_after` seconds). Returns (seconds from the first send to the last, sent, stats).
+    `instrument` gets the engine before the item is published."""
     async with running_bot(settings_for(database_url, api_url, options)) as application:
         services = application.bot_data["services"]
         engine = services.delivery
+        if instrument is not None:
+            instrument(engine)
         await services.news.publish(draft(), source="bench")
         while engine.stats.sent == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
             await asyncio.sleep(0.001)
@@ -187,10 +205,91 @@ async def run_engine(
 # -- limits on ---------------------------------------------------------------------------
 
 
-async def bench_limits(args: argparse.Namespace) -> None:
-    n = args.subscribers
-    async with emulator(limits=True) as emu, database(args.database_url) as url:
-        news = await seed(url, emu.base_url, n)
+@dataclass
+class RenderCount:
+    """What the engine rendered in a run: calls of the render callback that bot.app hands it,
+    and its text-cache misses by claimed batch (each claim empties the cache), so that a
+    second text for one (item, language) within one batch would show."""
+
+    calls: int = 0
+    batches: int = 0
+    misses: list[tuple[int, int, str]] = field(default_factory=list)  # (batch, item, language)
+
+    def install(self, engine: DeliveryEngine) -> None:
+        render, build, claim = engine._render_item, engine._render, engine._store.claim
+
+        async def counted_render(item_id: int, language: str) -> str | None:
+            self.calls += 1
+            return await render(item_id, language)
+
+        def counted_build(item_id: int, language: str):  # type: ignore[no-untyped-def]
+            # a plain function: it records when the engine makes the cache entry, not when
+            # the coroutine first runs (by then the next claim may have emptied the cache)
+            self.misses.append((self.batches, item_id, language))
+            return build(item_id, language)
+
+        async def counted_claim(*args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
+            rows = await claim(*args, **kwargs)  # type: ignore[arg-type]
+            if rows:  # the engine empties its text cache before it awaits anything else
+                self.batches += 1
+            return rows
+
+        engine._render_item = counted_render  # type: ignore[method-assign]
+        engine._render = counted_build  # type: ignore[method-assign]
+        engine._store.claim = counted_claim  # type: ignore[method-assign]
+
+    @property
+    def most_in_one_batch(self) -> int:
+        return max(Counter(self.misses).values(), default=0)
+
+
+@dataclass
+class LimitsRun:
+    subscribers: int
+    languages: tuple[str, ...]
+    seconds: float
+    sent: int
+    sustained: float
+    flood_waits: int
+    server: dict
+    renders: RenderCount
+
+    def language_of(self, chat_id: int) -> str:
+        return self.languages[(chat_id - FIRST_CHAT) % len(self.languages)]
+
+    def per_language(self) -> dict[str, tuple[int, int, int, int]]:
+        """language: (chats, messages delivered, with its own footer, with another's footer),
+        from the message texts the emulator recorded."""
+        footers = {lang: i18n.translator(lang)(texts.DELIVERY_FOOTER) for lang in i18n.LANGUAGES}
+        found = {lang: [0, 0, 0, 0] for lang in self.languages}
+        for n in range(self.subscribers):
+            found[self.language_of(FIRST_CHAT + n)][0] += 1
+        for message, chat_ids in self.server["texts"].items():
+            for chat_id in chat_ids:
+                lang = self.language_of(chat_id)
+                found[lang][1] += 1
+                found[lang][2] += footers[lang] in message
+                found[lang][3] += any(
+                    footer in message for other, footer in footers.items() if other != lang
+                )
+        return {lang: (a, b, c, d) for lang, (a, b, c, d) in found.items()}
+
+
+def sustained_rate(samples: list[tuple[float, int]], seconds: float) -> float:
+    """The middle of the run, leaving out the first and last 5 seconds."""
+    middle = [(t, c) for t, c in samples if 5 <= t <= seconds - 5]
+    if len(middle) <= 2:
+        return 0.0
+    return (middle[-1][1] - middle[0][1]) / (middle[-1][0] - middle[0][0])
+
+
+async def limits_run(n: int, languages: tuple[str, ...], database_url: str | None) -> LimitsRun:
+    renders = RenderCount()
+    async with (
+        emulator(limits=True, record_texts=True) as emu,
+        database(database_url) as url,
+    ):
+        news = await seed(url, emu.base_url, n, languages)
         await news._sessions.kw["bind"].dispose()
         samples: list[tuple[float, int]] = []
         seconds, sent, stats = await run_engine(
@@ -199,23 +298,112 @@ async def bench_limits(args: argparse.Namespace) -> None:
             DeliveryOptions(rate_limits=True),
             n,
             sample=lambda t, count: samples.append((t, count)),
+            instrument=renders.install,
         )
         server = await emu.finish()
-    # sustained: the middle of the run, leaving out the first and last 5 seconds
-    middle = [(t, c) for t, c in samples if 5 <= t <= seconds - 5]
-    sustained = (
-        (middle[-1][1] - middle[0][1]) / (middle[-1][0] - middle[0][0]) if len(middle) > 2 else 0
+    return LimitsRun(
+        n,
+        languages,
+        seconds,
+        sent,
+        sustained_rate(samples, seconds),
+        stats.flood_waits,  # type: ignore[attr-defined]
+        server,
+        renders,
     )
+
+
+def limits_table(run: LimitsRun) -> None:
+    renders = run.renders
+    per_item = len(run.languages)  # one item per run
+    rows = [
+        ("interface languages", ", ".join(run.languages)),
+        ("messages sent", f"{run.sent:,}"),
+        ("first to last send", f"{run.seconds:.1f} s"),
+        ("overall rate", f"{run.sent / run.seconds:.2f} msg/s"),
+        (
+            "sustained rate (middle)",
+            f"{run.sustained:.2f} msg/s  ({run.sustained / 30:.3f} × 30/s)",
+        ),
+        ("429s answered by the emulator", f"{run.server['too_many_requests']}"),
+        ("429s seen by the engine", f"{run.flood_waits}"),
+        ("sendMessage calls at the emulator", f"{run.server['sendMessage']:,}"),
+        (
+            "renders (render callback calls)",
+            f"{renders.calls:,} for {run.sent:,} messages "
+            f"(1 per {run.sent / max(renders.calls, 1):.0f} messages)",
+        ),
+        (
+            "claimed batches; render bound",
+            f"{renders.batches:,}; {renders.batches * per_item:,} "
+            f"(batches × {per_item} language{'s' if per_item > 1 else ''} × 1 item)",
+        ),
+        ("most renders of one (item, language) in a batch", f"{renders.most_in_one_batch}"),
+    ]
+    for lang, (chats, delivered, own, other) in run.per_language().items():
+        rows.append(
+            (
+                f"{lang}: chats, delivered, {lang} footer, other footer",
+                f"{chats:,}, {delivered:,}, {own:,}, {other:,}",
+            )
+        )
     table(
-        f"Limits on: {n:,} subscribers, emulator enforcing 30/s, 1/s per chat, 20/min per group",
+        f"Limits on: {run.subscribers:,} subscribers, emulator enforcing 30/s, 1/s per chat, "
+        "20/min per group",
+        rows,
+    )
+
+
+def parse_languages(value: str) -> tuple[str, ...]:
+    languages = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [lang for lang in languages if lang not in i18n.LANGUAGES]
+    if not languages or unknown:
+        raise SystemExit(
+            f"--languages: a comma-separated list of {', '.join(i18n.LANGUAGES)}; "
+            f"not {', '.join(unknown) or 'empty'}"
+        )
+    return languages
+
+
+async def bench_limits(args: argparse.Namespace) -> None:
+    n = args.subscribers
+    if not args.compare_languages:
+        limits_table(
+            await limits_run(n, parse_languages(args.languages or "en"), args.database_url)
+        )
+        return
+    mixed_languages = parse_languages(args.languages or ",".join(i18n.LANGUAGES))
+    english = await limits_run(n, ("en",), args.database_url)
+    limits_table(english)
+    mixed = await limits_run(n, mixed_languages, args.database_url)
+    limits_table(mixed)
+    goal = 0.95 * 30
+    label = ",".join(mixed_languages)
+    table(
+        f"Interface languages: {label} against English only, {n:,} subscribers each, one run",
         [
-            ("messages sent", f"{sent:,}"),
-            ("first to last send", f"{seconds:.1f} s"),
-            ("overall rate", f"{sent / seconds:.2f} msg/s"),
-            ("sustained rate (middle)", f"{sustained:.2f} msg/s  ({sustained / 30:.1%} of 30/s)"),
-            ("429s answered by the emulator", f"{server['too_many_requests']}"),
-            ("429s seen by the engine", f"{stats.flood_waits}"),  # type: ignore[attr-defined]
-            ("sendMessage calls at the emulator", f"{server['sendMessage']:,}"),
+            (
+                "sustained, English only (baseline)",
+                f"{english.sustained:.2f} msg/s  ({english.sustained / 30:.3f} × 30/s)",
+            ),
+            (
+                f"sustained, {label}",
+                f"{mixed.sustained:.2f} msg/s  ({mixed.sustained / 30:.3f} × 30/s)",
+            ),
+            ("ratio mixed / English", f"{mixed.sustained / english.sustained:.3f}"),
+            (
+                "goal: mixed ≥ 0.95 × 30/s",
+                f"{'met' if mixed.sustained >= goal else 'NOT met'} ({mixed.sustained / 30:.3f})",
+            ),
+            (
+                "429s answered (English, mixed)",
+                f"{english.server['too_many_requests']}, {mixed.server['too_many_requests']}",
+            ),
+            (
+                "renders per message (English, mixed)",
+                f"{english.renders.calls / english.sent:.4f}, "
+                f"{mixed.renders.calls / mixed.sent:.4f}",
+            ),
         ],
     )
 
@@ -395,6 +583,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--send-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--languages",
+        default=None,
+        help="limits: the subscribers' interface languages in turn, e.g. en,fr,es (default en; "
+        "with --compare-languages, en,fr,es)",
+    )
+    parser.add_argument(
+        "--compare-languages",
+        action="store_true",
+        help="limits: run English only, then --languages, and compare the sustained rates",
+    )
     args = parser.parse_args()
     defaults = {"limits": 10_000, "ceiling": 20_000, "fanout": 1_000_000}
     args.subscribers = args.subscribers or defaults[args.mode]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -77,8 +77,10 @@ async def add_subscribers(
     *,
     chat_type: str = "private",
     batch: int = 5_000,
+    languages: Sequence[str] = ("en",),
 ) -> int:
-    """Chats that follow `category_id` (None: everything), written in bulk."""
+    """Chats that follow `category_id` (None: everything), written in bulk. Their interface
+    languages are `languages` in turn: the n-th chat id gets `languages[n % len(languages)]`."""
     ids = list(chat_ids)
     now = utcnow()
     for start in range(0, len(ids), batch):
@@ -91,10 +93,11 @@ async def add_subscribers(
                         "id": i,
                         "type": chat_type,
                         "active": True,
+                        "language": languages[(start + n) % len(languages)],
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for i in part
+                    for n, i in enumerate(part)
                 ],
             )
             await session.execute(

@@ -2,10 +2,12 @@
 share one CPU. Prints `ready <base_url>` when listening; on SIGTERM prints its counters as one
 JSON line and exits.
 
-    python -m bench.emulator_process --limits on|off [--lean]
+    python -m bench.emulator_process --limits on|off [--lean] [--record-texts]
 
 `--lean` (for a million chats): every chat id is known without being registered, and sent
 messages are counted but not kept, so the emulator's own memory stays small.
+`--record-texts` (with `--lean`): the counters also carry `texts`, each distinct message
+source (the HTML as sent) with the chats it went to, so a benchmark can check who got what.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from tests.harness import BOT_USERNAME, TOKEN
 
 
 class LeanEmulator(BotApiEmulator):
+    # message source -> the chats it was sent to; None: not recorded
+    texts: dict[str, list[int]] | None = None
+
     def chat(self, chat_id: int) -> dict[str, Any] | None:
         found = super().chat(chat_id)
         if found is None:
@@ -30,7 +35,9 @@ class LeanEmulator(BotApiEmulator):
         return found
 
     def store_bot_message(self, message: Any) -> None:
-        pass  # counted by sendMessage; not kept
+        # counted by sendMessage; not kept
+        if self.texts is not None:
+            self.texts.setdefault(message.html or message.text, []).append(message.chat_id)
 
     def next_message_id(self, chat_id: int) -> int:
         self._lean_ids = getattr(self, "_lean_ids", 0) + 1
@@ -53,9 +60,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limits", choices=["on", "off"], default="off")
     parser.add_argument("--lean", action="store_true")
+    parser.add_argument("--record-texts", action="store_true")
     args = parser.parse_args()
+    if args.record_texts and not args.lean:
+        parser.error("--record-texts needs --lean")
     kind = LeanEmulator if args.lean else BotApiEmulator
     emu = kind(token=TOKEN, bot_username=BOT_USERNAME)
+    if args.record_texts:
+        emu.texts = {}
     emu.record_calls = False
     emu.enforce_limits = args.limits == "on"
     stop = asyncio.Event()
@@ -66,18 +78,16 @@ async def main() -> None:
         print("ready", emu.base_url, flush=True)
         await stop.wait()
         stats = emu.stats
-        print(
-            json.dumps(
-                {
-                    "requests": stats.requests,
-                    "sent_messages": stats.sent_messages,
-                    "too_many_requests": stats.too_many_requests,
-                    "errors": stats.errors,
-                    "sendMessage": stats.per_method.get("sendMessage", 0),
-                }
-            ),
-            flush=True,
-        )
+        counters: dict[str, Any] = {
+            "requests": stats.requests,
+            "sent_messages": stats.sent_messages,
+            "too_many_requests": stats.too_many_requests,
+            "errors": stats.errors,
+            "sendMessage": stats.per_method.get("sendMessage", 0),
+        }
+        if args.record_texts:
+            counters["texts"] = emu.texts
+        print(json.dumps(counters), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,13 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ContextTypes, Defaults, filters
 
 import handlers
-from bot import texts
+from bot import i18n, texts
 from bot.config import ConfigError, Settings
 from bot.context import BotContext, Services, install_services
 from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory
@@ -44,6 +44,7 @@ from bot.services.scheduling import SchedulingService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
 from bot.tasks import bounded
+from handlers import menus
 from handlers.jobs import register_jobs
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def build_application(settings: Settings) -> Application:
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set")
     token = settings.bot_token.get_secret_value()
+    i18n.load_all()  # a broken catalogue stops the bot here, not at a French user's message
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
@@ -65,9 +67,11 @@ def build_application(settings: Settings) -> Application:
     budget = Budget(options)
     store = DeliveryStore(sessions)
 
-    async def render(item_id: int) -> str | None:
+    async def render(item_id: int, language: str) -> str | None:
         item = await news.get_item(item_id)
-        return None if item is None else delivered_item(item, settings.tz)
+        if item is None:
+            return None
+        return delivered_item(item, settings.tz, i18n.translator(language))
 
     delivery = DeliveryEngine(
         store=store,
@@ -132,22 +136,11 @@ def build_application(settings: Settings) -> Application:
     return application
 
 
-def _menu(*, admin: bool) -> list[BotCommand]:
-    return [BotCommand(c.name, c.description) for c in texts.COMMANDS if admin or not c.admin_only]
-
-
 async def _publish_command_menu(application: Application) -> None:
-    """The menu button lists the same commands as /help; admins also see admin commands."""
-    bot = application.bot
-    await bot.set_my_commands(_menu(admin=False))
-    for admin_id in application.bot_data["services"].settings.admin_ids:
-        try:
-            await bot.set_my_commands(_menu(admin=True), scope=BotCommandScopeChat(admin_id))
-        except TelegramError as exc:  # the admin has not opened a chat with the bot yet
-            log.info("no admin command menu for %s: %s", admin_id, exc.message)
-    with contextlib.suppress(TelegramError):
-        await bot.set_my_description(texts.BOT_DESCRIPTION)
-        await bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION)
+    services: Services = application.bot_data["services"]
+    admin_ids = services.settings.admin_ids
+    languages = await services.chats.languages_of(admin_ids)
+    await menus.publish_menus(application.bot, languages)
 
 
 async def prepare_database(settings: Settings) -> None:

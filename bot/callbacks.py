@@ -8,6 +8,7 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:cat:<category id>                                    ShowCategory (lists)
     v1:sub:<a|category id>[:<chat id>]   v1:sub:done         Toggle, Close (subscriptions)
     v1:<add|ed|del>:<action>[:<argument>]                   FlowButton (/add, /edit, /delete)
+    v1:lang:<ui|news>:<code>                                ChooseLanguage (/language)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.i18n import LANGUAGES, NEWS_CHOICES
 from bot.services.views import Cursor
 
 VERSION = "v1"
@@ -67,7 +69,16 @@ class FlowButton:
     argument: str | None = None
 
 
-Callback = MorePage | ShowCategory | Toggle | Close | FlowButton
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage:
+    """/language: speak `code` in this chat (`news` False), or toggle whether the chat gets
+    news written in `code` (`news` True; "other" stands for every other language)."""
+
+    code: str
+    news: bool = False
+
+
+Callback = MorePage | ShowCategory | Toggle | Close | FlowButton | ChooseLanguage
 
 
 def _checked(data: str) -> str:
@@ -97,6 +108,8 @@ def encode(action: Callback) -> str:
             if flow not in FLOWS or any(":" in part or not part for part in parts):
                 raise ValueError(f"not a flow button: {parts!r}")
             return _checked(":".join([VERSION, *parts]))
+        case ChooseLanguage(code, news):
+            return _checked(f"{VERSION}:lang:{'news' if news else 'ui'}:{code}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -129,6 +142,10 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             return Toggle(_scope(scope))
         case ["sub", scope, chat_id]:
             return Toggle(_scope(scope), _number(chat_id, low=-(2**52), high=2**52, zero=False))
+        case ["lang", "ui", code] if code in LANGUAGES:
+            return ChooseLanguage(code)
+        case ["lang", "news", code] if code in NEWS_CHOICES:
+            return ChooseLanguage(code, news=True)
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -138,7 +155,14 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
 
 def decode(
     data: str | None,
-    expected: tuple[type, ...] = (MorePage, ShowCategory, Toggle, Close, FlowButton),
+    expected: tuple[type, ...] = (
+        MorePage,
+        ShowCategory,
+        Toggle,
+        Close,
+        FlowButton,
+        ChooseLanguage,
+    ),
     *,
     max_limit: int = 100,
 ) -> Callback:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot import texts
+from bot import i18n, texts
 from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 
@@ -35,13 +35,22 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"store for the sandbox (default: {SANDBOX_DATABASE_URL})",
     )
+    sandbox.add_argument(
+        "--language",
+        choices=i18n.LANGUAGES,
+        default=i18n.ENGLISH,
+        help="the language of your (pretend) Telegram app: en, fr or es (default: en)",
+    )
     commands.add_parser("seed", help="load the sample ILO items into the database")
     db = commands.add_parser("db", help="database chores")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     db_commands.add_parser("upgrade", help="bring the schema up to date")
     importer = commands.add_parser(
         "import",
-        help="load items from a JSON or CSV file (columns: category,title,url,summary,published)",
+        help=(
+            "load items from a JSON or CSV file "
+            "(columns: category,title,url,summary,published,language)"
+        ),
     )
     importer.add_argument("file", type=Path)
     importer.add_argument(
@@ -73,7 +82,7 @@ async def _run(settings: Settings) -> int:
 async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
-    return await run_sandbox(settings, database_url=args.database_url)
+    return await run_sandbox(settings, database_url=args.database_url, language=args.language)
 
 
 async def _seed(settings: Settings) -> int:

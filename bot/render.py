@@ -9,12 +9,13 @@ from datetime import datetime, tzinfo
 
 from telegram.constants import MessageLimit
 
-from bot import texts
+from bot import i18n, texts
 from bot.services.views import ItemView
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
 SUMMARY_LINE_MAX = 200
 _TAG = re.compile(r"<[^>]+>")
+ELLIPSIS = "…"
 
 
 def visible_length(markup: str) -> int:
@@ -28,32 +29,35 @@ def one_line(text: str, limit: int = SUMMARY_LINE_MAX) -> str:
     if len(line) <= limit:
         return line
     cut = line[: limit - 1].rsplit(" ", 1)[0] or line[: limit - 1]
-    return cut.rstrip(" ,.;:") + texts.ELLIPSIS
+    return cut.rstrip(" ,.;:") + ELLIPSIS
 
 
-def local_time(moment: datetime, tz: tzinfo, pattern: str = texts.DATE_FORMAT) -> str:
-    """A stored moment as people read it: in the bot's zone `tz` (TIMEZONE), never in UTC.
+def local_time(moment: datetime, tz: tzinfo, pattern: str) -> str:
+    """A stored moment in the bot's zone `tz` (TIMEZONE), never in UTC, in a numeric
+    `pattern` that reads the same in every language (the one /add's scheduling asks for).
 
-    Every date or time the bot shows goes through here, so a zone far from UTC cannot show
-    one date in a list and another in a preview. A naive datetime is refused rather than
-    taken for the server's local time.
+    Dates in words ("28 nov. 2017") are `Translator.date`, which converts the same way. A
+    naive datetime is refused rather than taken for the server's local time.
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"a naive datetime cannot be shown in a time zone: {moment!r}")
     return moment.astimezone(tz).strftime(pattern)
 
 
-def item_card(item: ItemView, tz: tzinfo, *, show_number: bool = False) -> str:
-    """One item as readers see it: bold linked title, date · category, one-line summary."""
+def item_card(
+    item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None, *, show_number: bool = False
+) -> str:
+    """One item as readers see it: bold linked title, date · category, one-line summary.
+    `tr`: the reader's language (by default, the current update's)."""
+    tr = tr or i18n.current()
     title = html.escape(item.title)
     if item.url:
         title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
-    meta = texts.ITEM_META.format(
-        date=local_time(item.published_at, tz),
-        category=html.escape(item.category),
+    meta = tr(
+        texts.ITEM_META, date=tr.date(item.published_at, tz), category=html.escape(item.category)
     )
     if show_number:
-        meta += texts.ITEM_NUMBER.format(id=item.id)
+        meta += tr(texts.ITEM_NUMBER, id=item.id)
     lines = [f"<b>{title}</b>", f"<i>{meta}</i>"]
     if item.summary:
         lines.append(html.escape(one_line(item.summary)))
@@ -61,7 +65,12 @@ def item_card(item: ItemView, tz: tzinfo, *, show_number: bool = False) -> str:
 
 
 def item_list(
-    header: str, items: Sequence[ItemView], tz: tzinfo, *, footer: str = ""
+    header: str,
+    items: Sequence[ItemView],
+    tz: tzinfo,
+    tr: i18n.Translator | None = None,
+    *,
+    footer: str = "",
 ) -> tuple[str, int]:
     """The header and as many cards as fit one message; returns the text and how many fit.
 
@@ -72,7 +81,7 @@ def item_list(
     used = visible_length(header) + visible_length(footer) + 2
     shown = 0
     for item in items:
-        card = item_card(item, tz)
+        card = item_card(item, tz, tr)
         cost = visible_length(card) + 2
         if shown and used + cost > MAX_TEXT:
             break
@@ -84,6 +93,8 @@ def item_list(
     return "\n\n".join(parts), shown
 
 
-def delivered_item(item: ItemView, tz: tzinfo) -> str:
-    """An item as pushed to subscribers: the card of /latest and a footer to manage them."""
-    return item_card(item, tz) + "\n\n" + texts.DELIVERY_FOOTER
+def delivered_item(item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None) -> str:
+    """An item as pushed to subscribers: the card of /latest and a footer to manage them,
+    in the subscriber's language."""
+    tr = tr or i18n.current()
+    return item_card(item, tz, tr) + "\n\n" + tr(texts.DELIVERY_FOOTER)

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot import texts
+from bot import i18n, texts
 from bot.app import running_bot
 from bot.config import SANDBOX_DATABASE_URL, Settings
 from bot.logs import setup_logging
@@ -125,6 +125,7 @@ class _Chat:
     tracker: UpdateTracker
     out: TextIO
     ansi: bool
+    tr: i18n.Translator = field(default_factory=lambda: i18n.translator(i18n.ENGLISH))
     chat_id: int = SANDBOX_USER_ID
     seen: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (edits, text) shown
     buttons: list[tuple[int, str]] = field(default_factory=list)  # (message id, data)
@@ -132,20 +133,24 @@ class _Chat:
 
     async def say(self, text: str) -> None:
         message = self.emu.send_message(
-            text, chat_id=self.chat_id, user_id=SANDBOX_USER_ID, first_name=SANDBOX_FIRST_NAME
+            text,
+            chat_id=self.chat_id,
+            user_id=SANDBOX_USER_ID,
+            first_name=SANDBOX_FIRST_NAME,
+            language_code=self.tr.language,
         )
         del message
         await self._settle()
 
     async def press(self, number: int) -> None:
         if not 1 <= number <= len(self.buttons):
-            self._print([texts.SANDBOX_NO_BUTTON.format(number=number)])
+            self._print([self.tr(texts.SANDBOX_NO_BUTTON, number=number)])
             return
         message_id, data = self.buttons[number - 1]
         message = self.emu.bot_message(self.chat_id, message_id)
         if message is None or message.deleted or data not in _callback_data(message):
             # as in Telegram: a button the bot has since removed cannot be pressed
-            self._print([texts.SANDBOX_BUTTON_GONE.format(number=number)])
+            self._print([self.tr(texts.SANDBOX_BUTTON_GONE, number=number)])
             return
         self.emu.press_button(self.chat_id, message_id, data, SANDBOX_USER_ID)
         await self._settle()
@@ -172,7 +177,9 @@ class _Chat:
             if shown is not None and shown[1] == message.text:
                 # only the buttons changed: say so instead of printing the message again
                 buttons = lines[len(message.text.splitlines()) :]
-                self._print([texts.SANDBOX_BUTTONS_CHANGED, *(f"     {b}" for b in buttons)])
+                self._print(
+                    [self.tr(texts.SANDBOX_BUTTONS_CHANGED), *(f"     {b}" for b in buttons)]
+                )
                 continue
             prefix = "bot ✎" if shown is not None else "bot"
             self._print([f"{prefix}: {lines[0]}", *(f"     {line}" for line in lines[1:])])
@@ -215,7 +222,11 @@ def sandbox_settings(base: Settings, api_url: str, database_url: str | None) -> 
     )
 
 
-async def run_sandbox(base: Settings, *, database_url: str | None = None) -> int:
+async def run_sandbox(
+    base: Settings, *, database_url: str | None = None, language: str = i18n.ENGLISH
+) -> int:
+    """The offline chat, as a user whose Telegram app speaks `language`."""
+    tr = i18n.translator(language)
     interactive = sys.stdin.isatty()
     out = sys.stdout
     async with BotApiEmulator(token=SANDBOX_TOKEN, bot_username="CoopNewsSandboxBot") as emu:
@@ -227,12 +238,10 @@ async def run_sandbox(base: Settings, *, database_url: str | None = None) -> int
             tracker.install(application)
             news = application.bot_data["services"].news
             await seed(news, only_if_empty=True)
-            chat = _Chat(emu, tracker, out, ansi=interactive and out.isatty())
+            chat = _Chat(emu, tracker, out, ansi=interactive and out.isatty(), tr=tr)
             if interactive:
                 out.write(
-                    texts.SANDBOX_BANNER.format(
-                        first_name=SANDBOX_FIRST_NAME, user_id=SANDBOX_USER_ID
-                    )
+                    tr(texts.SANDBOX_BANNER, first_name=SANDBOX_FIRST_NAME, user_id=SANDBOX_USER_ID)
                     + "\n"
                 )
             chat.show_news()
@@ -257,5 +266,5 @@ async def run_sandbox(base: Settings, *, database_url: str | None = None) -> int
                 await emu.wait_idle(quiet=2.0, timeout=30)
                 chat.show_news()
             if interactive:
-                out.write(texts.SANDBOX_BYE + "\n")
+                out.write(tr(texts.SANDBOX_BYE) + "\n")
     return 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import N_, NP_
+
 
 @dataclass(frozen=True, slots=True)
 class Command:
@@ -19,402 +21,434 @@ class Command:
 
 # The one list behind /help and the menu button (set_my_commands); order is the menu's order.
 COMMANDS: tuple[Command, ...] = (
-    Command("latest", "Newest co-op news", "[N]"),
-    Command("category", "Browse news by category", "[name]"),
-    Command("subscribe", "Get new items here as they are published", "[category | all]"),
-    Command("unsubscribe", "Stop getting new items", "[category | all]"),
-    Command("subscriptions", "What this chat follows"),
-    Command("help", "What this bot can do"),
-    Command("start", "Welcome and how to begin"),
-    Command("add", "Publish an item (admins)", "Category | Title | https://link | summary", True),
-    Command("edit", "Correct a published item (admins)", "[number]", True),
-    Command("delete", "Withdraw a published item (admins)", "[number]", True),
-    Command("feeds", "RSS/Atom feeds (admins)", "[add URL [category] | remove N]", True),
-    Command("stats", "Subscribers, items and deliveries (admins)", "", True),
-    Command("admins", "List admins; owners add or remove them", "[add|remove user_id]", True),
-    Command("cancel", "Leave the /add or /edit you are in (admins)", "", True),
+    Command("latest", N_("Newest co-op news"), N_("[N]")),
+    Command("category", N_("Browse news by category"), N_("[name]")),
+    Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
+    Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
+    Command("subscriptions", N_("What this chat follows")),
+    Command("language", N_("Language of the bot, and of the news you get"), N_("[en | fr | es]")),
+    Command("help", N_("What this bot can do")),
+    Command("start", N_("Welcome and how to begin")),
+    Command(
+        "add", N_("Publish an item (admins)"), N_("Category | Title | https://link | summary"), True
+    ),
+    Command("edit", N_("Correct a published item (admins)"), N_("[number]"), True),
+    Command("delete", N_("Withdraw a published item (admins)"), N_("[number]"), True),
+    Command("feeds", N_("RSS/Atom feeds (admins)"), N_("[add URL [category] | remove N]"), True),
+    Command("stats", N_("Subscribers, items and deliveries (admins)"), "", True),
+    Command(
+        "admins", N_("List admins; owners add or remove them"), N_("[add|remove user_id]"), True
+    ),
+    Command("cancel", N_("Leave the /add or /edit you are in (admins)"), "", True),
 )
 
-BOT_DESCRIPTION = (
+BOT_DESCRIPTION = N_(
     "News from the cooperative movement: ILO, ICA, COPAC and co-op federations. "
     "Browse the latest items, or by category."
 )
-BOT_SHORT_DESCRIPTION = "News from the cooperative movement."
+BOT_SHORT_DESCRIPTION = N_("News from the cooperative movement.")
 
-WELCOME = (
+WELCOME = N_(
     "👋 <b>Welcome to Co-op News Bot, {name}!</b>\n\n"
     "I bring you news from the cooperative movement: the ILO, the International Co-operative "
     "Alliance, COPAC and co-op federations.\n\n"
     "• /latest — the newest items\n"
     "• /category — browse by topic\n"
+    "• /language — English, Français, Español\n"
     "• /help — every command\n\n"
     "The menu button (☰) beside the text field lists them too."
 )
-WELCOME_GROUP = (
+WELCOME_GROUP = N_(
     "👋 <b>Co-op News Bot</b> is here. Members can use /latest and /category in this group; "
     "/help lists everything."
 )
 
-HELP_HEADER = "<b>Co-op News Bot</b> — news from the cooperative movement.\n"
-HELP_LINE = "/{name} {usage}— {description}"
-HELP_ADMIN_HEADER = "\n<b>For admins</b>"
-HELP_FOOTER = (
+HELP_HEADER = N_("<b>Co-op News Bot</b> — news from the cooperative movement.\n")
+HELP_LINE = N_("/{name} {usage}— {description}")
+HELP_ADMIN_HEADER = N_("\n<b>For admins</b>")
+HELP_FOOTER = N_(
     "\nExamples: <code>/latest 10</code>, <code>/category decent work</code>.\n"
     "In groups, commands also work as <code>/latest@{bot_username}</code>."
 )
 
 # /latest and /category
-LATEST_HEADER = "📰 <b>Latest co-op news</b>"
-LATEST_MORE_HEADER = "📰 <b>Older co-op news</b>"
-CATEGORY_HEADER = "🗂 <b>{name}</b> · {count}"
-CATEGORY_MORE_HEADER = "🗂 <b>{name}</b> · older items"
-NO_ITEMS = "There is no news yet. Admins can publish with /add."
-NO_ITEMS_IN_CATEGORY = "There are no items in <b>{name}</b> yet."
-NO_MORE_ITEMS = "That was the oldest item — there is nothing older."
-ITEM_COUNT = {1: "1 item"}
-ITEMS_COUNT = "{n} items"
-MORE_BUTTON = "More ›"
-LATEST_BAD_NUMBER = (
+LATEST_HEADER = N_("📰 <b>Latest co-op news</b>")
+LATEST_MORE_HEADER = N_("📰 <b>Older co-op news</b>")
+CATEGORY_HEADER = N_("🗂 <b>{name}</b> · {count}")
+CATEGORY_MORE_HEADER = N_("🗂 <b>{name}</b> · older items")
+NO_ITEMS = N_("There is no news yet. Admins can publish with /add.")
+NO_ITEMS_IN_LANGUAGES = N_(
+    "There is no news yet in the languages this chat reads. /language changes them."
+)
+NO_ITEMS_IN_CATEGORY = N_("There are no items in <b>{name}</b> yet.")
+NO_MORE_ITEMS = N_("That was the oldest item — there is nothing older.")
+ITEMS = NP_("{n} item", "{n} items")
+MORE_BUTTON = N_("More ›")
+LATEST_BAD_NUMBER = N_(
     "Please give a number of items from 1 to {max}, e.g. <code>/latest 10</code>. "
     "Without a number you get the newest {default}."
 )
-LATEST_CLAMPED = "ℹ️ I show at most {max} items at a time; here are the newest {max}."
+LATEST_CLAMPED = N_("ℹ️ I show at most {max} items at a time; here are the newest {max}.")
 
-CATEGORY_CHOOSE = "🗂 <b>Choose a category</b> (number of items in brackets):"
-CATEGORY_NONE = "There are no categories yet. They appear when the first item is published."
-CATEGORY_UNKNOWN = "I don't know a category called “{name}”. These are the categories:"
-CATEGORY_AMBIGUOUS = "“{name}” matches more than one category. Which one do you mean?"
-CATEGORY_NAME_TOO_LONG = "That name is too long for a category (at most {max} characters)."
-CATEGORY_BUTTON = "{name} ({count})"
+CATEGORY_CHOOSE = N_("🗂 <b>Choose a category</b> (number of items in brackets):")
+CATEGORY_NONE = N_("There are no categories yet. They appear when the first item is published.")
+CATEGORY_UNKNOWN = N_("I don't know a category called “{name}”. These are the categories:")
+CATEGORY_AMBIGUOUS = N_("“{name}” matches more than one category. Which one do you mean?")
+CATEGORY_NAME_TOO_LONG = N_("That name is too long for a category (at most {max} characters).")
+CATEGORY_BUTTON = N_("{name} ({count})")
 
 # item cards
-ITEM_META = "{date} · {category}"
-ITEM_NUMBER = " · #{id}"
-DATE_FORMAT = "%d %b %Y"
-ELLIPSIS = "…"
+ITEM_META = N_("{date} · {category}")
+ITEM_NUMBER = N_(" · #{id}")
 
 # callback buttons
-BUTTON_EXPIRED = "This button has expired. Send the command again for fresh results."
+BUTTON_EXPIRED = N_("This button has expired. Send the command again for fresh results.")
 
 # /add
-ADD_USAGE = (
+ADD_USAGE = N_(
     "To publish an item, send one line:\n"
     "<code>/add Category | Title | https://link | optional summary</code>\n\n"
     "Example:\n<code>/add News | ICA elects new board | https://ica.coop/en/news | "
-    "Delegates met in Seville.</code>"
+    "Delegates met in Seville.</code>\n\n"
+    "The item is taken to be in your interface language ({language}). For another one, put "
+    "its two-letter code first: <code>/add [es] Noticias | …</code>"
 )
-ADD_NOT_ALLOWED = "Sorry, only the bot's admins can publish items."
-ADD_DONE = "✅ Published as <b>#{id}</b>. This is how readers see it:"
-ADD_DONE_NEW_CATEGORY = (
+ADD_NOT_ALLOWED = N_("Sorry, only the bot's admins can publish items.")
+ADD_DONE = N_("✅ Published as <b>#{id}</b>. This is how readers see it:")
+ADD_DONE_NEW_CATEGORY = N_(
     "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>. "
     "This is how readers see it:"
 )
-ADD_PROBLEM = "⚠️ Nothing was published: {problem}\n\n" + ADD_USAGE
+# followed by ADD_USAGE
+ADD_PROBLEM = N_("⚠️ Nothing was published: {problem}")
 PROBLEMS = {
-    "missing_parts": (
-        "I need at least a category, a title and a link, separated by <code>|</code>."
+    "bad_language": N_(
+        "“{code}” is not a language code. Use two letters, such as en, fr, es or pt."
     ),
-    "empty_category": "the category is empty.",
-    "category_too_long": "the category name is {length} characters long; the limit is {max}.",
-    "empty_title": "the title is empty.",
-    "title_too_long": "the title is {length} characters long; the limit is {max}.",
-    "summary_too_long": "the summary is {length} characters long; the limit is {max}.",
-    "bad_url": "the link must be a full web address starting with http:// or https://.",
-    "url_too_long": "the link is {length} characters long; the limit is {max}.",
+    "missing_parts": (
+        N_("I need at least a category, a title and a link, separated by <code>|</code>.")
+    ),
+    "empty_category": N_("the category is empty."),
+    "category_too_long": N_("the category name is {length} characters long; the limit is {max}."),
+    "empty_title": N_("the title is empty."),
+    "title_too_long": N_("the title is {length} characters long; the limit is {max}."),
+    "summary_too_long": N_("the summary is {length} characters long; the limit is {max}."),
+    "bad_url": N_("the link must be a full web address starting with http:// or https://."),
+    "url_too_long": N_("the link is {length} characters long; the limit is {max}."),
 }
-ADD_DUPLICATE = "⚠️ Nothing was published: that link is already stored as <b>#{id}</b>:"
+ADD_DUPLICATE = N_("⚠️ Nothing was published: that link is already stored as <b>#{id}</b>:")
 
 # fallbacks and errors
-UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
-PLAIN_TEXT_HINT = (
+UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see what I can do.")
+PLAIN_TEXT_HINT = N_(
     "I'm a news bot, so I don't chat — but try /latest for the newest items, "
     "/category to browse, or /help for everything."
 )
-EDITED_MESSAGE_HINT = "I only read new messages. Please send the command again."
-INTERNAL_ERROR = "😕 Sorry, something went wrong on my side. Please try again in a moment."
-STORE_UNAVAILABLE = "😕 The news store is unavailable right now. Please try again in a minute."
+EDITED_MESSAGE_HINT = N_("I only read new messages. Please send the command again.")
+INTERNAL_ERROR = N_("😕 Sorry, something went wrong on my side. Please try again in a moment.")
+STORE_UNAVAILABLE = N_("😕 The news store is unavailable right now. Please try again in a minute.")
 
 # sandbox (terminal)
-SANDBOX_BANNER = (
+SANDBOX_BANNER = N_(
     "Co-op News Bot sandbox — an offline Telegram chat with the real bot.\n"
     "You are {first_name} (user id {user_id}, an admin). Type a message or a command;\n"
     "press an inline button by typing its number in brackets, e.g. [1]. /quit leaves.\n"
 )
-SANDBOX_BYE = "Bye!"
-SANDBOX_NO_BUTTON = "(there is no button [{number}])"
-SANDBOX_BUTTON_GONE = "(button [{number}] is no longer on its message)"
-SANDBOX_BUTTONS_CHANGED = "bot ✎: (changed the buttons of an earlier message)"
-
-
-def item_count(n: int) -> str:
-    return ITEM_COUNT.get(n, ITEMS_COUNT.format(n=n))
+SANDBOX_BYE = N_("Bye!")
+SANDBOX_NO_BUTTON = N_("(there is no button [{number}])")
+SANDBOX_BUTTON_GONE = N_("(button [{number}] is no longer on its message)")
+SANDBOX_BUTTONS_CHANGED = N_("bot ✎: (changed the buttons of an earlier message)")
 
 
 # --- Publishing: admins, guided /add, scheduling, /stats, corrections ---------------------------
 
 # refusals: one polite answer, nothing changes
-NOT_ADMIN = "Sorry, this command is only for the bot's admins."
-NOT_OWNER = "Sorry, only the bot's owners can add or remove admins."
+NOT_ADMIN = N_("Sorry, this command is only for the bot's admins.")
+NOT_OWNER = N_("Sorry, only the bot's owners can add or remove admins.")
 
 # /admins
-ADMINS_HEADER = "👥 <b>Admins</b>"
-ADMINS_OWNER_LINE = "• <code>{user_id}</code> — owner"
-ADMINS_LINE = "• <code>{user_id}</code> — added by <code>{added_by}</code> on {date}"
-ADMINS_USAGE = (
+ADMINS_HEADER = N_("👥 <b>Admins</b>")
+ADMINS_OWNER_LINE = N_("• <code>{user_id}</code> — owner")
+ADMINS_LINE = N_("• <code>{user_id}</code> — added by <code>{added_by}</code> on {date}")
+ADMINS_USAGE = N_(
     "Owners manage admins by numeric Telegram user id (usernames are not accepted):\n"
     "<code>/admins add 123456789</code> — or reply to someone's message with "
     "<code>/admins add</code>\n"
     "<code>/admins remove 123456789</code>"
 )
-ADMINS_BAD_ID = "“{text}” is not a numeric Telegram user id.\n\n" + ADMINS_USAGE
-ADMIN_ADDED = "✅ <code>{user_id}</code> is now an admin."
-ADMIN_ALREADY = "<code>{user_id}</code> is already an admin; nothing changed."
-ADMIN_IS_OWNER = "<code>{user_id}</code> is an owner and always an admin; nothing changed."
-ADMIN_REMOVED = "✅ <code>{user_id}</code> is no longer an admin."
-ADMIN_NOT_FOUND = "<code>{user_id}</code> is not an admin; nothing changed."
-ADMIN_OWNER_FIXED = (
+# followed by ADMINS_USAGE
+ADMINS_BAD_ID = N_("“{text}” is not a numeric Telegram user id.")
+ADMIN_ADDED = N_("✅ <code>{user_id}</code> is now an admin.")
+ADMIN_ALREADY = N_("<code>{user_id}</code> is already an admin; nothing changed.")
+ADMIN_IS_OWNER = N_("<code>{user_id}</code> is an owner and always an admin; nothing changed.")
+ADMIN_REMOVED = N_("✅ <code>{user_id}</code> is no longer an admin.")
+ADMIN_NOT_FOUND = N_("<code>{user_id}</code> is not an admin; nothing changed.")
+ADMIN_OWNER_FIXED = N_(
     "<code>{user_id}</code> is an owner. Owners are set with ADMIN_IDS in the bot's settings, "
     "not with /admins; nothing changed."
 )
 
 # guided /add
-ADD_ASK_TITLE = (
+ADD_ASK_TITLE = N_(
     "📝 <b>New item</b> — step 1 of 4\nSend the <b>title</b>.\n\n"
     "<i>/cancel stops at any step. For a one-line /add, see /help.</i>"
 )
-ADD_ASK_CATEGORY = "Step 2 of 4: choose the <b>category</b>, or type the name of a new one."
-ADD_ASK_CATEGORY_NONE = "Step 2 of 4: type the name of the <b>category</b> (there are none yet)."
-ADD_ASK_LINK = "Step 3 of 4: send the <b>link</b> (https://…), or press Skip."
-ADD_ASK_SUMMARY = "Step 4 of 4: send a short <b>summary</b>, or press Skip."
-ADD_ASK_AGAIN = "⚠️ Not quite: {problem}\nPlease send it again, or /cancel."
-ADD_LINK_TAKEN = (
+ADD_ASK_CATEGORY = N_("Step 2 of 4: choose the <b>category</b>, or type the name of a new one.")
+ADD_ASK_CATEGORY_NONE = N_(
+    "Step 2 of 4: type the name of the <b>category</b> (there are none yet)."
+)
+ADD_ASK_LINK = N_("Step 3 of 4: send the <b>link</b> (https://…), or press Skip.")
+ADD_ASK_SUMMARY = N_("Step 4 of 4: send a short <b>summary</b>, or press Skip.")
+ADD_ASK_AGAIN = N_("⚠️ Not quite: {problem}\nPlease send it again, or /cancel.")
+ADD_LINK_TAKEN = N_(
     "⚠️ That link is already stored as <b>#{id}</b>. Send another link, press Skip, or /cancel."
 )
-ADD_USE_BUTTONS = "Please use the buttons under the preview, or send /cancel."
-ADD_PREVIEW = "👀 <b>Preview</b> — this is exactly how subscribers will see it:"
-ADD_EDIT_WHICH = "✏️ What do you want to change?"
+ADD_USE_BUTTONS = N_("Please use the buttons under the preview, or send /cancel.")
+ADD_PREVIEW = N_("👀 <b>Preview</b> — this is exactly how subscribers will see it:")
+ADD_PREVIEW_LANGUAGE = N_(
+    "🌐 Written in <b>{language}</b>: only chats that take news in this language get it."
+)
+BUTTON_ITEM_LANGUAGE = N_("🌐 Language")
+ADD_ASK_LANGUAGE = N_(
+    "🌐 Which language is the item written in? Tap one, or send its two-letter code "
+    "(e.g. <code>pt</code> for Portuguese)."
+)
+ADD_EDIT_WHICH = N_("✏️ What do you want to change?")
 ADD_ASK_NEW = {
-    "title": "Send the new <b>title</b>.",
-    "category": "Choose the new <b>category</b>, or type the name of a new one.",
-    "url": "Send the new <b>link</b>, or press Skip to have none.",
-    "summary": "Send the new <b>summary</b>, or press Skip to have none.",
+    "title": N_("Send the new <b>title</b>."),
+    "category": N_("Choose the new <b>category</b>, or type the name of a new one."),
+    "url": N_("Send the new <b>link</b>, or press Skip to have none."),
+    "summary": N_("Send the new <b>summary</b>, or press Skip to have none."),
 }
-FIELD_NAMES = {"title": "Title", "category": "Category", "url": "Link", "summary": "Summary"}
-BUTTON_PUBLISH = "✅ Publish now"
-BUTTON_SCHEDULE = "🕒 Schedule"
-BUTTON_EDIT = "✏️ Edit"
-BUTTON_CANCEL = "✖️ Cancel"
-BUTTON_SKIP = "Skip ›"
-BUTTON_SAVE = "💾 Save"
-ADD_PUBLISHED = "✅ Published as <b>#{id}</b>."
-ADD_PUBLISHED_NEW_CATEGORY = "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>."
-ADD_CANCELLED = "✖️ Cancelled. Nothing was published."
-CANCEL_NOTHING = "There is nothing to cancel."
-DRAFT_EXPIRED = (
+FIELD_NAMES = {
+    "title": N_("Title"),
+    "category": N_("Category"),
+    "url": N_("Link"),
+    "summary": N_("Summary"),
+}
+BUTTON_PUBLISH = N_("✅ Publish now")
+BUTTON_SCHEDULE = N_("🕒 Schedule")
+BUTTON_EDIT = N_("✏️ Edit")
+BUTTON_CANCEL = N_("✖️ Cancel")
+BUTTON_SKIP = N_("Skip ›")
+BUTTON_SAVE = N_("💾 Save")
+ADD_PUBLISHED = N_("✅ Published as <b>#{id}</b>.")
+ADD_PUBLISHED_NEW_CATEGORY = N_(
+    "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>."
+)
+ADD_CANCELLED = N_("✖️ Cancelled. Nothing was published.")
+CANCEL_NOTHING = N_("There is nothing to cancel.")
+DRAFT_EXPIRED = N_(
     "⌛ Your unfinished draft was left for more than {hours} hours, so it has expired. "
     "Nothing was published or changed. Send /add or /edit to start again."
 )
-FLOW_PRIVATE_ONLY = "Please send /{command} to me in a private chat."
+FLOW_PRIVATE_ONLY = N_("Please send /{command} to me in a private chat.")
 
 # scheduling
-ADD_ASK_WHEN = (
+ADD_ASK_WHEN = N_(
     "🕒 When should it go out? Send the date and time in the bot's timezone ({tz}) as "
     "<code>YYYY-MM-DD HH:MM</code>, e.g. <code>{example}</code>."
 )
 WHEN_PROBLEMS = {
-    "format": "please write the date and time as <code>YYYY-MM-DD HH:MM</code>.",
-    "no_such_date": "there is no such date or time.",
-    "no_such_time": "that time does not exist in {tz} (the clocks skip it).",
-    "past": "that moment has already passed in {tz} (it is now {now}).",
+    "format": N_("please write the date and time as <code>YYYY-MM-DD HH:MM</code>."),
+    "no_such_date": N_("there is no such date or time."),
+    "no_such_time": N_("that time does not exist in {tz} (the clocks skip it)."),
+    "past": N_("that moment has already passed in {tz} (it is now {now})."),
 }
-ADD_SCHEDULED = "🕒 Scheduled for <b>{when}</b> ({tz}). I will publish it then and tell you here."
-SCHEDULED_PUBLISHED = "✅ Your scheduled item is out: published as <b>#{id}</b>."
-SCHEDULED_FAILED = "⚠️ Your scheduled item “{title}” was not published: {problem}"
+ADD_SCHEDULED = N_(
+    "🕒 Scheduled for <b>{when}</b> ({tz}). I will publish it then and tell you here."
+)
+SCHEDULED_PUBLISHED = N_("✅ Your scheduled item is out: published as <b>#{id}</b>.")
+SCHEDULED_FAILED = N_("⚠️ Your scheduled item “{title}” was not published: {problem}")
 WHEN_FORMAT_SHOWN = "%Y-%m-%d %H:%M"
 
 # one-line and guided /add: a link stored before
-PROBLEM_DUPLICATE = "that link is already stored as #{id}."
+PROBLEM_DUPLICATE = N_("that link is already stored as #{id}.")
 
 # /stats
-STATS_HEADER = "📊 <b>Statistics</b>"
-STATS_SUBSCRIBERS = "\n<b>Subscribers per category</b>"
-STATS_ALL_CATEGORIES = "All categories"
-STATS_ITEMS = "\n<b>Items per category</b>"
-STATS_LINE = "• {name}: {count}"
-STATS_NONE = "• none yet"
-STATS_DELIVERIES = (
+STATS_HEADER = N_("📊 <b>Statistics</b>")
+STATS_SUBSCRIBERS = N_("\n<b>Subscribers per category</b>")
+STATS_ALL_CATEGORIES = N_("All categories")
+STATS_ITEMS = N_("\n<b>Items per category</b>")
+STATS_LINE = N_("• {name}: {count}")
+STATS_NONE = N_("• none yet")
+STATS_DELIVERIES = N_(
     "\n<b>Deliveries today</b> (since 00:00 {tz})\n"
     "• sent: {sent}\n• failed: {failed}\n• pending: {pending}"
 )
-STATS_ACTIVE_CHATS = "\n<b>Chats</b>: {active} active, {inactive} gone (blocked or left)"
+STATS_ACTIVE_CHATS = N_("\n<b>Chats</b>: {active} active, {inactive} gone (blocked or left)")
 
 # the report after a broadcast
-BROADCAST_REPORT = (
+BROADCAST_REPORT = N_(
     "📬 <b>#{id} delivered</b> — {title}\n"
     "• sent: {sent}\n• blocked: {blocked}\n• failed: {failed}\n• time taken: {took}"
 )
-DURATION_SECONDS = "{s} s"
-DURATION_MINUTES = "{m} min {s} s"
-DURATION_HOURS = "{h} h {m} min"
+DURATION_SECONDS = N_("{s} s")
+DURATION_MINUTES = N_("{m} min {s} s")
+DURATION_HOURS = N_("{h} h {m} min")
 
 # /edit and /delete
-CORRECT_LIST_HEADER = "🔢 <b>The last {n} items</b> — send <code>/{command} NUMBER</code>:"
-CORRECT_LIST_LINE = "<b>#{id}</b> · {date} · {title}"
-CORRECT_NO_ITEMS = "There are no items to {command} yet."
-CORRECT_BAD_NUMBER = (
+CORRECT_LIST_HEADER = N_("🔢 <b>The last {n} items</b> — send <code>/{command} NUMBER</code>:")
+CORRECT_LIST_LINE = N_("<b>#{id}</b> · {date} · {title}")
+CORRECT_NO_ITEMS = N_("There are no items to {command} yet.")
+CORRECT_BAD_NUMBER = N_(
     "“{text}” is not an item number. Send <code>/{command} 12</code>, or just "
     "<code>/{command}</code> to see the last ten items with their numbers."
 )
-CORRECT_UNKNOWN = (
+CORRECT_UNKNOWN = N_(
     "There is no item <b>#{id}</b> (it may have been deleted). Send <code>/{command}</code> "
     "to see the last ten items with their numbers."
 )
-EDIT_WHICH = "✏️ <b>Editing #{id}</b> — what do you want to change?"
-EDIT_PREVIEW = "👀 <b>#{id} after your change</b> — Save to apply it:"
-EDIT_SAVED = "💾 Saved #{id}. Sent messages updated: {updated} of {total}."
-EDIT_SAVED_FAILED = " Not updated (chat gone or message deleted): {failed}."
-EDIT_NOTHING = (
+EDIT_WHICH = N_("✏️ <b>Editing #{id}</b> — what do you want to change?")
+EDIT_PREVIEW = N_("👀 <b>#{id} after your change</b> — Save to apply it:")
+EDIT_SAVED = N_("💾 Saved #{id}. Sent messages updated: {updated} of {total}.")
+EDIT_SAVED_FAILED = N_(" Not updated (chat gone or message deleted): {failed}.")
+EDIT_NOTHING = N_(
     "That is the value it already has; nothing to change. Send a different one, or /cancel."
 )
-EDIT_CANCELLED = "✖️ Cancelled. #{id} is unchanged."
-DELETE_CONFIRM = (
+EDIT_CANCELLED = N_("✖️ Cancelled. #{id} is unchanged.")
+DELETE_CONFIRM = N_(
     "🗑 Delete this item? It leaves every listing, and the messages sent for it are retracted."
 )
-BUTTON_DELETE = "🗑 Yes, delete"
-BUTTON_KEEP = "Keep it"
-DELETE_DONE = (
+BUTTON_DELETE = N_("🗑 Yes, delete")
+BUTTON_KEEP = N_("Keep it")
+DELETE_DONE = N_(
     "🗑 Deleted #{id}. Messages retracted: {deleted}. Pending deliveries cancelled: {cancelled}."
 )
-DELETE_TOO_OLD = (
+DELETE_TOO_OLD = N_(
     " {old} sent more than 48 hours ago could not be retracted (Telegram allows deleting "
     "only for 48 hours); they stay in those chats."
 )
-DELETE_FAILED = " Could not retract {failed} (chat gone or message already deleted)."
-DELETE_KEPT = "Kept #{id}; nothing changed."
+DELETE_FAILED = N_(" Could not retract {failed} (chat gone or message already deleted).")
+DELETE_KEPT = N_("Kept #{id}; nothing changed.")
 
 
 # --- Feeds: /feeds for admins, and what admins hear from the poller ----------------------------
 
-FEEDS_USAGE = (
+FEEDS_USAGE = N_(
     "📡 <b>Feeds</b> bring in items from the RSS and Atom feeds of co-op organisations.\n"
     "• <code>/feeds</code> — list the feeds\n"
     "• <code>/feeds add https://example.coop/feed.xml [category]</code> — subscribe; "
     "without a category each entry goes to its own category if that exists, else to "
     "<b>{default}</b>\n"
+    "• <code>/feeds add https://example.coop/flux.xml Actualités fr</code> — a last word such "
+    "as <code>fr</code> gives the entries' language when the feed does not say (else English)\n"
     "• <code>/feeds remove 3</code> — unsubscribe from feed #3 (its items stay)"
 )
-FEEDS_NOT_ALLOWED = "Sorry, only the bot's admins can manage feeds."
-FEEDS_NONE = (
+FEEDS_NOT_ALLOWED = N_("Sorry, only the bot's admins can manage feeds.")
+FEEDS_NONE = N_(
     "There are no feeds yet. Add one with <code>/feeds add https://example.coop/feed.xml</code>."
 )
-FEEDS_HEADER = "📡 <b>Feeds</b> · checked every {minutes} min"
-FEEDS_LINE = "<b>#{id}</b> {title}\n{url}\n🗂 {category}{status}"
-FEEDS_OWN_CATEGORY = "the entries' own categories"
-FEEDS_NEVER_READ = " · not read yet"
-FEEDS_BROKEN = " · ⚠️ {reason}"
-FEEDS_MORE = "…and {n} more."
-FEEDS_FOOTER = "Remove one with <code>/feeds remove &lt;number&gt;</code>."
-FEEDS_ADDED = "✅ Subscribed to <b>{title}</b> as feed <b>#{id}</b> ({entries} in it now)."
-FEEDS_ADDED_IMPORTED = (
+FEEDS_HEADER = N_("📡 <b>Feeds</b> · checked every {minutes} min")
+FEEDS_LINE = N_("<b>#{id}</b> {title}\n{url}\n🗂 {category} · 🌐 {language}{status}")
+FEEDS_LANGUAGE_FROM_FEED = N_("as the feed says, else {language}")
+FEEDS_OWN_CATEGORY = N_("the entries' own categories")
+FEEDS_NEVER_READ = N_(" · not read yet")
+FEEDS_BROKEN = N_(" · ⚠️ {reason}")
+FEEDS_MORE = N_("…and {n} more.")
+FEEDS_FOOTER = N_("Remove one with <code>/feeds remove &lt;number&gt;</code>.")
+FEEDS_ADDED = N_("✅ Subscribed to <b>{title}</b> as feed <b>#{id}</b> ({entries} in it now).")
+FEEDS_ADDED_IMPORTED = N_(
     "The newest {imported} are in /latest; they are not sent to subscribers, being old news. "
     "New entries will be published and sent as they appear (checked every {minutes} min)."
 )
-FEEDS_ADDED_NOTHING = (
+FEEDS_ADDED_NOTHING = N_(
     "New entries will be published and sent as they appear (checked every {minutes} min)."
 )
-FEEDS_ENTRY_COUNT = {0: "no entries", 1: "1 entry"}
-FEEDS_ENTRIES_COUNT = "{n} entries"
-FEEDS_ADD_FAILED = "⚠️ I could not add that feed: {reason}"
+FEED_ENTRIES = NP_("{n} entry", "{n} entries")
+FEEDS_ADD_FAILED = N_("⚠️ I could not add that feed: {reason}")
 FEEDS_ADD_PROBLEMS = {
-    "bad_url": "the address must be a full web address starting with http:// or https://.",
-    "already_subscribed": "it is already feed <b>#{id}</b>.",
-    "bad_category": "the category must be 1 to {max} characters long.",
+    "bad_url": N_("the address must be a full web address starting with http:// or https://."),
+    "already_subscribed": N_("it is already feed <b>#{id}</b>."),
+    "bad_category": N_("the category must be 1 to {max} characters long."),
+    "bad_language": PROBLEMS["bad_language"],  # the same message as for /add
 }
 FEED_ERRORS = {
-    "http_status": "the server answered with HTTP status {detail}.",
-    "too_big": "the file is larger than the {max_mb} MB limit.",
-    "timeout": "the server did not answer within {seconds} seconds.",
-    "unreachable": "the server could not be reached ({detail}).",
-    "not_a_feed": "the address does not hold an RSS or Atom feed.",
+    "http_status": N_("the server answered with HTTP status {detail}."),
+    "too_big": N_("the file is larger than the {max_mb} MB limit."),
+    "timeout": N_("the server did not answer within {seconds} seconds."),
+    "unreachable": N_("the server could not be reached ({detail})."),
+    "not_a_feed": N_("the address does not hold an RSS or Atom feed."),
 }
-FEEDS_REMOVE_USAGE = (
+FEEDS_REMOVE_USAGE = N_(
     "Which feed? Send <code>/feeds remove &lt;number&gt;</code>; /feeds lists the numbers."
 )
-FEEDS_UNKNOWN = "There is no feed #{id}. /feeds lists them."
-FEEDS_REMOVED = "🗑 Feed <b>#{id}</b> ({title}) is removed. The items it brought stay."
-FEED_BROKEN_ALERT = (
+FEEDS_UNKNOWN = N_("There is no feed #{id}. /feeds lists them.")
+FEEDS_REMOVED = N_("🗑 Feed <b>#{id}</b> ({title}) is removed. The items it brought stay.")
+FEED_BROKEN_ALERT = N_(
     "⚠️ Feed <b>#{id}</b> {title} is not working: {reason}\n"
     "I keep trying, less often, and will tell you once when it works again."
 )
-FEED_RECOVERED_ALERT = "✅ Feed <b>#{id}</b> {title} works again."
+FEED_RECOVERED_ALERT = N_("✅ Feed <b>#{id}</b> {title} works again.")
 
 
-def feed_entry_count(n: int) -> str:
-    return FEEDS_ENTRY_COUNT.get(n, FEEDS_ENTRIES_COUNT.format(n=n))
-
-
-# coopbot import / export / feeds import: a terminal, so plain text. Validation problems
+# coopbot import / export / feeds import: an operator's terminal, so plain English text, like
+# the logs (not in the catalogues). Validation problems
 # reuse PROBLEMS above (tags removed).
 IMPORT_PROBLEMS = {
-    "bad_json": "not valid JSON here; the rest of the file was not read.",
+    "bad_json": ("not valid JSON here; the rest of the file was not read."),
     "bad_csv_header": (
         "the first line must name the columns category,title,url,summary,published "
-        "(missing: {missing})."
+        "(and optionally language; missing: {missing})."
     ),
-    "not_an_object": "each item must be an object with category, title, url, summary, published.",
-    "bad_date": "“{value}” is not an ISO 8601 date like 2026-11-25 or 2026-11-25T10:00:00+01:00.",
-    "bad_field": "{column} must be text.",
-    "bad_opml": "not valid OPML (XML) here; the rest of the file was not read.",
-    "no_feed_url": "the feed “{name}” has no xmlUrl address.",
-    "bad_feed_url": "the feed address {url} must start with http:// or https://.",
-    "bad_feed_category": "the folder name is not a usable category (1 to {max} characters).",
+    "not_an_object": (
+        "each item must be an object with category, title, url, summary, published, language."
+    ),
+    "bad_date": ("“{value}” is not an ISO 8601 date like 2026-11-25 or 2026-11-25T10:00:00+01:00."),
+    "bad_field": ("{column} must be text."),
+    "bad_opml": ("not valid OPML (XML) here; the rest of the file was not read."),
+    "no_feed_url": ("the feed “{name}” has no xmlUrl address."),
+    "bad_feed_url": ("the feed address {url} must start with http:// or https://."),
+    "bad_feed_category": ("the folder name is not a usable category (1 to {max} characters)."),
 }
 IMPORT_PROBLEM_LINE = "{file}:{line}: {problem}"
 
 
 # subscriptions (/subscribe, /unsubscribe, /subscriptions) and pushed items
-SUBSCRIBE_CHOOSE = (
+SUBSCRIBE_CHOOSE = N_(
     "🔔 <b>Subscriptions</b> — tap a category to follow it or stop; ✅ marks what this chat "
     "gets as soon as it is published."
 )
-SUBSCRIBE_NO_CATEGORIES = (
+SUBSCRIBE_NO_CATEGORIES = N_(
     "There are no categories yet. You can still follow everything with <code>/subscribe all</code>."
 )
-SUBSCRIBE_BUTTON = "{mark}{name}"
-SUBSCRIBE_ALL_BUTTON = "{mark}All categories"
-SUBSCRIBE_CHECK = "✅ "
-SUBSCRIBE_DONE_BUTTON = "Done"
-SUBSCRIBED = "🔔 Subscribed: new items in <b>{name}</b> will arrive here."
-SUBSCRIBED_ALL = "🔔 Subscribed to <b>all categories</b>: every new item will arrive here."
-ALREADY_SUBSCRIBED = "This chat already follows <b>{name}</b>."
-ALREADY_SUBSCRIBED_ALL = "This chat already follows <b>all categories</b>."
-UNSUBSCRIBED = "🔕 Unsubscribed from <b>{name}</b>."
-UNSUBSCRIBED_ALL = "🔕 Unsubscribed from everything. Nothing more will be pushed here."
-NOT_SUBSCRIBED = "This chat does not follow <b>{name}</b>. /subscriptions shows what it follows."
-NOT_SUBSCRIBED_ANY = "This chat follows nothing, so there is nothing to stop."
-UNSUBSCRIBE_CHOOSE = "🔕 <b>Stop a subscription</b> — tap ✅ to stop it:"
-SUBSCRIPTIONS_NONE = "This chat follows nothing yet. /subscribe to choose categories."
-SUBSCRIPTIONS_ALL = "🔔 This chat follows <b>all categories</b>."
-SUBSCRIPTIONS_LIST = "🔔 This chat follows:\n{lines}"
-SUBSCRIPTIONS_LINE = "• {name}"
-SUBSCRIPTIONS_FOOTER = "\n/subscribe to change, /unsubscribe all to stop everything."
-SUBSCRIBE_ADMINS_ONLY = (
+SUBSCRIBE_BUTTON = N_("{mark}{name}")
+SUBSCRIBE_ALL_BUTTON = N_("{mark}All categories")
+SUBSCRIBE_CHECK = N_("✅ ")
+SUBSCRIBE_DONE_BUTTON = N_("Done")
+SUBSCRIBED = N_("🔔 Subscribed: new items in <b>{name}</b> will arrive here.")
+SUBSCRIBED_ALL = N_("🔔 Subscribed to <b>all categories</b>: every new item will arrive here.")
+ALREADY_SUBSCRIBED = N_("This chat already follows <b>{name}</b>.")
+ALREADY_SUBSCRIBED_ALL = N_("This chat already follows <b>all categories</b>.")
+UNSUBSCRIBED = N_("🔕 Unsubscribed from <b>{name}</b>.")
+UNSUBSCRIBED_ALL = N_("🔕 Unsubscribed from everything. Nothing more will be pushed here.")
+NOT_SUBSCRIBED = N_(
+    "This chat does not follow <b>{name}</b>. /subscriptions shows what it follows."
+)
+NOT_SUBSCRIBED_ANY = N_("This chat follows nothing, so there is nothing to stop.")
+UNSUBSCRIBE_CHOOSE = N_("🔕 <b>Stop a subscription</b> — tap ✅ to stop it:")
+SUBSCRIPTIONS_NONE = N_("This chat follows nothing yet. /subscribe to choose categories.")
+SUBSCRIPTIONS_ALL = N_("🔔 This chat follows <b>all categories</b>.")
+SUBSCRIPTIONS_LIST = N_("🔔 This chat follows:\n{lines}")
+SUBSCRIPTIONS_LINE = N_("• {name}")
+SUBSCRIPTIONS_FOOTER = N_("\n/subscribe to change, /unsubscribe all to stop everything.")
+SUBSCRIBE_ADMINS_ONLY = N_(
     "Sorry, only this group's administrators can change what it is subscribed to."
 )
-SUBSCRIBE_ADMINS_ONLY_ALERT = "Only the group's administrators can change its subscriptions."
-SUBSCRIBE_NAME_TOO_LONG = "That name is too long for a category (at most {max} characters)."
-SUBSCRIBE_UNKNOWN = "I don't know a category called “{name}”. Tap one below:"
-SUBSCRIBE_AMBIGUOUS = "“{name}” matches more than one category. Tap the one you mean:"
-SUBSCRIBE_TOGGLED_ON = "Following {name}"
-SUBSCRIBE_TOGGLED_OFF = "Stopped {name}"
-SUBSCRIBE_ALL_NAME = "all categories"
-SUBSCRIBE_CHANNEL_DONE = "Channel <b>{title}</b>: {result}"
-SUBSCRIBE_CHANNEL_UNKNOWN = (
+SUBSCRIBE_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its subscriptions.")
+SUBSCRIBE_NAME_TOO_LONG = N_("That name is too long for a category (at most {max} characters).")
+SUBSCRIBE_UNKNOWN = N_("I don't know a category called “{name}”. Tap one below:")
+SUBSCRIBE_AMBIGUOUS = N_("“{name}” matches more than one category. Tap the one you mean:")
+SUBSCRIBE_TOGGLED_ON = N_("Following {name}")
+SUBSCRIBE_TOGGLED_OFF = N_("Stopped {name}")
+SUBSCRIBE_ALL_NAME = N_("all categories")
+SUBSCRIBE_CHANNEL_DONE = N_("Channel <b>{title}</b>: {result}")
+SUBSCRIBE_CHANNEL_UNKNOWN = N_(
     "I cannot reach the chat <code>{chat}</code>. Add me to the channel as an administrator "
     "first, then try again."
 )
-SUBSCRIBE_CHANNEL_NOT_ALLOWED = "Only the bot's admins can manage another chat's subscriptions."
-DELIVERY_FOOTER = "<i>🔔 Subscribed news · /subscriptions to manage · /unsubscribe to stop</i>"
+SUBSCRIBE_CHANNEL_NOT_ALLOWED = N_("Only the bot's admins can manage another chat's subscriptions.")
+DELIVERY_FOOTER = N_("<i>🔔 Subscribed news · /subscriptions to manage · /unsubscribe to stop</i>")
 
 # command line (`coopbot …`): what operators read in their terminal
 CLI_NO_TOKEN = (
@@ -434,3 +468,30 @@ CLI_FAILED = "coopbot: {error}"
 STARTUP_TOKEN_REJECTED = "Telegram rejected BOT_TOKEN (401 Unauthorized). Check the token."
 STARTUP_API_UNREACHABLE = "Cannot reach the Telegram Bot API at {url}: {error}"
 STARTUP_DATABASE_UNUSABLE = "DATABASE_URL is not usable: {reason}"
+
+
+# /language: the chat's interface language, and the languages of the news it gets
+LANGUAGE_MENU = N_(
+    "🌐 <b>Language</b>\n"
+    "I speak <b>{language}</b> in this chat. Tap another language to switch.\n\n"
+    "📰 <b>News in</b>: {news}\n"
+    "Tap a 📰 button to receive news written in that language or not."
+)
+LANGUAGE_SWITCHED = N_("✅ From now on I speak English in this chat.")
+LANGUAGE_UNKNOWN = N_(
+    "I don't speak “{code}”. Choose one of these:\n"
+    "<code>/language en</code> — English\n"
+    "<code>/language fr</code> — Français\n"
+    "<code>/language es</code> — Español"
+)
+LANGUAGE_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its language.")
+LANGUAGE_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its languages.")
+NEWS_IN_ALL = N_("all languages")
+NEWS_IN_OTHERS = N_("other languages")
+NEWS_IN_BUTTON = N_("{mark}📰 {language}")
+NEWS_IN_OTHERS_BUTTON = N_("{mark}📰 Other languages")
+NEWS_IN_CHECK = "✅ "
+NEWS_IN_ON = N_("You will now receive news in {language}.")
+NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
+NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
+SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")

@@ -289,8 +289,15 @@ def delete_my_commands(state: EmulatorState, p: Params) -> Any:
     return True
 
 
+# Telegram's limits on the bot's profile texts
+_SETTING_LIMITS = {"description": 512, "short_description": 120, "name": 64}
+
+
 def _store_setting(name: str) -> Handler:
     def handler(state: EmulatorState, p: Params) -> Any:
+        limit = _SETTING_LIMITS.get(name)
+        if limit is not None and len(p.get_str(name, "")) > limit:
+            raise bad_request(f"{name.upper()}_INVALID")
         key = f"{name}:{p.get_str('language_code', '')}"
         state.descriptions[key] = dict(p.raw)
         return True

@@ -253,6 +253,31 @@ class EmulatorState:
         """Commands set via setMyCommands for ``scope`` (dict or PTB scope) and language."""
         return list(self._commands.get(self.commands_key(scope, language_code), []))
 
+    def menu_shown(self, chat_id: int, language_code: str = "") -> list[dict[str, Any]]:
+        """The command menu a user whose app speaks `language_code` sees in a private chat,
+        picked as Telegram picks it: the most specific scope that has commands, each scope
+        first for the user's language, then for every language."""
+        scopes = (
+            {"type": "chat", "chat_id": chat_id},
+            {"type": "all_private_chats"},
+            DEFAULT_SCOPE,
+        )
+        for scope in scopes:
+            for language in (language_code, ""):
+                found = self._commands.get(self.commands_key(scope, language))
+                if found:
+                    return list(found)
+        return []
+
+    def description(self, name: str, language_code: str = "") -> str | None:
+        """What setMyDescription (`description`) or setMyShortDescription
+        (`short_description`) set for a language, falling back to the default one."""
+        for language in (language_code, ""):
+            found = self.descriptions.get(f"{name}:{language}")
+            if found is not None:
+                return found.get(name)
+        return None
+
     # -- waiting -----------------------------------------------------------------------------
 
     def notify_changed(self) -> None:

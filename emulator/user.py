@@ -17,11 +17,26 @@ class UserSide(EmulatorState):
     _query_ids = itertools.count(4_000_000_000_000_000_001)
 
     def _remember_user(
-        self, user_id: int, first_name: str, username: str | None, last_name: str | None = None
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None,
+        last_name: str | None = None,
+        language_code: str | None = None,
     ) -> dict[str, Any]:
+        """The user as updates show them. `language_code` (their app's language) sticks to
+        the user until a later message gives another."""
         user = self._users.get(user_id)
-        if user is None or user["first_name"] != first_name or user.get("username") != username:
-            user = user_dict(user_id, first_name, username, last_name=last_name)
+        language_code = language_code or (user or {}).get("language_code")
+        if (
+            user is None
+            or user["first_name"] != first_name
+            or user.get("username") != username
+            or user.get("language_code") != language_code
+        ):
+            user = user_dict(
+                user_id, first_name, username, last_name=last_name, language_code=language_code
+            )
             self._users[user_id] = user
         return user
 
@@ -38,6 +53,7 @@ class UserSide(EmulatorState):
         chat_title: str | None = None,
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
+        language_code: str | None = None,
     ) -> dict[str, Any]:
         """Queue a ``message`` update from ``user_id``; returns the Message dict.
 
@@ -46,7 +62,7 @@ class UserSide(EmulatorState):
         """
         if chat_id is None:
             chat_id = user_id
-        user = self._remember_user(user_id, first_name, username, last_name)
+        user = self._remember_user(user_id, first_name, username, last_name, language_code)
         chat = self.register_chat(
             chat_id, chat_type, chat_title, first_name=first_name, username=username
         )

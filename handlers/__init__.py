@@ -21,6 +21,7 @@ from handlers import (
     corrections,
     feeds,
     flows,
+    languages,
     membership,
     publishing,
     stats,
@@ -74,6 +75,9 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("unsubscribe", subscriptions.unsubscribe, filters=NEW),
             CommandHandler("subscriptions", subscriptions.subscriptions, filters=NEW),
             CallbackQueryHandler(subscriptions.on_button, pattern=r"^v1:sub:"),
+            # the chat's languages: the same rule as subscriptions (groups: admins only)
+            CommandHandler("language", languages.language, filters=NEW),
+            CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 from datetime import tzinfo
 
-from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
-from bot.render import local_time
+from bot.i18n import _, current
 from bot.services.admins import AdminView, Change
+from handlers import menus
 
 _CHANGE_TEXTS = {
     Change.ADDED: texts.ADMIN_ADDED,
@@ -25,16 +24,16 @@ _CHANGE_TEXTS = {
 
 
 def _list_text(admins: list[AdminView], tz: tzinfo) -> str:
-    lines = [texts.ADMINS_HEADER]
+    lines = [_(texts.ADMINS_HEADER)]
     for admin in admins:
         if admin.owner:
-            lines.append(texts.ADMINS_OWNER_LINE.format(user_id=admin.user_id))
+            lines.append(_(texts.ADMINS_OWNER_LINE, user_id=admin.user_id))
         else:
-            date = local_time(admin.added_at, tz) if admin.added_at else ""
+            date = current().date(admin.added_at, tz) if admin.added_at else ""
             lines.append(
-                texts.ADMINS_LINE.format(user_id=admin.user_id, added_by=admin.added_by, date=date)
+                _(texts.ADMINS_LINE, user_id=admin.user_id, added_by=admin.added_by, date=date)
             )
-    return "\n".join(lines) + "\n\n" + texts.ADMINS_USAGE
+    return "\n".join(lines) + "\n\n" + _(texts.ADMINS_USAGE)
 
 
 def _target(update: Update, args: list[str]) -> int | str | None:
@@ -62,10 +61,11 @@ async def manage(update: Update, context: BotContext) -> None:
     action = args[0].casefold()
     target = _target(update, args)
     if action not in {"add", "remove"} or target is None:
-        await message.reply_text(texts.ADMINS_USAGE)
+        await message.reply_text(_(texts.ADMINS_USAGE))
         return
     if isinstance(target, str):
-        await message.reply_text(texts.ADMINS_BAD_ID.format(text=html.escape(target[:64])))
+        bad_id = _(texts.ADMINS_BAD_ID, text=html.escape(target[:64]))
+        await message.reply_text(bad_id + "\n\n" + _(texts.ADMINS_USAGE))
         return
     roster = context.services.admin_roster
     actor = update.effective_user.id
@@ -73,26 +73,27 @@ async def manage(update: Update, context: BotContext) -> None:
         change = await roster.add(actor, target)
     else:
         change = await roster.remove(actor, target)
-    await message.reply_text(_CHANGE_TEXTS[change].format(user_id=target))
+    await message.reply_text(_(_CHANGE_TEXTS[change], user_id=target))
     await _update_menu(context, target, change)
 
 
 async def _update_menu(context: BotContext, user_id: int, change: Change) -> None:
     """A new admin sees the admin commands in the menu; a removed one no longer does."""
-    scope = BotCommandScopeChat(user_id)
-    # TelegramError: the user has not opened a chat with the bot yet
-    with contextlib.suppress(TelegramError):
-        if change is Change.ADDED:
-            commands = [BotCommand(c.name, c.description) for c in texts.COMMANDS]
-            await context.bot.set_my_commands(commands, scope=scope)
-        elif change is Change.REMOVED:
-            await context.bot.delete_my_commands(scope=scope)
+    if change is Change.ADDED:
+        language = await context.services.chats.language_of(user_id)
+        await menus.set_chat_menu(context.bot, user_id, language, admin=True)
+    elif change is Change.REMOVED:
+        if await context.services.chats.language_chosen(user_id):
+            language = await context.services.chats.language_of(user_id)
+            await menus.set_chat_menu(context.bot, user_id, language, admin=False)
+        else:
+            await menus.drop_chat_menu(context.bot, user_id)
 
 
 async def show(update: Update, context: BotContext) -> None:
     """Admins who are not owners: the list; any change is refused."""
     if context.args:
-        await update.effective_message.reply_text(texts.NOT_OWNER)
+        await update.effective_message.reply_text(_(texts.NOT_OWNER))
         return
     admins = await context.services.admin_roster.list()
     await update.effective_message.reply_text(_list_text(admins, context.services.settings.tz))
@@ -100,4 +101,4 @@ async def show(update: Update, context: BotContext) -> None:
 
 async def refused(update: Update, context: BotContext) -> None:
     """Anyone else who tries an admin command: one polite answer, nothing happens."""
-    await update.effective_message.reply_text(texts.NOT_ADMIN)
+    await update.effective_message.reply_text(_(texts.NOT_ADMIN))

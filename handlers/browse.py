@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from bot import callbacks, texts
 from bot.callbacks import MorePage, ShowCategory, StaleCallback
 from bot.context import BotContext
+from bot.i18n import _, current
 from bot.render import item_list
 from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
@@ -26,14 +27,14 @@ def _more_keyboard(page: Page, shown: int, category_id: int | None, limit: int):
         return None
     last = page.items[shown - 1]
     data = callbacks.encode(MorePage(category_id, limit, last.cursor))
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.MORE_BUTTON, callback_data=data)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_(texts.MORE_BUTTON), callback_data=data)]])
 
 
 def categories_keyboard(categories: list[CategoryView]) -> InlineKeyboardMarkup:
     # Telegram allows 100 buttons in a keyboard; two per row keeps it compact on phones
     buttons = [
         InlineKeyboardButton(
-            texts.CATEGORY_BUTTON.format(name=c.name, count=c.item_count),
+            _(texts.CATEGORY_BUTTON, name=c.name, count=c.item_count),
             callback_data=callbacks.encode(ShowCategory(c.id)),
         )
         for c in categories[:100]
@@ -54,21 +55,25 @@ def _parse_count(args: list[str]) -> tuple[int | None, bool]:
     return min(count, MAX_COUNT), count > MAX_COUNT
 
 
+async def _news_choices(update: Update, context: BotContext) -> frozenset[str] | None:
+    """The item languages this chat reads (its /language "News in"); None: all."""
+    return (await context.services.chats.languages(update.effective_chat.id)).news
+
+
 async def latest(update: Update, context: BotContext) -> None:
     message = update.effective_message
     count, clamped = _parse_count(context.args or [])
     if count is None:
-        await message.reply_text(
-            texts.LATEST_BAD_NUMBER.format(max=MAX_COUNT, default=DEFAULT_COUNT)
-        )
+        await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
         return
-    page = await context.services.news.page(count)
+    news = await _news_choices(update, context)
+    page = await context.services.news.page(count, news=news)
     if not page.items:
-        await message.reply_text(texts.NO_ITEMS)
+        await message.reply_text(_(texts.NO_ITEMS if news is None else texts.NO_ITEMS_IN_LANGUAGES))
         return
-    header = texts.LATEST_HEADER
+    header = _(texts.LATEST_HEADER)
     if clamped:
-        header = texts.LATEST_CLAMPED.format(max=MAX_COUNT) + "\n\n" + header
+        header = _(texts.LATEST_CLAMPED, max=MAX_COUNT) + "\n\n" + header
     text, shown = item_list(header, page.items, context.services.settings.tz)
     await message.reply_text(text, reply_markup=_more_keyboard(page, shown, None, count))
 
@@ -78,9 +83,13 @@ async def _send_category(
 ) -> None:
     name = html.escape(category.name)
     if not page.items:
-        await update.effective_chat.send_message(texts.NO_ITEMS_IN_CATEGORY.format(name=name))
+        await update.effective_chat.send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
         return
-    header = texts.CATEGORY_HEADER.format(name=name, count=texts.item_count(category.item_count))
+    header = _(
+        texts.CATEGORY_HEADER,
+        name=name,
+        count=current().plural(texts.ITEMS, category.item_count),
+    )
     text, shown = item_list(header, page.items, context.services.settings.tz)
     await update.effective_chat.send_message(
         text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT)
@@ -90,30 +99,33 @@ async def _send_category(
 async def category(update: Update, context: BotContext) -> None:
     message = update.effective_message
     news = context.services.news
+    choices = await _news_choices(update, context)
     name = " ".join(context.args or [])
     if not name:
-        categories = await news.categories()
+        categories = await news.categories(news=choices)
         if not categories:
-            await message.reply_text(texts.CATEGORY_NONE)
+            await message.reply_text(_(texts.CATEGORY_NONE))
             return
         await message.reply_text(
-            texts.CATEGORY_CHOOSE, reply_markup=categories_keyboard(categories)
+            _(texts.CATEGORY_CHOOSE), reply_markup=categories_keyboard(categories)
         )
         return
     if len(name) > CATEGORY_NAME_MAX:
-        await message.reply_text(texts.CATEGORY_NAME_TOO_LONG.format(max=CATEGORY_NAME_MAX))
+        await message.reply_text(_(texts.CATEGORY_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
         return
     match = await news.find_category(name)
     if match.outcome is Match.FOUND:
-        page = await news.page(DEFAULT_COUNT, category_id=match.category.id)
-        await _send_category(update, context, match.category, page)
+        found, page = await news.category_page(match.category.id, DEFAULT_COUNT, news=choices)
+        await _send_category(update, context, found or match.category, page)
         return
     template = (
-        texts.CATEGORY_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.CATEGORY_UNKNOWN
+        _(texts.CATEGORY_AMBIGUOUS)
+        if match.outcome is Match.AMBIGUOUS
+        else _(texts.CATEGORY_UNKNOWN)
     )
     candidates = list(match.candidates)
     if not candidates:
-        await message.reply_text(texts.CATEGORY_NONE)
+        await message.reply_text(_(texts.CATEGORY_NONE))
         return
     await message.reply_text(
         template.format(name=html.escape(name)), reply_markup=categories_keyboard(candidates)
@@ -126,36 +138,37 @@ async def on_button(update: Update, context: BotContext) -> None:
     try:
         action = callbacks.decode(query.data, (MorePage, ShowCategory), max_limit=MAX_COUNT)
     except StaleCallback:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     news = context.services.news
+    choices = await _news_choices(update, context)
     if isinstance(action, ShowCategory):
-        found, page = await news.category_page(action.category_id, DEFAULT_COUNT)
+        found, page = await news.category_page(action.category_id, DEFAULT_COUNT, news=choices)
         if found is None:
-            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
             return
         await query.answer()
         await _send_category(update, context, found, page)
         return
     category = None
     if action.category_id is None:
-        page = await news.page(action.limit, after=action.cursor)
+        page = await news.page(action.limit, after=action.cursor, news=choices)
     else:
         category, page = await news.category_page(
-            action.category_id, action.limit, after=action.cursor
+            action.category_id, action.limit, after=action.cursor, news=choices
         )
         if category is None:
-            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
             return
     if not page.items:
-        await query.answer(texts.NO_MORE_ITEMS)
+        await query.answer(_(texts.NO_MORE_ITEMS))
         await _drop_button(query)
         return
     await query.answer()
     header = (
-        texts.CATEGORY_MORE_HEADER.format(name=html.escape(category.name))
+        _(texts.CATEGORY_MORE_HEADER, name=html.escape(category.name))
         if category
-        else texts.LATEST_MORE_HEADER
+        else _(texts.LATEST_MORE_HEADER)
     )
     text, shown = item_list(header, page.items, context.services.settings.tz)
     await update.effective_chat.send_message(

@@ -10,8 +10,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot import texts
+from bot import i18n, texts
 from bot.context import BotContext
+from bot.i18n import _
 from bot.services.chats import ChatInfo
 from bot.services.errors import STORE_UNAVAILABLE
 
@@ -23,7 +24,7 @@ class _AddressedToMe(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         word = (message.text or "").split(maxsplit=1)[0] if message.text else ""
-        _, at, username = word.partition("@")
+        _word, at, username = word.partition("@")
         return bool(at) and username.casefold() == message.get_bot().username.casefold()
 
 
@@ -31,21 +32,24 @@ ADDRESSED_TO_ME = _AddressedToMe()
 
 
 def help_text(bot_username: str, *, for_admin: bool) -> str:
-    lines = [texts.HELP_HEADER]
+    lines = [_(texts.HELP_HEADER)]
     for command in texts.COMMANDS:
         if not command.admin_only:
             lines.append(_help_line(command))
     if for_admin:
-        lines.append(texts.HELP_ADMIN_HEADER)
+        lines.append(_(texts.HELP_ADMIN_HEADER))
         lines.extend(_help_line(c) for c in texts.COMMANDS if c.admin_only)
-    lines.append(texts.HELP_FOOTER.format(bot_username=html.escape(bot_username)))
+    lines.append(_(texts.HELP_FOOTER, bot_username=html.escape(bot_username)))
     return "\n".join(lines)
 
 
 def _help_line(command: texts.Command) -> str:
-    usage = f"<code>{html.escape(command.usage)}</code> " if command.usage else ""
-    return texts.HELP_LINE.format(
-        name=command.name, usage=usage, description=html.escape(command.description)
+    usage = f"<code>{html.escape(_(command.usage))}</code> " if command.usage else ""
+    return _(
+        texts.HELP_LINE,
+        name=command.name,
+        usage=usage,
+        description=html.escape(_(command.description)),
     )
 
 
@@ -54,23 +58,35 @@ def _is_admin(update: Update, context: BotContext) -> bool:
 
 
 async def remember_chat(update: Update, context: BotContext) -> None:
+    """Runs first for every update: records the chat and sets the language of the reply.
+
+    The app's language is set before the database is asked, so an update still gets the
+    user's language (not an earlier update's) if the store is down."""
+    user = update.effective_user
+    app_language = i18n.negotiate(user.language_code) if user and user.language_code else None
+    i18n.use(app_language or i18n.ENGLISH)
     chat = update.effective_chat
     if chat is None:
         return
-    await context.services.chats.remember(
+    languages = await context.services.chats.remember(
         ChatInfo(
-            id=chat.id, type=chat.type, title=chat.title or chat.full_name, username=chat.username
+            id=chat.id,
+            type=chat.type,
+            title=chat.title or chat.full_name,
+            username=chat.username,
+            app_language=app_language,
         )
     )
+    i18n.use(languages.interface)
 
 
 async def start(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if update.effective_chat.type == ChatType.PRIVATE:
         name = html.escape(update.effective_user.first_name if update.effective_user else "")
-        await message.reply_text(texts.WELCOME.format(name=name))
+        await message.reply_text(_(texts.WELCOME, name=name))
     else:
-        await message.reply_text(texts.WELCOME_GROUP)
+        await message.reply_text(_(texts.WELCOME_GROUP))
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -80,25 +96,25 @@ async def show_help(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+    await update.effective_message.reply_text(_(texts.UNKNOWN_COMMAND))
 
 
 async def plain_text(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(texts.PLAIN_TEXT_HINT)
+    await update.effective_message.reply_text(_(texts.PLAIN_TEXT_HINT))
 
 
 async def edited_message(update: Update, context: BotContext) -> None:
     # An edit must not run a command a second time (an edited /add would publish twice).
-    await update.effective_message.reply_text(texts.EDITED_MESSAGE_HINT)
+    await update.effective_message.reply_text(_(texts.EDITED_MESSAGE_HINT))
 
 
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, STORE_UNAVAILABLE):
-        reply = texts.STORE_UNAVAILABLE
+        reply = _(texts.STORE_UNAVAILABLE)
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
     else:
-        reply = texts.INTERNAL_ERROR
+        reply = _(texts.INTERNAL_ERROR)
         log.error("handler failed", exc_info=error)
     if not isinstance(update, Update):
         return

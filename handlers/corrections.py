@@ -19,7 +19,8 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import texts
 from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
-from bot.render import delivered_item, item_card, local_time
+from bot.i18n import _, current
+from bot.render import delivered_item, item_card
 from bot.services.corrections import EDITABLE
 from bot.services.drafts import DraftState
 from bot.services.reports import CorrectionReportView
@@ -62,14 +63,15 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
     if not args:
         page = await news.page(LIST_SIZE)
         if not page.items:
-            await message.reply_text(texts.CORRECT_NO_ITEMS.format(command=command))
+            await message.reply_text(_(texts.CORRECT_NO_ITEMS, command=command))
             return None
-        lines = [texts.CORRECT_LIST_HEADER.format(n=len(page.items), command=command)]
+        lines = [_(texts.CORRECT_LIST_HEADER, n=len(page.items), command=command)]
         for item in page.items:
             lines.append(
-                texts.CORRECT_LIST_LINE.format(
+                _(
+                    texts.CORRECT_LIST_LINE,
                     id=item.id,
-                    date=local_time(item.published_at, context.services.settings.tz),
+                    date=current().date(item.published_at, context.services.settings.tz),
                     title=html.escape(item.title),
                 )
             )
@@ -78,12 +80,12 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
     raw = " ".join(args).removeprefix("#")
     if len(args) > 1 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
         await message.reply_text(
-            texts.CORRECT_BAD_NUMBER.format(text=html.escape(" ".join(args)[:64]), command=command)
+            _(texts.CORRECT_BAD_NUMBER, text=html.escape(" ".join(args)[:64]), command=command)
         )
         return None
     item = await news.get_item(int(raw))
     if item is None:
-        await message.reply_text(texts.CORRECT_UNKNOWN.format(id=int(raw), command=command))
+        await message.reply_text(_(texts.CORRECT_UNKNOWN, id=int(raw), command=command))
     return item
 
 
@@ -96,17 +98,15 @@ def _corrected(context: BotContext, item_id: int) -> None:
 def correction_report(report: CorrectionReportView) -> str:
     """What the admin who edited or deleted an item hears once the messages are corrected."""
     if report.action == "edit":
-        text = texts.EDIT_SAVED.format(id=report.item_id, updated=report.done, total=report.total)
+        text = _(texts.EDIT_SAVED, id=report.item_id, updated=report.done, total=report.total)
         if report.failed:
-            text += texts.EDIT_SAVED_FAILED.format(failed=report.failed)
+            text += _(texts.EDIT_SAVED_FAILED, failed=report.failed)
         return text
-    text = texts.DELETE_DONE.format(
-        id=report.item_id, deleted=report.done, cancelled=report.cancelled
-    )
+    text = _(texts.DELETE_DONE, id=report.item_id, deleted=report.done, cancelled=report.cancelled)
     if report.too_old:
-        text += texts.DELETE_TOO_OLD.format(old=report.too_old)
+        text += _(texts.DELETE_TOO_OLD, old=report.too_old)
     if report.failed:
-        text += texts.DELETE_FAILED.format(failed=report.failed)
+        text += _(texts.DELETE_FAILED, failed=report.failed)
     return text
 
 
@@ -120,13 +120,13 @@ async def delete(update: Update, context: BotContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                button(texts.BUTTON_DELETE, "del", "yes", item.id),
-                button(texts.BUTTON_KEEP, "del", "no", item.id),
+                button(_(texts.BUTTON_DELETE), "del", "yes", item.id),
+                button(_(texts.BUTTON_KEEP), "del", "no", item.id),
             ]
         ]
     )
     await update.effective_message.reply_text(
-        texts.DELETE_CONFIRM
+        _(texts.DELETE_CONFIRM)
         + "\n\n"
         + item_card(item, context.services.settings.tz, show_number=True),
         reply_markup=keyboard,
@@ -136,28 +136,28 @@ async def delete(update: Update, context: BotContext) -> None:
 async def on_delete_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if update.effective_user.id not in context.services.admins.user_ids:
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         return
     try:
         flow, action, argument = parse_button(query.data)
         if flow != "del" or action not in ("yes", "no") or not (argument or "").isdigit():
             raise StaleCallback(query.data or "")
     except StaleCallback:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     item_id = int(argument)
     chat = update.effective_chat
     await query.answer()
     await drop_buttons(update)
     if action == "no":
-        await chat.send_message(texts.DELETE_KEPT.format(id=item_id))
+        await chat.send_message(_(texts.DELETE_KEPT, id=item_id))
         return
     try:
         await context.services.corrections.delete(
             update.effective_user.id, item_id, report_chat_id=chat.id
         )
     except LookupError:
-        await chat.send_message(texts.CORRECT_UNKNOWN.format(id=item_id, command="delete"))
+        await chat.send_message(_(texts.CORRECT_UNKNOWN, id=item_id, command="delete"))
         return
     _corrected(context, item_id)
 
@@ -174,13 +174,13 @@ async def start(update: Update, context: BotContext) -> int:
     await context.services.drafts.save(*draft_keys(update), KIND, Step.FIELD, {"item_id": item.id})
     keyboard = InlineKeyboardMarkup(
         [
-            [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in EDITABLE[:2]],
-            [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in EDITABLE[2:]],
-            [button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+            [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in EDITABLE[:2]],
+            [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in EDITABLE[2:]],
+            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
     await update.effective_message.reply_text(
-        texts.EDIT_WHICH.format(id=item.id)
+        _(texts.EDIT_WHICH, id=item.id)
         + "\n\n"
         + item_card(item, context.services.settings.tz, show_number=True),
         reply_markup=keyboard,
@@ -189,7 +189,7 @@ async def start(update: Update, context: BotContext) -> int:
 
 
 async def private_only(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(texts.FLOW_PRIVATE_ONLY.format(command="edit"))
+    await update.effective_message.reply_text(_(texts.FLOW_PRIVATE_ONLY, command="edit"))
 
 
 async def _confirm(
@@ -199,21 +199,26 @@ async def _confirm(
     if item is None:
         await context.services.drafts.discard(*draft_keys(update))
         await update.effective_chat.send_message(
-            texts.CORRECT_UNKNOWN.format(id=data["item_id"], command="edit")
+            _(texts.CORRECT_UNKNOWN, id=data["item_id"], command="edit")
         )
         return END
     field = data["field"]
     if getattr(item, field) == value:
-        await update.effective_chat.send_message(texts.EDIT_NOTHING)
+        await update.effective_chat.send_message(_(texts.EDIT_NOTHING))
         return ACTIVE
     await context.services.drafts.save(
         *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
     )
     changed = dataclasses.replace(item, **{field: value})
     keyboard = InlineKeyboardMarkup(
-        [[button(texts.BUTTON_SAVE, FLOW, "save"), button(texts.BUTTON_CANCEL, FLOW, "cancel")]]
+        [
+            [
+                button(_(texts.BUTTON_SAVE), FLOW, "save"),
+                button(_(texts.BUTTON_CANCEL), FLOW, "cancel"),
+            ]
+        ]
     )
-    await update.effective_chat.send_message(texts.EDIT_PREVIEW.format(id=item.id))
+    await update.effective_chat.send_message(_(texts.EDIT_PREVIEW, id=item.id))
     await update.effective_chat.send_message(
         delivered_item(changed, context.services.settings.tz), reply_markup=keyboard
     )
@@ -222,7 +227,7 @@ async def _confirm(
 
 async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:
     if draft.step != Step.VALUE:  # the other steps take buttons
-        await update.effective_message.reply_text(texts.ADD_USE_BUTTONS)
+        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
     field = draft.get("field")
     try:
@@ -234,7 +239,7 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
     if field == "url" and value is not None:
         existing = await context.services.news.find_by_url(value)
         if existing is not None and existing.id != draft.get("item_id"):
-            await update.effective_message.reply_text(texts.ADD_LINK_TAKEN.format(id=existing.id))
+            await update.effective_message.reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
             return ACTIVE
     return await _confirm(update, context, draft.data, value)
 
@@ -262,8 +267,8 @@ async def _pick_field(
         categories = await context.services.news.categories()
         markup = category_keyboard(FLOW, categories)
     elif argument in ("url", "summary"):
-        markup = InlineKeyboardMarkup([[button(texts.BUTTON_SKIP, FLOW, "skip")]])
-    await update.effective_chat.send_message(texts.ADD_ASK_NEW[argument], reply_markup=markup)
+        markup = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
+    await update.effective_chat.send_message(_(texts.ADD_ASK_NEW[argument]), reply_markup=markup)
     return ACTIVE
 
 
@@ -321,7 +326,7 @@ async def button_step(
 
 
 def cancelled_text(draft: DraftState) -> str:
-    return texts.EDIT_CANCELLED.format(id=draft.get("item_id"))
+    return _(texts.EDIT_CANCELLED, id=draft.get("item_id"))
 
 
 async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
@@ -339,14 +344,14 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile
         existing = failure.details["existing"]
-        await update.effective_chat.send_message(texts.ADD_LINK_TAKEN.format(id=existing.id))
+        await update.effective_chat.send_message(_(texts.ADD_LINK_TAKEN, id=existing.id))
         await context.services.drafts.save(chat_id, user_id, KIND, "value", draft.data)
         return ACTIVE
     await drop_buttons(update)
     await context.services.drafts.discard(chat_id, user_id)
     if edited is None:
         await update.effective_chat.send_message(
-            texts.CORRECT_UNKNOWN.format(id=draft["item_id"], command="edit")
+            _(texts.CORRECT_UNKNOWN, id=draft["item_id"], command="edit")
         )
         return END
     return END

@@ -10,9 +10,10 @@ from telegram import Bot, Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 
-from bot import texts
+from bot import i18n, texts
 from bot.context import BotContext, Services
 from bot.feeds.fetcher import FeedError
+from bot.i18n import _, current
 from bot.services.feeds import (
     DEFAULT_CATEGORY,
     AddProblem,
@@ -22,6 +23,7 @@ from bot.services.feeds import (
     FeedService,
     FeedView,
     PollReport,
+    split_category_language,
 )
 from bot.services.validation import CATEGORY_NAME_MAX
 
@@ -33,7 +35,8 @@ def _minutes(feeds: FeedService) -> int:
 
 
 def error_reason(feeds: FeedService, code: str, detail: str) -> str:
-    return texts.FEED_ERRORS[code].format(
+    return _(
+        texts.FEED_ERRORS[code],
         detail=html.escape(detail),
         max_mb=round(feeds.limits.max_bytes / (1024 * 1024), 1),
         seconds=f"{feeds.limits.timeout_seconds:g}",
@@ -51,32 +54,38 @@ def _stored_error_reason(feeds: FeedService, feed: FeedView) -> str:
 
 def _line(feeds: FeedService, feed: FeedView) -> str:
     if feed.error is not None:
-        status = texts.FEEDS_BROKEN.format(reason=_stored_error_reason(feeds, feed))
+        status = _(texts.FEEDS_BROKEN, reason=_stored_error_reason(feeds, feed))
     elif feed.last_ok_at is None:
-        status = texts.FEEDS_NEVER_READ
+        status = _(texts.FEEDS_NEVER_READ)
     else:
         status = ""
-    return texts.FEEDS_LINE.format(
+    if feed.language:
+        language = current().language_name(feed.language)
+    else:
+        language = _(texts.FEEDS_LANGUAGE_FROM_FEED, language=current().language_name("en"))
+    return _(
+        texts.FEEDS_LINE,
         id=feed.id,
         title=html.escape(feed.name),
         url=html.escape(feed.url),
-        category=html.escape(feed.category) if feed.category else texts.FEEDS_OWN_CATEGORY,
+        category=html.escape(feed.category) if feed.category else _(texts.FEEDS_OWN_CATEGORY),
+        language=html.escape(language),
         status=status,
     )
 
 
 def feeds_list_text(feeds: FeedService, views: list[FeedView]) -> str:
     if not views:
-        return texts.FEEDS_NONE
-    text = texts.FEEDS_HEADER.format(minutes=_minutes(feeds))
+        return _(texts.FEEDS_NONE)
+    text = _(texts.FEEDS_HEADER, minutes=_minutes(feeds))
     limit = MessageLimit.MAX_TEXT_LENGTH - 200  # room for the footer and "…and N more"
     for shown, feed in enumerate(views):
         line = "\n\n" + _line(feeds, feed)
         if len(text) + len(line) > limit:
-            text += "\n\n" + texts.FEEDS_MORE.format(n=len(views) - shown)
+            text += "\n\n" + _(texts.FEEDS_MORE, n=len(views) - shown)
             break
         text += line
-    return text + "\n\n" + texts.FEEDS_FOOTER
+    return text + "\n\n" + _(texts.FEEDS_FOOTER)
 
 
 async def feeds_command(update: Update, context: BotContext) -> None:
@@ -86,11 +95,11 @@ async def feeds_command(update: Update, context: BotContext) -> None:
     if not args:
         await _list(update, context)
     elif action == "add" and len(args) >= 2:
-        await _add(update, context, args[1], " ".join(args[2:]) or None)
+        await _add(update, context, args[1], " ".join(args[2:]))
     elif action in {"remove", "delete", "rm"}:
         await _remove(update, context, args[1:])
     else:
-        await message.reply_text(texts.FEEDS_USAGE.format(default=DEFAULT_CATEGORY))
+        await message.reply_text(_(texts.FEEDS_USAGE, default=DEFAULT_CATEGORY))
 
 
 async def _list(update: Update, context: BotContext) -> None:
@@ -98,32 +107,40 @@ async def _list(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(feeds_list_text(feeds, await feeds.feeds()))
 
 
-async def _add(update: Update, context: BotContext, url: str, category: str | None) -> None:
+async def _add(update: Update, context: BotContext, url: str, words: str) -> None:
+    """`/feeds add URL [category] [lang]`: see `split_category_language` for the words."""
     feeds = context.services.feeds
     user = update.effective_user
     try:
-        added = await feeds.add(url, category, added_by=user.id if user else None)
+        category, language = split_category_language(words)
+        added = await feeds.add(
+            url, category, language=language, added_by=user.id if user else None
+        )
     except FeedNotAdded as failure:
         if failure.error is not None:
             reason = _feed_error_reason(feeds, failure.error)
         else:
             problem = failure.problem or AddProblem.BAD_URL
             existing = failure.existing
-            reason = texts.FEEDS_ADD_PROBLEMS[problem.value].format(
-                id=existing.id if existing else "?", max=CATEGORY_NAME_MAX
+            reason = _(
+                texts.FEEDS_ADD_PROBLEMS[problem.value],
+                id=existing.id if existing else "?",
+                max=CATEGORY_NAME_MAX,
+                code=html.escape(failure.code),
             )
-        await update.effective_message.reply_text(texts.FEEDS_ADD_FAILED.format(reason=reason))
+        await update.effective_message.reply_text(_(texts.FEEDS_ADD_FAILED, reason=reason))
         return
     minutes = _minutes(feeds)
-    text = texts.FEEDS_ADDED.format(
+    text = _(
+        texts.FEEDS_ADDED,
         title=html.escape(added.feed.name),
         id=added.feed.id,
-        entries=texts.feed_entry_count(added.entry_count),
+        entries=current().plural(texts.FEED_ENTRIES, added.entry_count),
     )
     if added.imported:
-        more = texts.FEEDS_ADDED_IMPORTED.format(imported=added.imported, minutes=minutes)
+        more = _(texts.FEEDS_ADDED_IMPORTED, imported=added.imported, minutes=minutes)
     else:
-        more = texts.FEEDS_ADDED_NOTHING.format(minutes=minutes)
+        more = _(texts.FEEDS_ADDED_NOTHING, minutes=minutes)
     await update.effective_message.reply_text(text + "\n" + more)
 
 
@@ -131,37 +148,37 @@ async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
     message = update.effective_message
     number = args[0].lstrip("#") if len(args) == 1 else ""
     if not number.isdecimal():
-        await message.reply_text(texts.FEEDS_REMOVE_USAGE)
+        await message.reply_text(_(texts.FEEDS_REMOVE_USAGE))
         return
     feed_id = int(number)
     removed = await context.services.feeds.remove(feed_id) if feed_id < 2**31 else None
     if removed is None:
-        await message.reply_text(texts.FEEDS_UNKNOWN.format(id=feed_id))
+        await message.reply_text(_(texts.FEEDS_UNKNOWN, id=feed_id))
         return
-    await message.reply_text(
-        texts.FEEDS_REMOVED.format(id=removed.id, title=html.escape(removed.name))
-    )
+    await message.reply_text(_(texts.FEEDS_REMOVED, id=removed.id, title=html.escape(removed.name)))
 
 
 async def feeds_refused(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(texts.FEEDS_NOT_ALLOWED)
+    await update.effective_message.reply_text(_(texts.FEEDS_NOT_ALLOWED))
 
 
 def event_text(feeds: FeedService, event: FeedEvent) -> str:
     feed = event.feed
     title = html.escape(feed.name)
     if event.kind is FeedEventKind.RECOVERED:
-        return texts.FEED_RECOVERED_ALERT.format(id=feed.id, title=title)
+        return _(texts.FEED_RECOVERED_ALERT, id=feed.id, title=title)
     reason = _stored_error_reason(feeds, feed)
-    return texts.FEED_BROKEN_ALERT.format(id=feed.id, title=title, reason=reason)
+    return _(texts.FEED_BROKEN_ALERT, id=feed.id, title=title, reason=reason)
 
 
 async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
     # owners and the admins they added: whoever may fix a feed hears that it broke
-    admin_ids = sorted(services.settings.admin_ids | await services.admin_roster.added_ids())
+    admin_ids = services.settings.admin_ids | await services.admin_roster.added_ids()
+    languages = await services.chats.languages_of(admin_ids)
     for event in report.events:
-        text = event_text(services.feeds, event)
-        for admin_id in admin_ids:
+        for admin_id, language in languages.items():
+            with i18n.speaking(language):
+                text = event_text(services.feeds, event)
             try:
                 await bot.send_message(admin_id, text)
             except TelegramError as exc:  # e.g. the admin never opened a chat with the bot

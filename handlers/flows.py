@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 from bot import texts
 from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
+from bot.i18n import _
 from bot.services.drafts import DraftState
 from handlers import common, corrections, publishing
 from handlers.ui import ACTIVE, END, Flow
@@ -42,7 +43,7 @@ def _hours(context: BotContext) -> int:
 async def _draft(update: Update, context: BotContext) -> DraftState | None:
     draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
     if draft is not None and draft.expired:
-        await update.effective_chat.send_message(texts.DRAFT_EXPIRED.format(hours=_hours(context)))
+        await update.effective_chat.send_message(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return None
     return draft
 
@@ -54,7 +55,7 @@ async def on_text(update: Update, context: BotContext) -> int:
         await common.plain_text(update, context)
         return END
     if draft.expired:
-        await update.effective_message.reply_text(texts.DRAFT_EXPIRED.format(hours=_hours(context)))
+        await update.effective_message.reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return END
     return await _STEPS[draft.kind].text_step(update, context, draft)
 
@@ -62,23 +63,23 @@ async def on_text(update: Update, context: BotContext) -> int:
 async def on_button(update: Update, context: BotContext) -> int | None:
     query = update.callback_query
     if update.effective_user.id not in context.services.admins.user_ids:
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         return END
     try:
         flow, action, argument = parse_button(query.data)
         kind = _BY_BUTTON[flow]
     except (StaleCallback, KeyError):
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return None
     draft = await _draft(update, context)
     if draft is None:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return END
     state = None
     if draft.kind == kind:
         state = await _STEPS[kind].button_step(update, context, draft, action, argument)
     if state is None:  # a button of an earlier step, or forged
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return ACTIVE
     return state
 
@@ -89,7 +90,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     await context.services.drafts.discard(update.effective_chat.id, update.effective_user.id)
     flow = _STEPS.get(draft.kind) if draft is not None and not draft.expired else None
     if draft is None or flow is None:
-        await update.effective_message.reply_text(texts.CANCEL_NOTHING)
+        await update.effective_message.reply_text(_(texts.CANCEL_NOTHING))
     else:
         await update.effective_message.reply_text(flow.cancelled_text(draft))
     return END

@@ -34,8 +34,9 @@ from datetime import tzinfo
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
-from bot import texts
+from bot import i18n, texts
 from bot.context import BotContext, Services
+from bot.i18n import _
 from bot.render import item_card
 from bot.services.scheduling import DueOutcome
 from bot.services.validation import Problem
@@ -80,22 +81,23 @@ async def publish_scheduled(context: BotContext) -> None:
     for outcome in outcomes:
         # TelegramError: the admin blocked the bot; the item is published all the same
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(
-                outcome.scheduled.chat_id, _due_text(outcome, context.services.settings.tz)
-            )
+            chat_id = outcome.scheduled.chat_id
+            with i18n.speaking(await context.services.chats.language_of(chat_id)):
+                text = _due_text(outcome, context.services.settings.tz)
+            await context.bot.send_message(chat_id, text)
 
 
 def _due_text(outcome: DueOutcome, tz: tzinfo) -> str:
     if outcome.item is not None:
-        published = texts.SCHEDULED_PUBLISHED.format(id=outcome.item.id)
+        published = _(texts.SCHEDULED_PUBLISHED, id=outcome.item.id)
         return published + "\n\n" + item_card(outcome.item, tz)
     failure = outcome.problem
     if failure.problem is Problem.DUPLICATE_URL:
-        problem = texts.PROBLEM_DUPLICATE.format(id=failure.details["existing"].id)
+        problem = _(texts.PROBLEM_DUPLICATE, id=failure.details["existing"].id)
     else:
         problem = problem_text(failure)
-    return texts.SCHEDULED_FAILED.format(
-        title=html.escape(outcome.scheduled.draft.title), problem=problem
+    return _(
+        texts.SCHEDULED_FAILED, title=html.escape(outcome.scheduled.draft.title), problem=problem
     )
 
 
@@ -112,13 +114,18 @@ async def poll_feeds(context: BotContext) -> None:
 async def report_broadcasts(context: BotContext) -> None:
     """Tell each publishing admin how their broadcast went, once it ended, and each
     correcting admin how their /edit or /delete went, once every message is corrected."""
+    chats = context.services.chats
     for done in await context.services.reports.take_finished_corrections():
+        with i18n.speaking(await chats.language_of(done.chat_id)):
+            text = correction_report(done)
         with contextlib.suppress(TelegramError):  # the admin blocked the bot meanwhile
-            await context.bot.send_message(done.chat_id, correction_report(done))
+            await context.bot.send_message(done.chat_id, text)
     for report in await context.services.reports.take_finished():
+        with i18n.speaking(await chats.language_of(report.admin_id)):
+            text = report_text(report)
         # TelegramError: the admin blocked the bot or never opened a chat with it
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(report.admin_id, report_text(report))
+            await context.bot.send_message(report.admin_id, text)
 
 
 @leader_only

@@ -15,9 +15,10 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import texts
+from bot import i18n, texts
 from bot.callbacks import button
 from bot.context import BotContext
+from bot.i18n import _, current
 from bot.render import delivered_item, item_card, local_time
 from bot.services.drafts import DraftState
 from bot.services.scheduling import WHEN_FORMAT, BadWhen, parse_when
@@ -27,6 +28,7 @@ from bot.services.validation import (
     Problem,
     ValidationFailed,
     clean_field,
+    clean_language,
     parse_add_line,
 )
 from bot.services.views import ItemView
@@ -58,6 +60,7 @@ class Step(enum.StrEnum):
     PREVIEW = "preview"  # publish, schedule, change a field or cancel
     FIELD = "field"  # which field to change, from the preview
     WHEN = "when"  # the date and time to publish at
+    LANGUAGE = "language"  # the language the item is written in, from the preview
 
 
 # the fields in the order they are asked for; the preview follows the last
@@ -73,6 +76,7 @@ def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: in
         category_id=0,
         category=data["category"],
         published_at=published_at,
+        language=data.get("language", i18n.ENGLISH),
     )
 
 
@@ -81,42 +85,48 @@ def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: in
 
 def _command_args(text: str) -> str:
     """Everything after the command word, with the bars and spacing as typed."""
-    _command, _, rest = text.partition(" ")
+    _command, _space, rest = text.partition(" ")
     return rest if _command else ""
+
+
+def _usage() -> str:
+    tr = current()
+    return tr(texts.ADD_USAGE, language=tr.language_name(tr.language))
 
 
 async def add(update: Update, context: BotContext) -> None:
     message = update.effective_message
     args = _command_args(message.text or "")
     if not args.strip():
-        await message.reply_text(texts.ADD_USAGE)
+        await message.reply_text(_usage())
         return
     user = update.effective_user
     try:
-        draft = parse_add_line(args)
+        draft = parse_add_line(args, current().language)
         published = await context.services.news.publish(draft, actor_id=user.id)
     except ValidationFailed as failure:
         if failure.problem is Problem.DUPLICATE_URL:
             existing = failure.details["existing"]
             await message.reply_text(
-                texts.ADD_DUPLICATE.format(id=existing.id)
+                _(texts.ADD_DUPLICATE, id=existing.id)
                 + "\n\n"
                 + item_card(existing, context.services.settings.tz)
             )
         else:
-            await message.reply_text(texts.ADD_PROBLEM.format(problem=problem_text(failure)))
+            problem = _(texts.ADD_PROBLEM, problem=problem_text(failure))
+            await message.reply_text(problem + "\n\n" + _usage())
         return
     item = published.item
     if published.category_created:
-        intro = texts.ADD_DONE_NEW_CATEGORY.format(id=item.id, category=html.escape(item.category))
+        intro = _(texts.ADD_DONE_NEW_CATEGORY, id=item.id, category=html.escape(item.category))
     else:
-        intro = texts.ADD_DONE.format(id=item.id)
+        intro = _(texts.ADD_DONE, id=item.id)
     await message.reply_text(intro)
     await message.reply_text(item_card(item, context.services.settings.tz))
 
 
 async def add_refused(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(texts.ADD_NOT_ALLOWED)
+    await update.effective_message.reply_text(_(texts.ADD_NOT_ALLOWED))
 
 
 # -- the guided flow -------------------------------------------------------------------------
@@ -137,8 +147,9 @@ async def _save(update: Update, context: BotContext, step: Step, data: Mapping[s
 
 async def start(update: Update, context: BotContext) -> int:
     """/add without arguments, in a private chat: step 1, the title."""
-    await _save(update, context, Step.TITLE, {})
-    await update.effective_message.reply_text(texts.ADD_ASK_TITLE)
+    # the item is taken to be in the admin's language until the preview's button says else
+    await _save(update, context, Step.TITLE, {"language": current().language})
+    await update.effective_message.reply_text(_(texts.ADD_ASK_TITLE))
     return ACTIVE
 
 
@@ -146,16 +157,16 @@ async def start(update: Update, context: BotContext) -> int:
 
 
 async def _ask_title(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
-    prompt = texts.ADD_ASK_NEW["title"] if data.get("editing") else texts.ADD_ASK_TITLE
+    prompt = _(texts.ADD_ASK_NEW["title"]) if data.get("editing") else _(texts.ADD_ASK_TITLE)
     await update.effective_chat.send_message(prompt)
 
 
 async def _ask_category(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     categories = await context.services.news.categories()
     if data.get("editing"):
-        prompt = texts.ADD_ASK_NEW["category"]
+        prompt = _(texts.ADD_ASK_NEW["category"])
     else:
-        prompt = texts.ADD_ASK_CATEGORY if categories else texts.ADD_ASK_CATEGORY_NONE
+        prompt = _(texts.ADD_ASK_CATEGORY) if categories else _(texts.ADD_ASK_CATEGORY_NONE)
     await update.effective_chat.send_message(
         prompt, reply_markup=category_keyboard(FLOW, categories)
     )
@@ -164,9 +175,9 @@ async def _ask_category(update: Update, context: BotContext, data: Mapping[str, 
 async def _ask_optional(
     update: Update, context: BotContext, data: Mapping[str, Any], field: Step
 ) -> None:
-    first = texts.ADD_ASK_LINK if field is Step.URL else texts.ADD_ASK_SUMMARY
-    prompt = texts.ADD_ASK_NEW[field] if data.get("editing") else first
-    skip = InlineKeyboardMarkup([[button(texts.BUTTON_SKIP, FLOW, "skip")]])
+    first = _(texts.ADD_ASK_LINK) if field is Step.URL else _(texts.ADD_ASK_SUMMARY)
+    prompt = _(texts.ADD_ASK_NEW[field]) if data.get("editing") else first
+    skip = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
     await update.effective_chat.send_message(prompt, reply_markup=skip)
 
 
@@ -180,14 +191,24 @@ async def _ask_summary(update: Update, context: BotContext, data: Mapping[str, A
 
 async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     chat = update.effective_chat
-    await chat.send_message(texts.ADD_PREVIEW)
+    tr = current()
+    language = tr.language_name(data.get("language", i18n.ENGLISH))
+    await chat.send_message(
+        tr(texts.ADD_PREVIEW)
+        + "\n"
+        + tr(texts.ADD_PREVIEW_LANGUAGE, language=html.escape(language))
+    )
     keyboard = InlineKeyboardMarkup(
         [
             [
-                button(texts.BUTTON_PUBLISH, FLOW, "pub"),
-                button(texts.BUTTON_SCHEDULE, FLOW, "sched"),
+                button(_(texts.BUTTON_PUBLISH), FLOW, "pub"),
+                button(_(texts.BUTTON_SCHEDULE), FLOW, "sched"),
             ],
-            [button(texts.BUTTON_EDIT, FLOW, "edit"), button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+            [
+                button(_(texts.BUTTON_EDIT), FLOW, "edit"),
+                button(_(texts.BUTTON_ITEM_LANGUAGE), FLOW, "lang"),
+            ],
+            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
     now = context.services.scheduling.now()
@@ -199,12 +220,12 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
 
 async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     await update.effective_chat.send_message(
-        texts.ADD_EDIT_WHICH,
+        _(texts.ADD_EDIT_WHICH),
         reply_markup=InlineKeyboardMarkup(
             [
-                [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in FIELDS[:2]],
-                [button(texts.FIELD_NAMES[f], FLOW, "f", f) for f in FIELDS[2:]],
-                [button(texts.BUTTON_CANCEL, FLOW, "cancel")],
+                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in FIELDS[:2]],
+                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in FIELDS[2:]],
+                [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
             ]
         ),
     )
@@ -217,11 +238,22 @@ async def _ask_when(update: Update, context: BotContext, data: Mapping[str, Any]
         time(9, 0, tzinfo=settings.tz),
     )
     await update.effective_chat.send_message(
-        texts.ADD_ASK_WHEN.format(
+        _(
+            texts.ADD_ASK_WHEN,
             tz=html.escape(settings.timezone),
             example=local_time(tomorrow, settings.tz, WHEN_FORMAT),
         )
     )
+
+
+async def _ask_language(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(name, FLOW, "l", code) for code, name in i18n.LANGUAGE_NAMES.items()],
+            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
+        ]
+    )
+    await update.effective_chat.send_message(_(texts.ADD_ASK_LANGUAGE), reply_markup=keyboard)
 
 
 _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[None]]] = {
@@ -232,6 +264,7 @@ _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[Non
     Step.PREVIEW: _ask_preview,
     Step.FIELD: _ask_field,
     Step.WHEN: _ask_when,
+    Step.LANGUAGE: _ask_language,
 }
 
 
@@ -261,6 +294,7 @@ def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
         title=data["title"],
         url=data.get("url"),
         summary=data.get("summary"),
+        language=data.get("language", i18n.ENGLISH),
     )
 
 
@@ -274,17 +308,15 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
             raise
         # the link was published meanwhile: ask for another one, then back to the preview
         await drop_buttons(update)
-        await chat.send_message(texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id))
+        await chat.send_message(_(texts.ADD_LINK_TAKEN, id=failure.details["existing"].id))
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await drop_buttons(update)
     await context.services.drafts.discard(*draft_keys(update))
     item = published.item
     if published.category_created:
-        done = texts.ADD_PUBLISHED_NEW_CATEGORY.format(
-            id=item.id, category=html.escape(item.category)
-        )
+        done = _(texts.ADD_PUBLISHED_NEW_CATEGORY, id=item.id, category=html.escape(item.category))
     else:
-        done = texts.ADD_PUBLISHED.format(id=item.id)
+        done = _(texts.ADD_PUBLISHED, id=item.id)
     await chat.send_message(done)
     return END
 
@@ -296,11 +328,12 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
     try:
         when = parse_when(text, settings.tz, now)
     except BadWhen as bad:
-        problem = texts.WHEN_PROBLEMS[bad.problem.value].format(
+        problem = _(
+            texts.WHEN_PROBLEMS[bad.problem.value],
             tz=html.escape(settings.timezone),
             now=local_time(now, settings.tz, texts.WHEN_FORMAT_SHOWN),
         )
-        await update.effective_message.reply_text(texts.ADD_ASK_AGAIN.format(problem=problem))
+        await update.effective_message.reply_text(_(texts.ADD_ASK_AGAIN, problem=problem))
         return ACTIVE
     chat_id, user_id = draft_keys(update)
     try:
@@ -309,12 +342,13 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
         if failure.problem is not Problem.DUPLICATE_URL:
             raise
         await update.effective_message.reply_text(
-            texts.ADD_LINK_TAKEN.format(id=failure.details["existing"].id)
+            _(texts.ADD_LINK_TAKEN, id=failure.details["existing"].id)
         )
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await context.services.drafts.discard(chat_id, user_id)
     await update.effective_message.reply_text(
-        texts.ADD_SCHEDULED.format(
+        _(
+            texts.ADD_SCHEDULED,
             when=local_time(when, settings.tz, texts.WHEN_FORMAT_SHOWN),
             tz=html.escape(settings.timezone),
         )
@@ -337,9 +371,23 @@ async def _field_answer(update: Update, context: BotContext, draft: DraftState, 
     if field == Step.URL and value is not None:
         existing = await context.services.news.find_by_url(value)
         if existing is not None:
-            await update.effective_message.reply_text(texts.ADD_LINK_TAKEN.format(id=existing.id))
+            await update.effective_message.reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
             return ACTIVE
     return await _accepted(update, context, draft, field, value)
+
+
+async def _language_answer(
+    update: Update, context: BotContext, draft: DraftState, text: str
+) -> int:
+    """A language code, typed ("pt") rather than picked from the buttons."""
+    try:
+        code = clean_language(text, default="")
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    if not code:
+        await update.effective_message.reply_text(_(texts.ADD_ASK_LANGUAGE))
+        return ACTIVE
+    return await _accepted(update, context, draft, Step.LANGUAGE, code)
 
 
 _ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[int]]] = {
@@ -348,6 +396,7 @@ _ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[i
     Step.URL: _field_answer,
     Step.SUMMARY: _field_answer,
     Step.WHEN: _schedule,
+    Step.LANGUAGE: _language_answer,
 }
 
 
@@ -356,7 +405,7 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
     step = _step(draft)
     answer = _ANSWERS.get(step) if step is not None else None
     if answer is None:  # the preview and the field choice take buttons
-        await update.effective_message.reply_text(texts.ADD_USE_BUTTONS)
+        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
     return await answer(update, context, draft, update.effective_message.text or "")
 
@@ -367,7 +416,7 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
 async def _cancel(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    return await end_flow(update, context, texts.ADD_CANCELLED)
+    return await end_flow(update, context, _(texts.ADD_CANCELLED))
 
 
 async def _skip(
@@ -401,6 +450,16 @@ async def _pick_field(
     return await _ask(update, context, Step(argument), {**draft.data, "editing": True})
 
 
+async def _pick_language(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if argument not in i18n.LANGUAGES:
+        return None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _accepted(update, context, draft, Step.LANGUAGE, argument)
+
+
 async def _publish_now(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
@@ -428,6 +487,8 @@ _BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
     (Step.PREVIEW, "pub"): _publish_now,
     (Step.PREVIEW, "sched"): _go_to(Step.WHEN),
     (Step.PREVIEW, "edit"): _go_to(Step.FIELD),
+    (Step.PREVIEW, "lang"): _go_to(Step.LANGUAGE),
+    (Step.LANGUAGE, "l"): _pick_language,
 }
 
 
@@ -443,4 +504,4 @@ async def button_step(
 
 
 def cancelled_text(draft: DraftState) -> str:
-    return texts.ADD_CANCELLED
+    return _(texts.ADD_CANCELLED)

@@ -10,33 +10,38 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
+from bot.i18n import _, current
 from bot.services.reports import BroadcastReportView
 
 
 async def stats(update: Update, context: BotContext) -> None:
+    number = current().number
     collected = await context.services.stats.collect()
-    lines = [texts.STATS_HEADER, texts.STATS_SUBSCRIBERS]
+    lines = [_(texts.STATS_HEADER), _(texts.STATS_SUBSCRIBERS)]
     for name, count in collected.subscribers:
-        label = texts.STATS_ALL_CATEGORIES if name is None else html.escape(name)
-        lines.append(texts.STATS_LINE.format(name=label, count=count))
+        label = _(texts.STATS_ALL_CATEGORIES) if name is None else html.escape(name)
+        lines.append(_(texts.STATS_LINE, name=label, count=number(count)))
     if not collected.subscribers:
-        lines.append(texts.STATS_NONE)
-    lines.append(texts.STATS_ITEMS)
+        lines.append(_(texts.STATS_NONE))
+    lines.append(_(texts.STATS_ITEMS))
     for name, count in collected.items:
-        lines.append(texts.STATS_LINE.format(name=html.escape(name), count=count))
+        lines.append(_(texts.STATS_LINE, name=html.escape(name), count=number(count)))
     if not collected.items:
-        lines.append(texts.STATS_NONE)
+        lines.append(_(texts.STATS_NONE))
     lines.append(
-        texts.STATS_DELIVERIES.format(
+        _(
+            texts.STATS_DELIVERIES,
             tz=html.escape(context.services.settings.timezone),
-            sent=collected.sent_today,
-            failed=collected.failed_today,
-            pending=collected.pending,
+            sent=number(collected.sent_today),
+            failed=number(collected.failed_today),
+            pending=number(collected.pending),
         )
     )
     lines.append(
-        texts.STATS_ACTIVE_CHATS.format(
-            active=collected.active_chats, inactive=collected.inactive_chats
+        _(
+            texts.STATS_ACTIVE_CHATS,
+            active=number(collected.active_chats),
+            inactive=number(collected.inactive_chats),
         )
     )
     await update.effective_message.reply_text("\n".join(lines))
@@ -45,21 +50,22 @@ async def stats(update: Update, context: BotContext) -> None:
 def _duration(took: timedelta) -> str:
     seconds = took.total_seconds()
     if seconds < 60:
-        return texts.DURATION_SECONDS.format(s=f"{seconds:.1f}")
+        return _(texts.DURATION_SECONDS, s=current().number(round(seconds, 1)))
     minutes, seconds = divmod(round(seconds), 60)
     if minutes < 60:
-        return texts.DURATION_MINUTES.format(m=minutes, s=seconds)
+        return _(texts.DURATION_MINUTES, m=minutes, s=seconds)
     hours, minutes = divmod(minutes, 60)
-    return texts.DURATION_HOURS.format(h=hours, m=minutes)
+    return _(texts.DURATION_HOURS, h=hours, m=minutes)
 
 
 def report_text(report: BroadcastReportView) -> str:
     """What the publishing admin is told once their broadcast ended (the reports job)."""
-    return texts.BROADCAST_REPORT.format(
+    return _(
+        texts.BROADCAST_REPORT,
         id=report.item_id,
         title=html.escape(report.title),
-        sent=report.sent,
-        blocked=report.blocked,
-        failed=report.failed,
+        sent=current().number(report.sent),
+        blocked=current().number(report.blocked),
+        failed=current().number(report.failed),
         took=_duration(report.took),
     )

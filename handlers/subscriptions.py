@@ -12,22 +12,24 @@ import contextlib
 import html
 from dataclasses import dataclass
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot import texts
 from bot.callbacks import Close, StaleCallback, Toggle, decode, encode
 from bot.context import BotContext
+from bot.i18n import _
 from bot.services.chats import ChatInfo
 from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.languages import news_summary
+from handlers.permissions import may_manage
 
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
-_ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -37,60 +39,39 @@ def keyboard(
     categories: list[CategoryView], following: Following, chat_id: int | None = None
 ) -> InlineKeyboardMarkup:
     def mark(on: bool) -> str:
-        return texts.SUBSCRIBE_CHECK if on else ""
+        return _(texts.SUBSCRIBE_CHECK) if on else ""
 
     everything = InlineKeyboardButton(
-        texts.SUBSCRIBE_ALL_BUTTON.format(mark=mark(following.everything)),
+        _(texts.SUBSCRIBE_ALL_BUTTON, mark=mark(following.everything)),
         callback_data=encode(Toggle(None, chat_id)),
     )
     buttons = [
         InlineKeyboardButton(
-            texts.SUBSCRIBE_BUTTON.format(
-                mark=mark(following.everything or c.id in following.category_ids), name=c.name
+            _(
+                texts.SUBSCRIBE_BUTTON,
+                mark=mark(following.everything or c.id in following.category_ids),
+                name=c.name,
             ),
             callback_data=encode(Toggle(c.id, chat_id)),
         )
         for c in categories[:MAX_BUTTONS]
     ]
     rows = [[everything], *(buttons[i : i + 2] for i in range(0, len(buttons), 2))]
-    rows.append([InlineKeyboardButton(texts.SUBSCRIBE_DONE_BUTTON, callback_data=encode(Close()))])
+    rows.append(
+        [InlineKeyboardButton(_(texts.SUBSCRIBE_DONE_BUTTON), callback_data=encode(Close()))]
+    )
     return InlineKeyboardMarkup(rows)
 
 
 def following_text(following: Following) -> str:
     if following.everything:
-        return texts.SUBSCRIPTIONS_ALL + texts.SUBSCRIPTIONS_FOOTER
+        return _(texts.SUBSCRIPTIONS_ALL) + _(texts.SUBSCRIPTIONS_FOOTER)
     if not following.categories:
-        return texts.SUBSCRIPTIONS_NONE
+        return _(texts.SUBSCRIPTIONS_NONE)
     lines = "\n".join(
-        texts.SUBSCRIPTIONS_LINE.format(name=html.escape(c.name)) for c in following.categories
+        _(texts.SUBSCRIPTIONS_LINE, name=html.escape(c.name)) for c in following.categories
     )
-    return texts.SUBSCRIPTIONS_LIST.format(lines=lines) + texts.SUBSCRIPTIONS_FOOTER
-
-
-# -- who may change a chat's subscriptions -----------------------------------------------
-
-
-async def _may_manage(update: Update, context: BotContext, chat: Chat) -> bool:
-    """Private chats and channels: yes. Groups: only the group's administrators."""
-    if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
-        if chat.type == ChatType.CHANNEL and update.callback_query is not None:
-            return await _is_chat_admin(context, chat.id, update.effective_user.id)
-        return True
-    message = update.effective_message
-    if update.callback_query is None and message is not None and message.sender_chat:
-        # an anonymous administrator posts as the group itself
-        return message.sender_chat.id == chat.id
-    user = update.effective_user
-    return user is not None and await _is_chat_admin(context, chat.id, user.id)
-
-
-async def _is_chat_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError:
-        return False
-    return member.status in _ADMIN_STATUSES
+    return _(texts.SUBSCRIPTIONS_LIST, lines=lines) + _(texts.SUBSCRIPTIONS_FOOTER)
 
 
 def _is_bot_admin(update: Update, context: BotContext) -> bool:
@@ -113,18 +94,18 @@ async def _target(update: Update, context: BotContext) -> _Target | None:
     first = args[0] if args else ""
     names_chat = first.startswith("@") or (first.startswith("-") and first[1:].isdigit())
     if not (chat.type == ChatType.PRIVATE and names_chat):
-        if not await _may_manage(update, context, chat):
-            await update.effective_message.reply_text(texts.SUBSCRIBE_ADMINS_ONLY)
+        if not await may_manage(update, context, chat):
+            await update.effective_message.reply_text(_(texts.SUBSCRIBE_ADMINS_ONLY))
             return None
         return _Target(chat.id, None, args)
     if not _is_bot_admin(update, context):
-        await update.effective_message.reply_text(texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED)
+        await update.effective_message.reply_text(_(texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED))
         return None
     try:
         remote = await context.bot.get_chat(first if first.startswith("@") else int(first))
     except (TelegramError, ValueError):
         await update.effective_message.reply_text(
-            texts.SUBSCRIBE_CHANNEL_UNKNOWN.format(chat=html.escape(first[:64]))
+            _(texts.SUBSCRIBE_CHANNEL_UNKNOWN, chat=html.escape(first[:64]))
         )
         return None
     await context.services.chats.remember(
@@ -163,7 +144,7 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
         await _reply(update, target, _result_text(change, None, follow=follow))
         return
     if len(name) > CATEGORY_NAME_MAX:
-        await message.reply_text(texts.SUBSCRIBE_NAME_TOO_LONG.format(max=CATEGORY_NAME_MAX))
+        await message.reply_text(_(texts.SUBSCRIBE_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
         return
     match = await services.news.find_category(name)
     if match.outcome is Match.FOUND:
@@ -178,10 +159,12 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
             return
     categories = list(match.candidates) or await services.news.categories()
     if not categories:
-        await message.reply_text(texts.SUBSCRIBE_NO_CATEGORIES)
+        await message.reply_text(_(texts.SUBSCRIBE_NO_CATEGORIES))
         return
     template = (
-        texts.SUBSCRIBE_AMBIGUOUS if match.outcome is Match.AMBIGUOUS else texts.SUBSCRIBE_UNKNOWN
+        _(texts.SUBSCRIBE_AMBIGUOUS)
+        if match.outcome is Match.AMBIGUOUS
+        else _(texts.SUBSCRIBE_UNKNOWN)
     )
     following = await subscriptions.following(target.chat_id)
     await message.reply_text(
@@ -193,19 +176,19 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
 def _result_text(change: Change, category: CategoryView | None, *, follow: bool) -> str:
     if category is None:
         if follow:
-            return texts.SUBSCRIBED_ALL if change.changed else texts.ALREADY_SUBSCRIBED_ALL
-        return texts.UNSUBSCRIBED_ALL if change.changed else texts.NOT_SUBSCRIBED_ANY
+            return _(texts.SUBSCRIBED_ALL) if change.changed else _(texts.ALREADY_SUBSCRIBED_ALL)
+        return _(texts.UNSUBSCRIBED_ALL) if change.changed else _(texts.NOT_SUBSCRIBED_ANY)
     name = html.escape(category.name)
     if follow:
-        template = texts.SUBSCRIBED if change.changed else texts.ALREADY_SUBSCRIBED
+        template = _(texts.SUBSCRIBED) if change.changed else _(texts.ALREADY_SUBSCRIBED)
     else:
-        template = texts.UNSUBSCRIBED if change.changed else texts.NOT_SUBSCRIBED
+        template = _(texts.UNSUBSCRIBED) if change.changed else _(texts.NOT_SUBSCRIBED)
     return template.format(name=name)
 
 
 async def _reply(update: Update, target: _Target, text: str) -> None:
     if target.title is not None:
-        text = texts.SUBSCRIBE_CHANNEL_DONE.format(title=html.escape(target.title), result=text)
+        text = _(texts.SUBSCRIBE_CHANNEL_DONE, title=html.escape(target.title), result=text)
     await update.effective_message.reply_text(text)
 
 
@@ -214,20 +197,23 @@ async def _send_keyboard(
 ) -> None:
     following = await context.services.subscriptions.following(chat_id)
     if not follow and following.nothing:
-        await update.effective_message.reply_text(texts.NOT_SUBSCRIBED_ANY)
+        await update.effective_message.reply_text(_(texts.NOT_SUBSCRIBED_ANY))
         return
     categories = await context.services.news.categories()
-    header = texts.SUBSCRIBE_CHOOSE if follow else texts.UNSUBSCRIBE_CHOOSE
+    header = _(texts.SUBSCRIBE_CHOOSE) if follow else _(texts.UNSUBSCRIBE_CHOOSE)
     if not categories:
-        header += "\n\n" + texts.SUBSCRIBE_NO_CATEGORIES
+        header += "\n\n" + _(texts.SUBSCRIBE_NO_CATEGORIES)
     await update.effective_message.reply_text(
         header, reply_markup=keyboard(categories, following, remote)
     )
 
 
 async def subscriptions(update: Update, context: BotContext) -> None:
-    following = await context.services.subscriptions.following(update.effective_chat.id)
-    await update.effective_message.reply_text(following_text(following))
+    chat_id = update.effective_chat.id
+    following = await context.services.subscriptions.following(chat_id)
+    languages = await context.services.chats.languages(chat_id)
+    news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
+    await update.effective_message.reply_text(following_text(following) + "\n\n" + news)
 
 
 # -- the toggle keyboard -----------------------------------------------------------------
@@ -238,7 +224,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     try:
         action = decode(query.data, (Toggle, Close))
     except StaleCallback:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     if isinstance(action, Close):
         await query.answer()
@@ -249,27 +235,27 @@ async def on_button(update: Update, context: BotContext) -> None:
     if action.chat_id is not None:
         allowed = chat.type == ChatType.PRIVATE and _is_bot_admin(update, context)
         if not allowed:
-            await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+            await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
             return
         chat_id = action.chat_id
     else:
-        if not await _may_manage(update, context, chat):
-            await query.answer(texts.SUBSCRIBE_ADMINS_ONLY_ALERT, show_alert=True)
+        if not await may_manage(update, context, chat):
+            await query.answer(_(texts.SUBSCRIBE_ADMINS_ONLY_ALERT), show_alert=True)
             return
         chat_id = chat.id
     services = context.services
     try:
         change = await services.subscriptions.toggle(chat_id, action.category_id)
     except UnknownCategory:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
-    name = texts.SUBSCRIBE_ALL_NAME
+    name = _(texts.SUBSCRIBE_ALL_NAME)
     if action.category_id is not None:
         category = await services.news.get_category(action.category_id)
         name = category.name if category else name
     on = change.following.everything or action.category_id in change.following.category_ids
     await query.answer(
-        (texts.SUBSCRIBE_TOGGLED_ON if on else texts.SUBSCRIBE_TOGGLED_OFF).format(name=name)
+        (_(texts.SUBSCRIBE_TOGGLED_ON) if on else _(texts.SUBSCRIBE_TOGGLED_OFF)).format(name=name)
     )
     categories = await services.news.categories()
     # BadRequest "message is not modified": a double tap that changed nothing

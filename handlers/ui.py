@@ -14,6 +14,7 @@ from telegram.ext import ConversationHandler
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
+from bot.i18n import _
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed
@@ -38,7 +39,7 @@ class Flow(enum.StrEnum):
 
 def problem_text(failure: ValidationFailed) -> str:
     """The problem in words; its details hold what the text needs (a limit as `max`)."""
-    return texts.PROBLEMS[failure.problem.value].format(**failure.details)
+    return _(texts.PROBLEMS[failure.problem.value], **failure.details)
 
 
 def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
@@ -59,9 +60,7 @@ async def drop_buttons(update: Update) -> None:
 
 
 async def ask_again(update: Update, failure: ValidationFailed) -> int:
-    await update.effective_message.reply_text(
-        texts.ADD_ASK_AGAIN.format(problem=problem_text(failure))
-    )
+    await update.effective_message.reply_text(_(texts.ADD_ASK_AGAIN, problem=problem_text(failure)))
     return ACTIVE
 
 

@@ -42,6 +42,7 @@ class Chatter:
     chat_type: str = "private"
     first_name: str = "Ada"
     chat_title: str | None = None
+    language_code: str | None = None  # the user's Telegram app language
     last_sent: dict = field(default_factory=dict)  # the user's last message, as Telegram sent it
 
     async def send(self, text: str) -> list[SentMessage]:
@@ -54,6 +55,7 @@ class Chatter:
             chat_type=self.chat_type,
             first_name=self.first_name,
             chat_title=self.chat_title,
+            language_code=self.language_code,
         )
         await self.harness.settle()
         return self.harness.emu.messages(self.chat_id)[before:]
@@ -96,15 +98,30 @@ class Harness:
         await self.tracker.wait_until_handled(self.emu.last_update_id)
         await self.emu.wait_idle(quiet=0.03, timeout=10)
 
-    def private(self, user_id: int | None = None, first_name: str = "Ada") -> Chatter:
+    def private(
+        self, user_id: int | None = None, first_name: str = "Ada", language_code: str | None = None
+    ) -> Chatter:
         user_id = user_id or next(self._ids)
-        return Chatter(self, chat_id=user_id, user_id=user_id, first_name=first_name)
+        return Chatter(self, user_id, user_id, first_name=first_name, language_code=language_code)
 
-    def admin(self) -> Chatter:
-        return self.private(ADMIN_ID, first_name="Admin")
+    def admin(self, language_code: str | None = None) -> Chatter:
+        return self.private(ADMIN_ID, first_name="Admin", language_code=language_code)
 
-    def in_group(self, user_id: int, chat_id: int = GROUP_ID, title: str = "Co-op Hub") -> Chatter:
-        return Chatter(self, chat_id, user_id, chat_type="supergroup", chat_title=title)
+    def in_group(
+        self,
+        user_id: int,
+        chat_id: int = GROUP_ID,
+        title: str = "Co-op Hub",
+        language_code: str | None = None,
+    ) -> Chatter:
+        return Chatter(
+            self,
+            chat_id,
+            user_id,
+            chat_type="supergroup",
+            chat_title=title,
+            language_code=language_code,
+        )
 
 
 def test_settings(database_url: str, api_url: str, **overrides: object) -> Settings:

@@ -78,7 +78,7 @@ async def test_owner_adds_lists_and_removes_an_admin_who_is_then_refused(
     )
     assert (await owner.reply("/admins add @helper")).html == texts.ADMINS_BAD_ID.format(
         text="@helper"
-    )
+    ) + "\n\n" + texts.ADMINS_USAGE
     assert (await owner.reply("/admins add")).html == texts.ADMINS_USAGE
     assert (await owner.reply("/admins promote 7")).html == texts.ADMINS_USAGE
     listed = (await owner.reply("/admins")).text

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 from bench.soak import passed, soak
 from emulator import BotApiEmulator
+from tests.cli_runner import run_coopbot as _coopbot
 from tests.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-async def _coopbot(*args: str, env: dict[str, str], stdin: bytes = b"", limit: float = 60):
-    clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        cwd=env.get("CWD", str(ROOT)),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin), limit)
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ async def test_edit_and_delete_list_the_last_ten_and_explain_bad_numbers(
             + [
                 texts.CORRECT_LIST_LINE.format(
                     id=n + 1,
-                    date=(T0 + timedelta(days=n)).strftime(texts.DATE_FORMAT),
+                    date=f"{(T0 + timedelta(days=n)).day} {T0 + timedelta(days=n):%b %Y}",
                     title=f"Story &lt;{n}&gt;",
                 )
                 for n in range(11, 1, -1)

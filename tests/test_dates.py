@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import texts
+from bot import i18n, texts
 from bot.context import Services
 from bot.db.base import utcnow
 from bot.render import local_time
@@ -23,7 +23,7 @@ KIRITIMATI = "Pacific/Kiritimati"  # UTC+14 all year
 PAGO_PAGO = "Pacific/Pago_Pago"  # UTC-11 all year
 OFFSETS = {KIRITIMATI: timedelta(hours=14), PAGO_PAGO: timedelta(hours=-11)}
 PUBLISHED = datetime(2024, 1, 1, 15, 0, tzinfo=UTC)
-SHOWN, SHOWN_IN_UTC = "02 Jan 2024", "01 Jan 2024"
+SHOWN, SHOWN_IN_UTC = "2 Jan 2024", "1 Jan 2024"
 REPORT = texts.BROADCAST_REPORT.split("<b>", 1)[0]
 
 
@@ -32,11 +32,14 @@ def _services(harness: Harness) -> Services:
 
 
 def test_local_time_converts_before_formatting() -> None:
-    assert local_time(PUBLISHED, ZoneInfo(KIRITIMATI)) == SHOWN
-    assert local_time(PUBLISHED, UTC) == SHOWN_IN_UTC
+    english = i18n.translator("en")
+    assert english.date(PUBLISHED, ZoneInfo(KIRITIMATI)) == SHOWN
+    assert english.date(PUBLISHED, UTC) == SHOWN_IN_UTC
     assert local_time(PUBLISHED, ZoneInfo(PAGO_PAGO), "%Y-%m-%d %H:%M") == "2024-01-01 04:00"
     with pytest.raises(ValueError, match="naive"):
-        local_time(datetime(2024, 1, 1, 15, 0), ZoneInfo(KIRITIMATI))  # noqa: DTZ001
+        local_time(datetime(2024, 1, 1, 15, 0), ZoneInfo(KIRITIMATI), "%Y-%m-%d")  # noqa: DTZ001
+    with pytest.raises(ValueError, match="naive"):
+        english.date(datetime(2024, 1, 1, 15, 0), ZoneInfo(KIRITIMATI))  # noqa: DTZ001
 
 
 @pytest.fixture
@@ -83,7 +86,12 @@ def _far_from_utc_today() -> str:
 
 def _today_in(zone: str) -> str:
     """Today's date in `zone`, worked out from its fixed offset, not by the code under test."""
-    return (utcnow() + OFFSETS[zone]).strftime(texts.DATE_FORMAT)
+    return _english_day(utcnow() + OFFSETS[zone])
+
+
+def _english_day(moment: datetime) -> str:
+    """How an English reader sees a day: 2 Jan 2024 (worked out here, not by the bot)."""
+    return f"{moment.day} {moment:%b %Y}"
 
 
 class Clock:
@@ -97,7 +105,7 @@ class Clock:
 async def test_previews_confirmations_and_reports_use_the_zone(database_url: str) -> None:
     zone = _far_from_utc_today()
     async with bot_harness(database_url, timezone=zone, schedule_poll_seconds=0.05) as harness:
-        today, today_in_utc = _today_in(zone), utcnow().strftime(texts.DATE_FORMAT)
+        today, today_in_utc = _today_in(zone), _english_day(utcnow())
         assert today != today_in_utc  # otherwise this test could not tell the two apart
         admin = harness.admin()
 

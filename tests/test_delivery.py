@@ -258,7 +258,7 @@ async def test_a_reply_does_not_wait_behind_a_broadcast(database_url: str) -> No
         asked = broadcast_so_far()  # the bot has the command: count from here
         [reply] = await emu.wait_for(lambda: emu.messages(reader.chat_id), timeout=30)
         overtaken_by = broadcast_so_far() - asked
-        assert reply.text == texts.SUBSCRIPTIONS_NONE
+        assert reply.text.startswith(texts.SUBSCRIPTIONS_NONE)
         # a slot or two while the handler reads the database, not the 64 waiting sends
         assert overtaken_by < options.concurrency // 2, overtaken_by
         assert broadcast_so_far() < 300  # still broadcasting

@@ -13,8 +13,13 @@ from sqlalchemy import func, select
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Feed, FeedEntrySeen, Item
 from bot.feeds.fetcher import FeedErrorCode, FetchLimits
-from bot.feeds.parser import html_to_text, parse_feed
-from bot.services.feeds import FeedEventKind, FeedNotAdded, FeedService
+from bot.feeds.parser import html_to_text, language_code, parse_feed
+from bot.services.feeds import (
+    FeedEventKind,
+    FeedNotAdded,
+    FeedService,
+    split_category_language,
+)
 from bot.services.validation import ItemDraft
 from handlers import feeds as feed_handlers
 from handlers import jobs
@@ -81,6 +86,46 @@ def test_entities_and_html_in_titles_become_plain_text():
     assert bread.summary == "Café owners & bakers joined forces.\nSecond paragraph."
     assert profits.title == "Profits < people, says study"
     assert profits.link == "https://coops.example.org/profits-people?a=1&b=2"
+
+
+def test_parser_reads_the_language_of_the_feed_and_of_each_entry():
+    french = parse_feed((FIXTURES / "rss2_fr.xml").read_bytes(), "https://coop.example.fr/")
+    spanish = parse_feed((FIXTURES / "atom_es.xml").read_bytes(), "https://coop.example.es/")
+    silent = parse_feed((FIXTURES / "rss2.xml").read_bytes(), "https://ica.coop/rss.xml")
+    assert (french.language, [e.language for e in french.entries]) == ("fr", ["fr", "fr"])
+    # an entry's own xml:lang beats the feed's; one we do not know ("x-klingon") is ignored
+    assert (spanish.language, [e.language for e in spanish.entries]) == ("es", ["es", "pt", "es"])
+    assert (silent.language, {e.language for e in silent.entries}) == (None, {None})
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [
+        ("fr-FR", "fr"),
+        ("pt_BR", "pt"),
+        (" ES ", "es"),
+        ("en-gb", "en"),
+        ("x-klingon", None),
+        ("xx", None),
+        ("fra", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_language_tags_come_down_to_known_iso_639_1_codes(tag, code):
+    assert language_code(tag) == code
+
+
+def test_the_last_word_after_the_address_may_be_the_feeds_language():
+    assert split_category_language("") == (None, None)
+    assert split_category_language("Actualités fr") == ("Actualités", "fr")
+    assert split_category_language("  FR ") == ("FR", None)  # upper case: a category
+    assert split_category_language("Co-ops UK") == ("Co-ops UK", None)
+    assert split_category_language("Co-op  News") == ("Co-op News", None)
+    assert split_category_language("Research xx") == ("Research xx", None)  # no code: category
+    with pytest.raises(FeedNotAdded) as alone:
+        split_category_language("xx")
+    assert (alone.value.problem.value, alone.value.code) == ("bad_language", "xx")
 
 
 # -- adding a feed -----------------------------------------------------------------------
@@ -291,11 +336,15 @@ async def test_removing_a_feed_keeps_its_items(feeds, feed_server, sessions):
 # -- /feeds through the emulator ----------------------------------------------------------
 
 
-async def _command(harness, chatter, text: str):
+async def _command(harness, chatter, text: str, language_code: str | None = None):
     """Send a command and wait for its one reply (/feeds add runs without blocking)."""
     before = harness.message_count(chatter.chat_id)
     harness.emu.send_message(
-        text, chat_id=chatter.chat_id, user_id=chatter.user_id, first_name=chatter.first_name
+        text,
+        chat_id=chatter.chat_id,
+        user_id=chatter.user_id,
+        first_name=chatter.first_name,
+        language_code=language_code,
     )
     messages = await harness.emu.wait_for_messages(chatter.chat_id, before + 1, timeout=10)
     await harness.settle()
@@ -365,3 +414,49 @@ async def test_admins_hear_once_when_a_feed_breaks_and_once_when_it_recovers(har
         "I keep trying, less often, and will tell you once when it works again.",
         "✅ Feed #1 ICA News works again.",
     ]
+
+
+async def test_items_take_the_language_the_feed_gives_else_the_feeds_setting_else_english(
+    harness, feed_server
+):
+    admin = harness.admin()
+    news = harness.application.bot_data["services"].news
+    french = feed_server.serve_fixture("flux.xml", "rss2_fr.xml")
+    spanish = feed_server.serve_fixture("noticias.atom", "atom_es.xml")
+    silent = feed_server.serve_fixture("ica.xml", "rss2.xml")
+    plain = feed_server.serve_fixture("ents.xml", "entities.xml")
+    # what the document says beats what the admin said
+    await _command(harness, admin, f"/feeds add {french} Nouvelles es")
+    await _command(harness, admin, f"/feeds add {spanish}")
+    await _command(harness, admin, f"/feeds add {silent} Actualités fr")
+    await _command(harness, admin, f"/feeds add {plain}")
+    refused = await _command(harness, admin, f"/feeds add {feed_server.url('other.xml')} xx")
+    assert refused.text == (
+        "⚠️ I could not add that feed: “xx” is not a language code. "
+        "Use two letters, such as en, fr, es or pt."
+    )
+
+    by_feed: dict[str, list[str]] = {}
+    for item in (await news.page(20)).items:
+        by_feed.setdefault(item.source, []).append(item.language)
+    assert {source: sorted(languages) for source, languages in by_feed.items()} == {
+        "feed:1": ["fr", "fr"],
+        "feed:2": ["es", "es", "pt"],
+        "feed:3": ["fr", "fr", "fr"],
+        "feed:4": ["en", "en"],
+    }
+    assert (await news.find_by_url("https://ica.coop/en/news/board-2026")).category == (
+        "Actualités"
+    )
+
+    listing = (await _command(harness, admin, "/feeds")).text.split("\n\n")[1:5]
+    assert [block.rsplit("🌐 ", 1)[1] for block in listing] == [
+        "Spanish",
+        "as the feed says, else English",
+        "French",
+        "as the feed says, else English",
+    ]
+    assert "🗂 Nouvelles · 🌐 Spanish" in listing[0]
+    # the names are in the reader's language
+    listing = (await _command(harness, admin, "/feeds", language_code="fr")).text
+    assert "espagnol" in listing and "français" in listing and "anglais" in listing

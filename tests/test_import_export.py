@@ -34,6 +34,13 @@ Decent Work,No link at all,,Stored without a link,2026-11-22T08:30:00+01:00
 ,Orphan,https://example.org/orphan,,
 """
 
+LANGUAGES_CSV = """category,title,url,summary,published,language
+News,Co-ops in the news,https://example.org/en,,2026-11-20,en
+Nouvelles,Les coopératives à la une,https://example.org/fr,,2026-11-21,FR
+News,Nobody speaks this,https://example.org/xx,,2026-11-22,xx
+Noticias,Sin idioma,https://example.org/none,,2026-11-23,
+"""
+
 
 def _problems(report) -> list[tuple[int, str]]:
     return [(p.line, p.problem) for p in report.problems]
@@ -66,6 +73,7 @@ async def test_csv_import_reports_bad_rows_by_line_and_loads_the_rest(
     sdg = await news.find_by_url("https://copac.coop/sdg")
     assert sdg.summary == "A brief\nover two lines, with a comma"
     assert sdg.category == "Research" and sdg.source == "import"
+    assert sdg.language == "en"  # a file without a language column: English
     page = await news.page(10)
     no_link = next(item for item in page.items if item.title == "No link at all")
     assert no_link.url is None
@@ -154,7 +162,7 @@ async def test_export_reads_back_as_the_same_items(transfer, tmp_path, sessions,
         "Co-ops and the SDGs",
         "No link at all",
     ]
-    assert set(records[0]) == {"category", "title", "url", "summary", "published"}
+    assert list(records[0]) == ["category", "title", "url", "summary", "published", "language"]
     # one item a line, so a problem in an edited export points at the right line
     assert [line for line, _row in read_rows(exported)] == [2, 3, 4]
 
@@ -168,11 +176,11 @@ async def test_export_reads_back_as_the_same_items(transfer, tmp_path, sessions,
         report = await TransferService(other_sessions, other_news).import_items(exported)
         assert (report.added, report.skipped, report.problems) == (3, 0, ())
         mine = [
-            (i.title, i.url, i.summary, i.category, i.published_at)
+            (i.title, i.url, i.summary, i.category, i.published_at, i.language)
             for i in (await news.page(10)).items
         ]
         theirs = [
-            (i.title, i.url, i.summary, i.category, i.published_at)
+            (i.title, i.url, i.summary, i.category, i.published_at, i.language)
             for i in (await other_news.page(10)).items
         ]
         assert mine == theirs
@@ -183,14 +191,68 @@ async def test_export_reads_back_as_the_same_items(transfer, tmp_path, sessions,
     assert (again.added, again.skipped) == (0, 3)
 
 
+async def test_import_reads_each_items_language_and_refuses_unknown_codes(transfer, tmp_path, news):
+    path = tmp_path / "languages.csv"
+    path.write_text(LANGUAGES_CSV, encoding="utf-8")
+    report = await transfer.import_items(path)
+    assert (report.added, _problems(report)) == (3, [(4, "bad_language")])
+    assert report.problems[0].details == {"code": "xx"}
+    languages = {item.title: item.language for item in (await news.page(10)).items}
+    assert languages == {
+        "Co-ops in the news": "en",
+        "Les coopératives à la une": "fr",
+        "Sin idioma": "en",  # empty: English
+    }
+
+    lines = tmp_path / "languages.jsonl"
+    lines.write_text(
+        '{"category": "Noticias", "title": "Uno", "language": "es"}\n'
+        '{"category": "News", "title": "Two", "language": null}\n'
+        '{"category": "News", "title": "Three", "language": 3}\n'
+    )
+    report = await transfer.import_items(lines)
+    assert (report.added, _problems(report)) == (2, [(3, "bad_field")])
+    assert report.problems[0].details == {"column": "language"}
+    languages = {item.title: item.language for item in (await news.page(10)).items}
+    assert (languages["Uno"], languages["Two"]) == ("es", "en")
+
+
+async def test_export_keeps_each_items_language(transfer, tmp_path, news):
+    source = tmp_path / "languages.csv"
+    source.write_text(LANGUAGES_CSV, encoding="utf-8")
+    await transfer.import_items(source)
+    exported = tmp_path / "export.json"
+    with exported.open("w", encoding="utf-8") as out:
+        assert await transfer.export_items(out) == 3
+    records = json.loads(exported.read_text(encoding="utf-8"))
+    assert [r["language"] for r in records] == ["en", "fr", "en"]
+
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    await prepare_database(settings_for(other_url, "http://127.0.0.1:9/bot"))
+    engine = create_engine(other_url)
+    try:
+        other_news = NewsService(create_session_factory(engine))
+        report = await TransferService(create_session_factory(engine), other_news).import_items(
+            exported
+        )
+        assert (report.added, report.problems) == (3, ())
+
+        def rows(page):
+            return [(i.title, i.url, i.category, i.published_at, i.language) for i in page.items]
+
+        assert rows(await other_news.page(10)) == rows(await news.page(10))
+    finally:
+        await engine.dispose()
+
+
 async def test_opml_import_subscribes_and_reports_bad_outlines(transfer, sessions, news):
     report = await transfer.import_opml(FIXTURES / "subscriptions.opml")
     assert (report.added, report.skipped) == (2, 1)
     assert _problems(report) == [(8, "bad_feed_url"), (10, "no_feed_url")]
     feeds = await FeedService(sessions, news).feeds()
-    assert [(f.url, f.category, f.last_ok_at) for f in feeds] == [
-        ("https://ica.coop/en/rss.xml", None, None),
-        ("https://copac.coop/feed.rdf", "Research", None),
+    assert [(f.url, f.category, f.language, f.last_ok_at) for f in feeds] == [
+        ("https://ica.coop/en/rss.xml", None, None, None),
+        ("https://copac.coop/feed.rdf", "Research", None, None),
     ]
 
 
@@ -220,6 +282,18 @@ def test_cli_import_export_and_feeds_import(tmp_path, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "Loaded 2 feeds" in out
     assert "subscriptions.opml:10: the feed “No address at all” has no xmlUrl address." in err
+
+    languages = tmp_path / "languages.csv"
+    languages.write_text(LANGUAGES_CSV, encoding="utf-8")
+    assert main(["import", str(languages)]) == 1
+    out, err = capsys.readouterr()
+    assert "Loaded 3 items" in out
+    assert err.strip() == (
+        f"{languages}:4: “xx” is not a language code. Use two letters, such as en, fr, es or pt."
+    )
+    assert main(["export", str(exported)]) == 0
+    records = json.loads(exported.read_text(encoding="utf-8"))
+    assert [r["language"] for r in records] == ["en", "en", "en", "en", "fr", "en"]
 
     assert main(["import", str(tmp_path / "missing.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err

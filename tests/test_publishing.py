@@ -20,6 +20,17 @@ from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
 ROME = ZoneInfo("Europe/Rome")
 
 
+PREVIEW_INTRO = texts.ADD_PREVIEW + "\n" + texts.ADD_PREVIEW_LANGUAGE.format(language="English")
+
+
+def _add_problem(problem: str) -> str:
+    return (
+        texts.ADD_PROBLEM.format(problem=problem)
+        + "\n\n"
+        + texts.ADD_USAGE.format(language="English")
+    )
+
+
 def _services(harness: Harness) -> Services:
     return harness.application.bot_data["services"]
 
@@ -65,12 +76,13 @@ async def test_guided_add_with_an_existing_category_and_every_skip(harness: Harn
     [ask_summary] = await _press(admin, ask_link, texts.BUTTON_SKIP)
     assert ask_summary.html == texts.ADD_ASK_SUMMARY
     intro, preview = await _press(admin, ask_summary, texts.BUTTON_SKIP)
-    assert intro.html == texts.ADD_PREVIEW
+    assert intro.html == PREVIEW_INTRO
     assert preview.html == _card("Co-ops grow", "Events")
     assert [b["text"] for b in preview.buttons] == [
         texts.BUTTON_PUBLISH,
         texts.BUTTON_SCHEDULE,
         texts.BUTTON_EDIT,
+        texts.BUTTON_ITEM_LANGUAGE,
         texts.BUTTON_CANCEL,
     ]
     [done] = await _press(admin, preview, texts.BUTTON_PUBLISH)
@@ -123,7 +135,7 @@ async def test_guided_add_with_a_new_category_then_editing_every_field(harness: 
     ask = await edit("Title")
     assert ask.html == texts.ADD_ASK_NEW["title"]
     intro, preview = await admin.send("Title two")
-    assert intro.html == texts.ADD_PREVIEW
+    assert intro.html == PREVIEW_INTRO
     assert preview.html == _card(
         "Title two", "fresh Topic", "https://coop.example/a", "Summary one"
     )
@@ -251,25 +263,23 @@ async def test_a_link_published_meanwhile_sends_the_flow_back_to_the_link(
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (" News | Title", texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["missing_parts"])),
+        (" News | Title", _add_problem(problem=texts.PROBLEMS["missing_parts"])),
         (
             " | Title | https://coop.example/x",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["empty_category"]),
+            _add_problem(problem=texts.PROBLEMS["empty_category"]),
         ),
         (
             " News |  | https://coop.example/x",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["empty_title"]),
+            _add_problem(problem=texts.PROBLEMS["empty_title"]),
         ),
-        (" News | Title | ", texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["bad_url"])),
+        (" News | Title | ", _add_problem(problem=texts.PROBLEMS["bad_url"])),
         (
             " News | Title | mailto:a@b.org",
-            texts.ADD_PROBLEM.format(problem=texts.PROBLEMS["bad_url"]),
+            _add_problem(problem=texts.PROBLEMS["bad_url"]),
         ),
         (
             " News | " + "t" * 257 + " | https://coop.example/x",
-            texts.ADD_PROBLEM.format(
-                problem=texts.PROBLEMS["title_too_long"].format(length=257, max=256)
-            ),
+            _add_problem(problem=texts.PROBLEMS["title_too_long"].format(length=257, max=256)),
         ),
     ],
 )

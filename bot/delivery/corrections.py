@@ -69,7 +69,7 @@ class CorrectionSender:
         budget: Budget,
         options: DeliveryOptions,
         owner: str,
-        rendered: Callable[[int, int], Awaitable[Rendered | None]],
+        rendered: Callable[[int, int, str], Awaitable[Rendered | None]],
         is_leader: Callable[[], bool],
         stop: StopSignal,
         poll_seconds: float,
@@ -167,7 +167,7 @@ class CorrectionSender:
         revision = row.revision
         text = None
         if row.action == EDIT:
-            rendered = await self._rendered(row.item_id, row.revision)
+            rendered = await self._rendered(row.item_id, row.revision, row.language)
             if rendered is None:  # deleted meanwhile: the deletion takes over
                 return self._final(row, revision, CANCELLED, "item gone", tried=False)
             revision, text = rendered.revision, rendered.text

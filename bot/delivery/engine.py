@@ -71,8 +71,9 @@ class EngineStats:
     expanded: int = 0  # delivery rows created
 
 
-# the message for an item as subscribers get it; None once the item is withdrawn
-RenderItem = Callable[[int], Awaitable[str | None]]
+# the message for an item as subscribers get it, in an interface language (item id,
+# language); None once the item is withdrawn
+RenderItem = Callable[[int, str], Awaitable[str | None]]
 
 
 class DeliveryEngine:
@@ -121,7 +122,8 @@ class DeliveryEngine:
         self.max_unrecorded = 2 * options.concurrency
         self._recorded = asyncio.Event()
         self._inactive: set[int] = set()
-        self._texts: dict[int, asyncio.Future[Rendered | None]] = {}
+        # one text per (item, interface language), however many chats read it
+        self._texts: dict[tuple[int, str], asyncio.Future[Rendered | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.cancelled_on_stop = 0  # tasks that overran the stop's bound (0 when all is well)
         self.corrections = CorrectionSender(
@@ -329,33 +331,35 @@ class DeliveryEngine:
 
     def forget(self, item_id: int) -> None:
         """An item was just corrected or withdrawn: the next send reads it again."""
-        self._texts.pop(item_id, None)
+        for key in [key for key in self._texts if key[0] == item_id]:
+            del self._texts[key]
 
-    async def _text(self, item_id: int, revision: int = 0) -> Rendered | None:
+    async def _text(self, item_id: int, revision: int = 0, language: str = "en") -> Rendered | None:
         """The message for an item, read once per claimed batch, and again when a row was
         claimed at a newer revision than the text cached (so an item withdrawn or corrected
         meanwhile, here or by another process, is not sent, or sent as corrected)."""
-        task = self._texts.get(item_id)
+        key = (item_id, language)
+        task = self._texts.get(key)
         if task is not None and task.done() and not task.cancelled() and not task.exception():
             cached = task.result()
             if cached is not None and cached.revision < revision:
                 task = None
         if task is None:
-            task = self._texts[item_id] = asyncio.ensure_future(self._render(item_id))
+            task = self._texts[key] = asyncio.ensure_future(self._render(item_id, language))
         return await asyncio.shield(task)
 
-    async def _render(self, item_id: int) -> Rendered | None:
+    async def _render(self, item_id: int, language: str) -> Rendered | None:
         # the revision first: the text read after it is at least that new, so a message is
         # never recorded as newer than it is (a stale one gets its edit when recorded)
         revision = await self._store.item_revision(item_id)
-        text = await self._render_item(item_id)
+        text = await self._render_item(item_id, language)
         if text is None or revision is None:
             return None
         return Rendered(revision, text)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id
-        rendered = await self._text(row.item_id, row.revision)
+        rendered = await self._text(row.item_id, row.revision, row.language)
         if rendered is None:  # the item was deleted before it reached everyone
             return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
         text = rendered.text

@@ -40,6 +40,7 @@ from bot.db.models import (
 )
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
+from bot.i18n import news_choice
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
 IS_PENDING = Delivery.status == literal_column("'pending'")
@@ -52,6 +53,7 @@ class Claimed:
     chat_id: int
     attempts: int
     revision: int = 0  # the item's revision when claimed: a cached text older than it is stale
+    language: str = "en"  # the chat's interface language: the one its message is written in
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class ClaimedCorrection:
     message_id: int
     revision: int
     attempts: int
+    language: str = "en"  # the chat's interface language, for an edit's new text
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +169,9 @@ class DeliveryStore:
             for item_id in queued:
                 item = (
                     await session.execute(
-                        select(Item.category_id, Item.deleted_at).where(Item.id == item_id)
+                        select(Item.category_id, Item.deleted_at, Item.language).where(
+                            Item.id == item_id
+                        )
                     )
                 ).first()
                 count = 0
@@ -183,6 +188,11 @@ class DeliveryStore:
                             or_(
                                 Subscription.category_id == item.category_id,
                                 Subscription.category_id.is_(None),
+                            ),
+                            # the chat's "News in" (None: every language) takes this one
+                            or_(
+                                Chat.news_languages.is_(None),
+                                Chat.news_languages.contains(f",{news_choice(item.language)},"),
                             ),
                         )
                     )
@@ -231,7 +241,24 @@ class DeliveryStore:
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
             revisions = await self._revisions(session, {row.item_id for row in rows})
-        return [Claimed(*row, revision=revisions.get(row.item_id, 0)) for row in rows]
+            languages = await self._languages(session, {row.chat_id for row in rows})
+        return [
+            Claimed(
+                *row,
+                revision=revisions.get(row.item_id, 0),
+                language=languages.get(row.chat_id, "en"),
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:
+        if not chat_ids:
+            return {}
+        rows = await session.execute(
+            select(Chat.id, Chat.language).where(Chat.id.in_(sorted(chat_ids)))
+        )
+        return {chat_id: language for chat_id, language in rows}
 
     @staticmethod
     async def _revisions(session: AsyncSession, item_ids: set[int]) -> dict[int, int]:
@@ -385,8 +412,14 @@ class DeliveryStore:
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
+            languages = await self._languages(session, {row.chat_id for row in rows})
         # attempts made before this one
-        return [ClaimedCorrection(*row[:5], attempts=row[5] - 1) for row in rows]
+        return [
+            ClaimedCorrection(
+                *row[:5], attempts=row[5] - 1, language=languages.get(row.chat_id, "en")
+            )
+            for row in rows
+        ]
 
     async def record_corrections(self, outcomes: Sequence[CorrectionOutcome]) -> None:
         """Write back a batch of correction outcomes (two executemany, one commit).
@@ -525,6 +558,10 @@ class DeliveryStore:
                         type="supergroup",
                         title=old.title if old else None,
                         username=old.username if old else None,
+                        # the same people: the same languages
+                        language=old.language if old else "en",
+                        language_chosen=old.language_chosen if old else False,
+                        news_languages=old.news_languages if old else None,
                     )
                 )
                 await session.flush()

@@ -2,6 +2,10 @@
 
 Titles and summaries come out as plain text (markup stripped, entities decoded); nothing
 here decides about categories or validation: `bot.services.feeds` does.
+
+An entry's language is what the document says, the entry's own word first (`xml:lang` on it
+or its title, `<dc:language>`), else the feed's (RSS `<language>`, `xml:lang` on the feed),
+cut to its ISO 639-1 primary subtag ("fr-FR" → "fr"); a tag we do not know counts as silence.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import feedparser
 
 from bot.feeds.fetcher import FeedError, FeedErrorCode
+from bot.i18n import is_language_code
 
 _BLOCKS = {
     "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -87,6 +92,7 @@ class FeedEntry:
     summary: str | None
     published: datetime | None
     categories: tuple[str, ...]
+    language: str | None = None  # ISO 639-1, from the entry or else the feed; None: unsaid
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,25 @@ class ParsedFeed:
     title: str | None
     version: str  # "rss20", "rss10", "atom10"...
     entries: tuple[FeedEntry, ...]
+    language: str | None = None  # the feed's own (ISO 639-1), if it says a known one
+
+
+def language_code(tag: object) -> str | None:
+    """The ISO 639-1 code of a language tag ("fr-FR", "pt_BR", "ES" → "fr", "pt", "es");
+    None for anything else (empty, "x-klingon", "fra", a code CLDR does not know)."""
+    if not isinstance(tag, str):
+        return None
+    primary = tag.strip().replace("_", "-").split("-", 1)[0].lower()
+    return primary if len(primary) == 2 and is_language_code(primary) else None
+
+
+def _entry_language(entry: dict[str, Any]) -> str | None:
+    # feedparser gives xml:lang in each text's detail (inherited from the feed when the
+    # entry says nothing) and <dc:language> as `language`
+    tags = [entry.get("language")]
+    tags += [(entry.get(name) or {}).get("language") for name in ("title_detail", "summary_detail")]
+    tags += [content.get("language") for content in entry.get("content") or ()]
+    return next((code for tag in tags if (code := language_code(tag))), None)
 
 
 def entry_key(guid: str | None, link: str | None, title: str) -> str:
@@ -137,6 +162,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         reason = document.get("bozo_exception")
         detail = reason.__class__.__name__ if reason is not None else "no RSS or Atom"
         raise FeedError(FeedErrorCode.NOT_A_FEED, detail)
+    feed_language = language_code(document.feed.get("language")) or language_code(
+        (document.feed.get("title_detail") or {}).get("language")
+    )
     entries = []
     for raw in document.entries:
         title = _text(raw.get("title"), raw.get("title_detail"))
@@ -153,7 +181,13 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
                     for tag in raw.get("tags") or ()
                     if (term := tag.get("term") or tag.get("label")) and term.strip()
                 ),
+                language=_entry_language(raw) or feed_language,
             )
         )
     feed_title = _text(document.feed.get("title"), document.feed.get("title_detail"))
-    return ParsedFeed(title=feed_title or None, version=document.version, entries=tuple(entries))
+    return ParsedFeed(
+        title=feed_title or None,
+        version=document.version,
+        entries=tuple(entries),
+        language=feed_language,
+    )

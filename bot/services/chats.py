@@ -1,12 +1,15 @@
-"""Remembering the chats the bot talks to (the delivery engine sends to them later)."""
+"""Remembering the chats the bot talks to (the delivery engine sends to them later), and
+the languages each one speaks and reads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import i18n
 from bot.db.base import utcnow
 from bot.db.models import Chat
 
@@ -17,29 +20,88 @@ class ChatInfo:
     type: str
     title: str | None = None
     username: str | None = None
+    # the interface language of the user's app, negotiated ("fr-CA" → "fr"); None: no user
+    app_language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLanguages:
+    interface: str  # the language the bot speaks in this chat
+    chosen: bool  # set with /language (else a private chat follows its user's app)
+    news: frozenset[str] | None  # the "News in" choices; None: every language
+
+    def receives(self, item_language: str) -> bool:
+        return self.receives_choice(i18n.news_choice(item_language))
+
+    def receives_choice(self, choice: str) -> bool:
+        """Whether a "News in" choice ("en", …, "other") is on for this chat."""
+        return self.news is None or choice in self.news
+
+
+def _languages(chat: Chat) -> ChatLanguages:
+    return ChatLanguages(
+        i18n.supported(chat.language),
+        chat.language_chosen,
+        i18n.decode_news_choices(chat.news_languages),
+    )
+
+
+ENGLISH_EVERYTHING = ChatLanguages(i18n.ENGLISH, False, None)
 
 
 class ChatService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        # what was last written per chat, so a busy chat costs no write per message
-        self._known: dict[int, ChatInfo] = {}
+        # what was last written per chat, so a busy chat costs no write (or read) per message
+        self._known: dict[int, tuple[ChatInfo, ChatLanguages]] = {}
 
-    async def remember(self, info: ChatInfo) -> None:
-        if self._known.get(info.id) == info:
-            return
+    @staticmethod
+    def _cache_key(info: ChatInfo) -> ChatInfo:
+        # a group keeps the language of the member who came first: who speaks now is no news
+        return (
+            info
+            if info.type == "private"
+            else ChatInfo(info.id, info.type, info.title, info.username)
+        )
+
+    async def remember(self, info: ChatInfo) -> ChatLanguages:
+        """Record the chat (new, renamed, or a private chat whose app changed language) and
+        return its languages."""
+        known = self._known.get(info.id)
+        key = self._cache_key(info)
+        if known is not None and known[0] == key:
+            return known[1]
         async with self._sessions.begin() as session:
             chat = await session.get(Chat, info.id)
             if chat is None:
-                session.add(
-                    Chat(id=info.id, type=info.type, title=info.title, username=info.username)
+                chat = Chat(
+                    id=info.id,
+                    type=info.type,
+                    title=info.title,
+                    username=info.username,
+                    language=info.app_language or i18n.ENGLISH,
+                    language_chosen=False,
                 )
-            elif (chat.type, chat.title, chat.username) != (info.type, info.title, info.username):
-                chat.type, chat.title, chat.username = info.type, info.title, info.username
-                chat.updated_at = utcnow()
+                session.add(chat)
+            else:
+                if (chat.type, chat.title, chat.username) != (info.type, info.title, info.username):
+                    chat.type, chat.title, chat.username = info.type, info.title, info.username
+                    chat.updated_at = utcnow()
+                if (
+                    info.type == "private"
+                    and info.app_language
+                    and not chat.language_chosen
+                    and chat.language != info.app_language
+                ):
+                    chat.language = info.app_language
+            languages = _languages(chat)
+        self._cache(key, languages)
+        return languages
+
+    def _cache(self, key: ChatInfo, languages: ChatLanguages) -> None:
         if len(self._known) > 50_000:
             self._known.clear()
-        self._known[info.id] = info
+        self._known[key.id] = (key, languages)
 
     def forget_cached(self, chat_id: int) -> None:
         self._known.pop(chat_id, None)
@@ -47,3 +109,53 @@ class ChatService:
     async def is_active(self, chat_id: int) -> bool:
         async with self._sessions() as session:
             return bool(await session.scalar(select(Chat.active).where(Chat.id == chat_id)))
+
+    async def languages(self, chat_id: int) -> ChatLanguages:
+        known = self._known.get(chat_id)
+        if known is not None:
+            return known[1]
+        async with self._sessions() as session:
+            chat = await session.get(Chat, chat_id)
+            return ENGLISH_EVERYTHING if chat is None else _languages(chat)
+
+    async def language_of(self, chat_id: int) -> str:
+        """The language to write to this chat in (English for a chat never seen)."""
+        return (await self.languages(chat_id)).interface
+
+    async def language_chosen(self, chat_id: int) -> bool:
+        return (await self.languages(chat_id)).chosen
+
+    async def languages_of(self, chat_ids: Iterable[int]) -> dict[int, str]:
+        ids = sorted(set(chat_ids))
+        found: dict[int, str] = {}
+        if ids:
+            async with self._sessions() as session:
+                rows = await session.execute(select(Chat.id, Chat.language).where(Chat.id.in_(ids)))
+                found = {chat_id: i18n.supported(language) for chat_id, language in rows}
+        return {chat_id: found.get(chat_id, i18n.ENGLISH) for chat_id in ids}
+
+    async def choose_language(self, chat_id: int, language: str) -> ChatLanguages:
+        """/language: the chat's interface language from now on, whatever its app says."""
+        return await self._change(chat_id, language=i18n.supported(language), chosen=True)
+
+    async def choose_news(self, chat_id: int, choices: frozenset[str] | None) -> ChatLanguages:
+        """/language's "News in": which item languages this chat receives (None: all)."""
+        if choices is not None and not choices:
+            raise ValueError("a chat must receive news in at least one language")
+        return await self._change(chat_id, news=i18n.encode_news_choices(choices))
+
+    async def _change(self, chat_id: int, **values: object) -> ChatLanguages:
+        async with self._sessions.begin() as session:
+            chat = await session.get(Chat, chat_id, with_for_update=True)
+            if chat is None:  # a chat seen for the first time by this very update
+                chat = Chat(id=chat_id, type="private")
+                session.add(chat)
+            if "language" in values:
+                chat.language, chat.language_chosen = values["language"], values["chosen"]
+            if "news" in values:
+                chat.news_languages = values["news"]
+            languages = _languages(chat)
+        known = self._known.get(chat_id)
+        if known is not None:
+            self._cache(known[0], languages)
+        return languages

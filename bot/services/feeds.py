@@ -3,6 +3,9 @@
 Every entry taken is remembered in `feed_entries_seen` (a hash of its guid, else its link),
 in the same transaction as the item it becomes, so no entry is ever published twice: not
 after a restart, not when a feed re-orders or re-dates its entries, not if two polls overlap.
+
+An item's language is the one its feed document gives (see `bot.feeds.parser`), else the
+feed's setting (`/feeds add URL [category] [lang]`), else English.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bot.db.models import Feed, FeedEntrySeen
 from bot.db.models.feeds import ETAG_MAX, FEED_ERROR_MAX, LAST_MODIFIED_MAX
 from bot.feeds.fetcher import FeedError, FeedErrorCode, Fetched, FetchLimits, client_session, fetch
 from bot.feeds.parser import FeedEntry, ParsedFeed, parse_feed
+from bot.i18n import is_language_code
 from bot.services.news import NewsService, category_key
 from bot.services.validation import (
     SUMMARY_MAX,
@@ -31,6 +35,7 @@ from bot.services.validation import (
     ItemDraft,
     ValidationFailed,
     clean_category,
+    clean_language,
     clean_url,
 )
 from bot.services.views import CategoryView, ItemView
@@ -38,6 +43,7 @@ from bot.services.views import CategoryView, ItemView
 log = logging.getLogger(__name__)
 
 DEFAULT_CATEGORY = "News"
+DEFAULT_LANGUAGE = "en"
 # When a feed is first read, its current entries are old news: the newest few become items
 # (listed in /latest, not broadcast) and the rest are only marked seen. From then on every
 # new entry is published and broadcast.
@@ -51,10 +57,12 @@ class AddProblem(enum.Enum):
     BAD_URL = "bad_url"
     ALREADY_SUBSCRIBED = "already_subscribed"
     BAD_CATEGORY = "bad_category"
+    BAD_LANGUAGE = "bad_language"
 
 
 class FeedNotAdded(Exception):
-    """`/feeds add` failed: `problem` (ours) or `error` (the feed's) says why."""
+    """`/feeds add` failed: `problem` (ours) or `error` (the feed's) says why; `code` is
+    the refused language code (BAD_LANGUAGE)."""
 
     def __init__(
         self,
@@ -62,11 +70,35 @@ class FeedNotAdded(Exception):
         *,
         error: FeedError | None = None,
         existing: FeedView | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(problem.value if problem else str(error))
         self.problem = problem
         self.error = error
         self.existing = existing
+        self.code = code
+
+
+def split_category_language(words: str) -> tuple[str | None, str | None]:
+    """(category, language) from what follows the address in `/feeds add URL [category] [lang]`.
+
+    The last word is the feed's language when it is a known two-letter ISO 639-1 code written
+    in lower case, as codes are ("Actualités fr"); the words before it are the category. Any
+    other last word belongs to the category ("Co-op News", "Co-ops UK", "Research xx"), unless
+    it stands alone: a lone lower-case "xx" is refused (FeedNotAdded with BAD_LANGUAGE), being
+    more likely a mistyped language than a category.
+    """
+    parts = words.split()
+    if not parts:
+        return None, None
+    last = parts[-1]
+    if len(last) == 2 and last.isascii() and last.isalpha() and last.islower():
+        code = last
+        if is_language_code(code):
+            return " ".join(parts[:-1]) or None, code
+        if len(parts) == 1:
+            raise FeedNotAdded(AddProblem.BAD_LANGUAGE, code=code)
+    return " ".join(parts), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +107,7 @@ class FeedView:
     url: str
     title: str | None
     category: str | None
+    language: str | None  # for entries whose feed does not say; None: English
     failures: int
     error: str | None  # "code" or "code:detail" while the feed is broken
     last_ok_at: datetime | None
@@ -100,6 +133,7 @@ class FeedView:
             url=feed.url,
             title=feed.title,
             category=feed.category,
+            language=feed.language,
             failures=feed.failures,
             error=feed.error,
             last_ok_at=feed.last_ok_at,
@@ -214,14 +248,25 @@ class FeedService:
         return view
 
     async def subscribe(
-        self, url: str, category: str | None = None, *, added_by: int | None = None
+        self,
+        url: str,
+        category: str | None = None,
+        *,
+        language: str | None = None,
+        added_by: int | None = None,
     ) -> FeedView:
         """Store a subscription without fetching it (OPML import); the poller reads it
         at its next run, like a first `/feeds add`."""
-        clean, category = self._check(url, category)
+        clean, category, language = self._check(url, category, language)
         try:
             async with self._sessions.begin() as session:
-                feed = Feed(url=clean, category=category, added_by=added_by, failures=0)
+                feed = Feed(
+                    url=clean,
+                    category=category,
+                    language=language,
+                    added_by=added_by,
+                    failures=0,
+                )
                 session.add(feed)
                 await session.flush()
                 return FeedView.of(feed)
@@ -231,10 +276,16 @@ class FeedService:
             ) from None
 
     async def add(
-        self, url: str, category: str | None = None, *, added_by: int | None = None
+        self,
+        url: str,
+        category: str | None = None,
+        *,
+        language: str | None = None,
+        added_by: int | None = None,
     ) -> FeedAdded:
-        """Fetch a feed now; if it reads, subscribe and take its newest entries."""
-        clean, category = self._check(url, category)
+        """Fetch a feed now; if it reads, subscribe and take its newest entries.
+        `language` is for entries whose feed does not give theirs (None: English)."""
+        clean, category, language = self._check(url, category, language)
         if (existing := await self._by_url(clean)) is not None:
             raise FeedNotAdded(AddProblem.ALREADY_SUBSCRIBED, existing=existing)
         try:
@@ -252,6 +303,7 @@ class FeedService:
                     url=clean,
                     title=_shorten(parsed.title, TITLE_MAX) if parsed.title else None,
                     category=category,
+                    language=language,
                     added_by=added_by,
                     etag=_fits(fetched.etag, ETAG_MAX),
                     last_modified=_fits(fetched.last_modified, LAST_MODIFIED_MAX),
@@ -271,7 +323,9 @@ class FeedService:
         return FeedAdded(view, entry_count=len(parsed.entries), imported=imported)
 
     @staticmethod
-    def _check(url: str, category: str | None) -> tuple[str, str | None]:
+    def _check(
+        url: str, category: str | None, language: str | None
+    ) -> tuple[str, str | None, str | None]:
         try:
             clean = clean_url(url)
         except ValidationFailed:
@@ -285,7 +339,11 @@ class FeedService:
                 raise FeedNotAdded(AddProblem.BAD_CATEGORY) from None
         else:
             category = None
-        return clean, category
+        try:
+            language = clean_language(language, default="") or None
+        except ValidationFailed as failure:
+            raise FeedNotAdded(AddProblem.BAD_LANGUAGE, code=str(failure.details["code"])) from None
+        return clean, category, language
 
     async def _by_url(self, url: str) -> FeedView | None:
         async with self._sessions() as session:
@@ -490,4 +548,5 @@ class FeedService:
             title=_shorten(title, TITLE_MAX),
             url=url,
             summary=_shorten(entry.summary, SUMMARY_MAX) if entry.summary else None,
+            language=entry.language or feed.language or DEFAULT_LANGUAGE,
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, Select, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import i18n
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Category, Item
 from bot.services.audit import record
@@ -44,6 +45,19 @@ class Published:
     category_created: bool
 
 
+# a chat's "News in" choices ("en", "fr", "es", "other"); None: every language
+NewsChoices = frozenset[str] | None
+
+
+def _in_languages(news: frozenset[str]) -> ColumnElement[bool]:
+    """Items written in one of the languages a chat takes ("other": any but the three)."""
+    named = [code for code in i18n.LANGUAGES if code in news]
+    allowed = [Item.language.in_(named)] if named else []
+    if i18n.OTHER_LANGUAGES in news:
+        allowed.append(Item.language.not_in(i18n.LANGUAGES))
+    return or_(*allowed) if allowed else false()
+
+
 def item_view(item: Item, category_name: str) -> ItemView:
     return ItemView(
         id=item.id,
@@ -54,6 +68,7 @@ def item_view(item: Item, category_name: str) -> ItemView:
         category=category_name,
         published_at=item.published_at,
         source=item.source,
+        language=item.language,
     )
 
 
@@ -118,40 +133,60 @@ class NewsService:
         self._on_published.append(listener)
 
     async def page(
-        self, limit: int, *, category_id: int | None = None, after: Cursor | None = None
+        self,
+        limit: int,
+        *,
+        category_id: int | None = None,
+        after: Cursor | None = None,
+        news: NewsChoices = None,
     ) -> Page:
-        """Up to `limit` items, newest first, older than `after` when given.
+        """Up to `limit` items, newest first, older than `after` when given, in the item
+        languages a chat takes (`news`, its "News in" choices; None: all).
 
         Keyset pagination: the (published_at, id) pair of the last item shown is the
         cursor, so page 1000 costs what page 1 costs.
         """
-        key = ("page", limit, category_id, after)
+        key = ("page", limit, category_id, after, news)
         if (cached := self._cache.get(key)) is not None:
             return cached  # type: ignore[return-value]
         async with self._sessions() as session:
-            rows = (await session.execute(self._page_query(limit, category_id, after))).all()
+            query = self._page_query(limit, category_id, after, news)
+            rows = (await session.execute(query)).all()
         page = _page(rows, limit)
         self._cache.put(key, page)
         return page
 
     async def category_page(
-        self, category_id: int, limit: int, *, after: Cursor | None = None
+        self,
+        category_id: int,
+        limit: int,
+        *,
+        after: Cursor | None = None,
+        news: NewsChoices = None,
     ) -> tuple[CategoryView | None, Page]:
-        """A category and a page of its items in one session (a category tap's whole read)."""
-        key = ("category_page", category_id, limit, after)
+        """A category and a page of its items in one session (a category tap's whole read);
+        with `news`, the category's count is of the items in those languages."""
+        key = ("category_page", category_id, limit, after, news)
         if (cached := self._cache.get(key)) is not None:
             return cached  # type: ignore[return-value]
         async with self._sessions() as session:
             category = await session.get(Category, category_id)
             if category is None:
                 return None, Page(items=(), more=False)
-            rows = (await session.execute(self._page_query(limit, category_id, after))).all()
-        result = (_category_view(category), _page(rows, limit))
+            query = self._page_query(limit, category_id, after, news)
+            rows = (await session.execute(query)).all()
+            view = _category_view(category)
+            if news is not None:
+                counts = await self._counts(session, news, category_id)
+                view = replace(view, item_count=counts.get(category_id, 0))
+        result = (view, _page(rows, limit))
         self._cache.put(key, result)
         return result
 
     @staticmethod
-    def _page_query(limit: int, category_id: int | None, after: Cursor | None) -> Select:
+    def _page_query(
+        limit: int, category_id: int | None, after: Cursor | None, news: NewsChoices = None
+    ) -> Select:
         query: Select = (
             select(Item, Category.name)
             .join(Category, Item.category_id == Category.id)
@@ -161,6 +196,8 @@ class NewsService:
         )
         if category_id is not None:
             query = query.where(Item.category_id == category_id)
+        if news is not None:
+            query = query.where(_in_languages(news))
         if after is not None:
             published = EPOCH + timedelta(microseconds=after.published_us)
             query = query.where(tuple_(Item.published_at, Item.id) < (published, after.item_id))
@@ -177,14 +214,33 @@ class NewsService:
             ).first()
         return item_view(*row) if row else None
 
-    async def categories(self) -> list[CategoryView]:
-        if (cached := self._cache.get(("categories",))) is not None:
+    async def categories(self, *, news: NewsChoices = None) -> list[CategoryView]:
+        """Every category with its item count; with `news`, counting only the items in
+        those languages (what a chat with a "News in" filter would find there)."""
+        key = ("categories", news)
+        if (cached := self._cache.get(key)) is not None:
             return list(cached)  # type: ignore[call-overload]
         async with self._sessions() as session:
             rows = await session.scalars(select(Category).order_by(Category.name_key))
             categories = [_category_view(row) for row in rows]
-        self._cache.put(("categories",), tuple(categories))
+            if news is not None:
+                counts = await self._counts(session, news)
+                categories = [replace(c, item_count=counts.get(c.id, 0)) for c in categories]
+        self._cache.put(key, tuple(categories))
         return categories
+
+    @staticmethod
+    async def _counts(
+        session: AsyncSession, news: frozenset[str], category_id: int | None = None
+    ) -> dict[int, int]:
+        query = (
+            select(Item.category_id, func.count())
+            .where(Item.deleted_at.is_(None), _in_languages(news))
+            .group_by(Item.category_id)
+        )
+        if category_id is not None:
+            query = query.where(Item.category_id == category_id)
+        return {category_id: count for category_id, count in await session.execute(query)}
 
     async def get_category(self, category_id: int) -> CategoryView | None:
         async with self._sessions() as session:
@@ -254,6 +310,7 @@ class NewsService:
                     category_id=category.id,
                     published_at=published_at or utcnow(),
                     source=source,
+                    language=draft.language,
                 )
                 session.add(item)
                 await session.flush()

@@ -81,7 +81,13 @@ class DueOutcome:
 def _view(row: ScheduledItem) -> ScheduledView:
     return ScheduledView(
         id=row.id,
-        draft=ItemDraft(category=row.category, title=row.title, url=row.url, summary=row.summary),
+        draft=ItemDraft(
+            category=row.category,
+            title=row.title,
+            url=row.url,
+            summary=row.summary,
+            language=row.language,
+        ),
         publish_at=row.publish_at,
         created_by=row.created_by,
         chat_id=row.chat_id,
@@ -115,6 +121,7 @@ class SchedulingService:
                 title=draft.title,
                 url=draft.url,
                 summary=draft.summary,
+                language=draft.language,
                 publish_at=publish_at,
                 created_by=actor_id,
                 chat_id=chat_id,

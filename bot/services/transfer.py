@@ -3,9 +3,11 @@
 Every row is checked like `/add` (`bot.services.validation`); a bad row is reported with
 its line number and the good rows still load. Export writes what import reads back.
 
-Columns (CSV header, or JSON object keys): category, title, url, summary, published.
+Columns (CSV header, or JSON object keys): category, title, url, summary, published, language.
 category and title are required; url and summary may be empty; published is an ISO 8601
-date or date-time (without an offset it is in the bot's TIMEZONE; empty means now).
+date or date-time (without an offset it is in the bot's TIMEZONE; empty means now); language
+is the item's ISO 639-1 code (fr, es…), and English when empty or absent, so files written
+before items had languages still load.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,9 +33,10 @@ from bot.services.validation import (
     Problem,
     ValidationFailed,
     clean_item,
+    clean_language,
 )
 
-COLUMNS = ("category", "title", "url", "summary", "published")
+COLUMNS = ("category", "title", "url", "summary", "published", "language")
 REQUIRED = ("category", "title")
 EXPORT_BATCH = 500
 
@@ -128,7 +131,8 @@ class TransferService:
                 raise _RowError(BAD_FIELD, column=column)
             values[column] = value
         draft = clean_item(values["category"], values["title"], values["url"], values["summary"])
-        return draft, self._date(values["published"])
+        language = clean_language(values["language"])
+        return replace(draft, language=language), self._date(values["published"])
 
     def _date(self, raw: str | None) -> datetime | None:
         if raw is None or not raw.strip():
@@ -170,6 +174,7 @@ class TransferService:
                     "url": item.url,
                     "summary": item.summary,
                     "published": item.published_at.isoformat(),
+                    "language": item.language,
                 }
                 out.write(("\n" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
                 count += 1

@@ -4,10 +4,12 @@ flow, imports, feeds). Problems are codes; `bot.texts` words them for people."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.db.models.news import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
+from bot.i18n import is_language_code
 
 __all__ = [
     "CATEGORY_NAME_MAX",
@@ -21,6 +23,7 @@ __all__ = [
     "clean_category",
     "clean_field",
     "clean_item",
+    "clean_language",
     "clean_summary",
     "clean_title",
     "clean_url",
@@ -48,6 +51,7 @@ class Problem(enum.Enum):
     BAD_URL = "bad_url"
     URL_TOO_LONG = "url_too_long", URL_MAX
     DUPLICATE_URL = "duplicate_url"
+    BAD_LANGUAGE = "bad_language"
 
 
 class ValidationFailed(Exception):
@@ -65,6 +69,7 @@ class ItemDraft:
     title: str
     url: str | None
     summary: str | None
+    language: str = "en"  # ISO 639-1: the language the item is written in
 
 
 def _squash(text: str) -> str:
@@ -163,8 +168,25 @@ def clean_item(
     )
 
 
-def parse_add_line(args: str) -> ItemDraft:
-    """Parse `Category | Title | https://link | optional summary`."""
+def clean_language(raw: str | None, default: str = "en") -> str:
+    """An item language: a two-letter ISO 639-1 code ("FR" → "fr"); empty → `default`."""
+    code = (raw or "").strip().lower()
+    if not code:
+        return default
+    if not is_language_code(code):
+        raise ValidationFailed(Problem.BAD_LANGUAGE, code=code[:16])
+    return code
+
+
+_LANGUAGE_PREFIX = re.compile(r"^\s*\[([^\]]{0,16})\]\s*")
+
+
+def parse_add_line(args: str, language: str = "en") -> ItemDraft:
+    """Parse `[xx] Category | Title | https://link | optional summary`, where the optional
+    `[xx]` is the item's language (else `language`, the admin's interface language)."""
+    if prefix := _LANGUAGE_PREFIX.match(args):
+        language = clean_language(prefix.group(1), language)
+        args = args[prefix.end() :]
     parts = [part.strip() for part in args.split("|")]
     if len(parts) < 3 or not args.strip():
         raise ValidationFailed(Problem.MISSING_PARTS, count=len(parts) if args.strip() else 0)
@@ -172,4 +194,5 @@ def parse_add_line(args: str) -> ItemDraft:
         # a summary may itself hold "|": everything after the third bar is the summary
         parts = [*parts[:3], " | ".join(parts[3:])]
     category, title, url, *rest = parts
-    return clean_item(category, title, url, rest[0] if rest else None, url_required=True)
+    draft = clean_item(category, title, url, rest[0] if rest else None, url_required=True)
+    return replace(draft, language=language)

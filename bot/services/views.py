@@ -16,6 +16,7 @@ class ItemView:
     category: str
     published_at: datetime
     source: str | None = None
+    language: str = "en"  # ISO 639-1: the language the item is written in
 
     @property
     def cursor(self) -> Cursor:

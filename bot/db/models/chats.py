@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, String, true
+from sqlalchemy import BigInteger, Boolean, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, UTCDateTime, utcnow
@@ -18,5 +18,11 @@ class Chat(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     # false once the bot was blocked, kicked or the chat vanished; nothing is sent to it
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # the interface language; a private chat follows its user's app until /language chooses
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the item languages this chat receives, comma-separated ("en,es", "other" for the rest);
+    # None: all of them
+    news_languages: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -23,6 +23,8 @@ class Feed(Base):
     # matches an existing one, else the default
     category: Mapped[str | None] = mapped_column(String(CATEGORY_NAME_MAX))
     added_by: Mapped[int | None] = mapped_column(BigInteger)
+    # the entries' language when the feed does not say (<language>, xml:lang); None: English
+    language: Mapped[str | None] = mapped_column(String(8))
     # validators from the last 200 response, sent back for a conditional GET
     etag: Mapped[str | None] = mapped_column(String(ETAG_MAX))
     last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_MAX))

@@ -26,6 +26,9 @@ class Category(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+LANGUAGE_MAX = 8
+
+
 class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
@@ -48,5 +51,7 @@ class Item(Base):
     # bumped by every edit and by the deletion: a message rendered from an older revision is
     # out of date, however the correction and the delivery raced
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # the language the item is written in (ISO 639-1), whatever the readers' interface
+    language: Mapped[str] = mapped_column(String(LANGUAGE_MAX), default="en", server_default="en")
 
     category: Mapped[Category] = relationship(lazy="raise")

@@ -62,6 +62,7 @@ class ScheduledItem(Base):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     url: Mapped[str | None] = mapped_column(String(URL_MAX))
     summary: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     publish_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int] = mapped_column(BigInteger)
     # where to say that it went out (or why it could not)
