@@ -23,7 +23,10 @@ SUBSCRIBERS = 2_000
 
 
 async def test_two_thousand_subscribers_with_random_faults(database_url: str) -> None:
-    options = replace(FAST, concurrency=64, max_attempts=10, backoff_seconds=0.02)
+    # a send waits up to 2 s: on a busy machine the in-process emulator can take longer than
+    # FAST's 0.5 s for an ordinary answer, and ten such timeouts in a row would mark a healthy
+    # chat failed; the injected timeouts hang longer than that, so they still time out
+    options = replace(FAST, concurrency=64, max_attempts=10, backoff_seconds=0.02, send_timeout=2.0)
     async with delivery_harness(database_url, options, delivery_poll_seconds=0.1) as harness:
         emu = harness.emu
         rng = random.Random(20261128)
@@ -38,7 +41,7 @@ async def test_two_thousand_subscribers_with_random_faults(database_url: str) ->
         emu.faults.server_error(probability=0.03, status=500)
         # the send did not happen; timeouts where Telegram did deliver are the one case
         # where a duplicate cannot be avoided (there is no idempotency key)
-        emu.faults.timeout(probability=0.02, seconds=1.0, delivered=False)
+        emu.faults.timeout(probability=0.02, seconds=2.5, delivered=False)
         emu.faults.drop_connection(probability=0.02, delivered=False)
 
         item = await publish(harness)
