@@ -18,7 +18,7 @@ import handlers
 from bot import i18n, texts
 from bot.config import ConfigError, Settings
 from bot.context import BotContext, Services, install_services
-from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory
+from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory, is_sqlite
 from bot.db.migrate import upgrade
 from bot.delivery import (
     AiohttpRequest,
@@ -38,6 +38,7 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
@@ -92,12 +93,13 @@ def build_application(settings: Settings) -> Application:
         poll_seconds=settings.delivery_poll_seconds,
     )
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
+    chats = ChatService(sessions)
     # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time
     admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
     services = Services(
         settings=settings,
         news=news,
-        chats=ChatService(sessions),
+        chats=chats,
         admins=admins,
         feeds=FeedService(sessions, news, interval_seconds=settings.feed_interval_seconds),
         subscriptions=SubscriptionService(sessions, store),
@@ -131,6 +133,10 @@ def build_application(settings: Settings) -> Application:
         .build()
     )
     application.bot_data["engine"] = engine
+    # other processes' changes clear this one's caches (PostgreSQL; SQLite runs one process)
+    application.bot_data["cache_listener"] = (
+        None if is_sqlite(engine) else CacheListener(engine, news, chats)
+    )
     install_services(application, services)
     handlers.register(application, services)
     return application
@@ -198,6 +204,12 @@ class _Opened:
         if delivery is not None and self.sender_started:
             await delivery.stop()
 
+    async def stop_listening(self) -> None:
+        if self.application is not None:
+            listener = self.application.bot_data["cache_listener"]
+            if listener is not None:
+                await listener.stop()
+
     def sender_seconds(self) -> float:
         delivery = self._delivery()
         return STOP_STEP_SECONDS if delivery is None else delivery.stop_seconds
@@ -242,20 +254,22 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:
     1. stop taking updates (the updater);
     2. stop the JobQueue (updates already fetched and jobs already running finish first);
     3. stop the sender, recording what was sent;
-    4. release the leases, the sender lock and the SQLite guard;
-    5. shut down the application;
-    6. dispose of the database engine.
+    4. stop listening for other processes' changes (PostgreSQL);
+    5. release the leases, the sender lock and the SQLite guard;
+    6. shut down the application;
+    7. dispose of the database engine.
 
     Every step has a bound and runs even when the one before it failed or overran (a stop
     must never hang, nor leak). A start that fails closes what it had opened the same way.
     """
     opened = _Opened(settings)
     async with contextlib.AsyncExitStack() as stack:
-        # the stack runs its callbacks last-in first-out: pushed from step 6 to step 1
+        # the stack runs its callbacks last-in first-out: pushed from step 7 to step 1
         steps = [
             ("dispose of the database engine", opened.dispose_engine, lambda: STOP_STEP_SECONDS),
             ("shut down the application", opened.shutdown_application, lambda: STOP_STEP_SECONDS),
             ("release leases and the lock", opened.release, lambda: 2 * STOP_STEP_SECONDS),
+            ("stop listening for changes", opened.stop_listening, lambda: STOP_STEP_SECONDS),
             ("stop the sender", opened.stop_sender, opened.sender_seconds),
             ("stop the JobQueue", opened.stop_jobs, lambda: STOP_JOBS_SECONDS),
             ("stop taking updates", opened.stop_updates, lambda: STOP_UPDATES_SECONDS),
@@ -300,6 +314,8 @@ async def _running(opened: _Opened) -> Application:
         raise StartupError(
             texts.STARTUP_API_UNREACHABLE.format(url=settings.telegram_api_url, error=exc.message)
         ) from None
+    if (listener := application.bot_data["cache_listener"]) is not None:
+        listener.start()  # caches stay off until it listens
     await application.start()
     await _admit_added_admins(application)
     # once the JobQueue runs (it starts with the app), and before the sender takes the
