@@ -104,6 +104,11 @@ class WebServer:
         self._site: web.TCPSite | None = None
 
     @property
+    def in_flight(self) -> int:
+        """Webhook updates being handled now."""
+        return self._in_flight
+
+    @property
     def where(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"

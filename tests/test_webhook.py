@@ -287,7 +287,7 @@ async def test_updates_are_turned_away_while_the_bot_stops(database_url: str) ->
 
             application.add_handler(TypeHandler(Update, slow), group=-50)
             in_flight = asyncio.create_task(telegram.post(telegram.message("/start", chat_id=5008)))
-            await emu.wait_for(lambda: server._in_flight == 1)
+            await emu.wait_for(lambda: server.in_flight == 1)
             # on a second connection, which stays open (kept alive) after its answer
             assert (await telegram.get("/readyz"))[0] == 200
 
