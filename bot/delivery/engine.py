@@ -74,12 +74,16 @@ class EngineStats:
 # the message for an item as subscribers get it, in an interface language (item id,
 # language); None once the item is withdrawn
 RenderItem = Callable[[int, str], Awaitable[str | None]]
+# told the outcome of each delivery attempt: "sent", "blocked" (the chat is gone: blocked,
+# kicked, deleted), "failed" (for good), "retried" (it will be tried again), "cancelled"
+OnOutcome = Callable[[str], None]
 
 
 class DeliveryEngine:
     """Sends what the store holds. It knows nothing of items or how they look: the composition
     root hands it `render` (the message for an item) and `after_fanout` (called once new
-    deliveries were created, e.g. so listings read the items that another process added)."""
+    deliveries were created, e.g. so listings read the items that another process added)
+    and `on_outcome` (each attempt's outcome, e.g. for metrics)."""
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class DeliveryEngine:
         store: DeliveryStore,
         render: RenderItem,
         after_fanout: Callable[[], None] = lambda: None,
+        on_outcome: OnOutcome = lambda _outcome: None,
         bot: BroadcastBot,
         budget: Budget,
         leadership: Leadership,
@@ -96,6 +101,7 @@ class DeliveryEngine:
         self._store = store
         self._render_item = render
         self._after_fanout = after_fanout
+        self._on_outcome = on_outcome
         self._bot = bot
         self._budget = budget
         self._leadership = leadership
@@ -361,11 +367,13 @@ class DeliveryEngine:
         chat_id = row.chat_id
         rendered = await self._text(row.item_id, row.revision, row.language)
         if rendered is None:  # the item was deleted before it reached everyone
+            self._on_outcome("cancelled")
             return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
         text = rendered.text
         while True:
             if chat_id in self._inactive:
                 self.stats.cancelled += 1
+                self._on_outcome("cancelled")
                 return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
             while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
@@ -394,12 +402,14 @@ class DeliveryEngine:
                 if any(reason in exc.message.lower() for reason in _GONE_CHAT):
                     return await self._gone(row, chat_id, exc.message)
                 self.stats.failed += 1  # the message itself is wrong: retrying cannot help
+                self._on_outcome("failed")
                 return Outcome(
                     row.item_id, chat_id, FAILED, row.attempts + 1, last_error=exc.message
                 )
             except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
                 return self._transient(row, chat_id, f"{exc.__class__.__name__}: {exc.message}")
             self.stats.sent += 1
+            self._on_outcome("sent")
             return Outcome(
                 row.item_id,
                 chat_id,
@@ -416,17 +426,20 @@ class DeliveryEngine:
         self._inactive.add(chat_id)
         await self._store.deactivate_chat(chat_id, reason)
         self.stats.cancelled += 1
+        self._on_outcome("blocked")
         return Outcome(row.item_id, chat_id, CANCELLED, row.attempts + 1, last_error=reason)
 
     def _transient(self, row: Claimed, chat_id: int, error: str) -> Outcome:
         attempts = row.attempts + 1
         if attempts >= self._options.max_attempts:
             self.stats.failed += 1
+            self._on_outcome("failed")
             log.warning(
                 "delivery: giving up on item %s in chat %s: %s", row.item_id, chat_id, error
             )
             return Outcome(row.item_id, chat_id, FAILED, attempts, last_error=error)
         self.stats.retries += 1
+        self._on_outcome("retried")
         return Outcome(
             row.item_id,
             chat_id,
