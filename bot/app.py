@@ -24,13 +24,13 @@ from bot.delivery import (
     AiohttpRequest,
     AlreadyRunning,
     BroadcastBot,
-    Budget,
     DeliveryEngine,
     DeliveryStore,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
+from bot.delivery.shared_budget import budget_for
 from bot.render import delivered_item
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
@@ -62,9 +62,12 @@ def build_application(settings: Settings) -> Application:
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
-    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
+    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it,
+    # and so do all the token's processes (in Redis or PostgreSQL; SQLite has only one)
     options = settings.delivery
-    budget = Budget(options)
+    budget = budget_for(
+        options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
+    )
     store = DeliveryStore(sessions)
 
     async def render(item_id: int, language: str) -> str | None:
