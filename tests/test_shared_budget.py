@@ -27,6 +27,7 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
+from bot.config import ConfigError, load_settings
 from bot.db.engine import create_engine
 from bot.delivery.budget import BULK, SAFETY, URGENT, Budget, SharedRateLimiter
 from bot.delivery.options import DeliveryOptions
@@ -337,7 +338,7 @@ async def test_an_unreachable_store_falls_back_to_the_process_own_pace(
             await asyncio.gather(*(budget.acquire(c, URGENT) for c in (1, 2, 3)))
             await budget.acquire(4, BULK)
     await budget.close()
-    warnings = [r for r in caplog.records if "slot store failed" in r.getMessage()]
+    warnings = [r for r in caplog.records if "store failed" in r.getMessage()]
     assert len(warnings) == 1  # once per outage, not once per message
 
 
@@ -367,6 +368,16 @@ async def test_which_budget_each_deployment_gets(tmp_path: Path) -> None:
     assert type(await budget_of(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")) is Budget
     in_postgres = await budget_of("postgresql://postgres@127.0.0.1:9/none")
     assert isinstance(in_postgres, SharedBudget) and isinstance(in_postgres.store, PostgresSlots)
+
+
+def test_redis_url_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/2")
+    assert load_settings(env_file=None).redis_url == "redis://127.0.0.1:6379/2"
+    monkeypatch.setenv("REDIS_URL", " ")
+    assert load_settings(env_file=None).redis_url is None
+    monkeypatch.setenv("REDIS_URL", "http://127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="REDIS_URL must start with redis://"):
+        load_settings(env_file=None)
 
 
 if __name__ == "__main__":

@@ -157,6 +157,7 @@ class SharedBudget(Budget):
         self._bulk_not_before = 0.0
         self._penalties: set[asyncio.Task[None]] = set()
         self._store_down_until = float("-inf")
+        self._store_failing = False  # (logged once per outage)
         self._store_pruned_at = clock()
 
     async def reserve(
@@ -247,6 +248,9 @@ class SharedBudget(Budget):
                         check_chat=ask.check_chat,
                     )
                     asking = None
+                    if self._store_failing:
+                        self._store_failing = False
+                        log.warning("the shared sending budget's store is back")
                     now = self._clock()
                     if not slot.granted and not slot.chat_busy:  # a broadcast came too early
                         heapq.heappush(self._asks, (priority, order, ask))
@@ -280,12 +284,14 @@ class SharedBudget(Budget):
 
     def _fail(self, asking: _Ask | None, exc: BaseException) -> None:
         if isinstance(exc, Exception):
-            if self._clock() >= self._store_down_until:
+            if not self._store_failing:
                 log.warning(
-                    "the slot store failed (%s); this process paces itself for %.0f s",
+                    "the shared sending budget's store failed (%s: %s); until it is back, "
+                    "this process keeps Telegram's limits on its own",
+                    type(exc).__name__,
                     exc,
-                    STORE_RETRY_SECONDS,
                 )
+            self._store_failing = True
             self._store_down_until = self._clock() + STORE_RETRY_SECONDS
         asks = [ask for _p, _o, ask in self._asks]
         self._asks.clear()
