@@ -26,13 +26,13 @@ from bot.delivery import (
     AiohttpRequest,
     AlreadyRunning,
     BroadcastBot,
-    Budget,
     DeliveryEngine,
     DeliveryStore,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
+from bot.delivery.shared_budget import budget_for
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import delivered_item
 from bot.services.admins import AdminService
@@ -76,9 +76,12 @@ def build_application(settings: Settings) -> Application:
     sessions = create_session_factory(engine)
     metrics = Metrics()
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
-    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
+    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it,
+    # and so do all the token's processes (in Redis or PostgreSQL; SQLite has only one)
     options = settings.delivery
-    budget = Budget(options)
+    budget = budget_for(
+        options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
+    )
     store = DeliveryStore(sessions)
 
     async def render(item_id: int, language: str) -> str | None:

@@ -27,6 +27,7 @@ from bot.delivery.options import DeliveryOptions
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///coopbot.db"
 SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///coopbot-sandbox.db"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8080"
 DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40
@@ -173,6 +174,9 @@ class Settings(BaseSettings):
     webhook_max_connections: int = DEFAULT_WEBHOOK_MAX_CONNECTIONS
     # polling mode: where /healthz, /readyz and /metrics are served; None: nowhere
     metrics_listen: str | None = None
+    # where the processes of one token share their sending budget; unset: in PostgreSQL
+    # (DATABASE_URL), or within the one process on SQLite
+    redis_url: str | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, **_others):  # type: ignore[no-untyped-def, override]
@@ -258,6 +262,17 @@ class Settings(BaseSettings):
             zero=info.field_name == "listing_cache_seconds",  # 0 turns the cache off
         )
         return int(number) if field.annotation in (int, "int") else number
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> str | None:
+        url = _text(value)
+        if url is not None and not url.startswith(REDIS_SCHEMES):
+            raise ConfigError(
+                "REDIS_URL must start with redis://, rediss:// or unix://; "
+                f"got {url.split('://')[0]!r}"
+            )
+        return url
 
     @field_validator("delivery", mode="before")
     @classmethod
