@@ -441,6 +441,11 @@ async def test_sigterm_finishes_the_update_in_flight_and_turns_new_ones_away(
         slow = 8_400_001
         emu.faults.latency(3.0, chat_id=slow)  # its reply takes 3 s: in flight meanwhile
         emu.set_webhook_targets([draining.target])
+        # two updates at once leave two kept-alive connections from the emulator to the
+        # worker: the slow update takes one, an update during the drain finds the other
+        for warm in (8_400_201, 8_400_202):
+            emu.send_message("/help", user_id=warm)
+        await handled(emu)
         emu.send_message("/help", user_id=slow)
         slow_update = emu.last_update_id
         await emu.wait_for(
@@ -478,7 +483,10 @@ async def test_sigterm_finishes_the_update_in_flight_and_turns_new_ones_away(
             a for a in emu.webhook_attempts if a.update_id in late and a.target == draining.target
         ]
         assert refused, "no update reached the draining worker"
+        print("refused during the drain:", sorted({a.error or "" for a in refused}))
+        # 503 on a kept-alive connection, refused on a new one (the listener is closed)
         assert all(not a.ok and a.status in (503, None) for a in refused), refused
+        assert any(a.status == 503 for a in refused), refused
         assert [ok_targets(emu, u) for u in late] == [[other.target]] * len(late)
         assert [len(emu.messages(u)) for u in users] == [1] * len(users)
 
@@ -530,7 +538,8 @@ async def test_a_worker_killed_under_load_loses_no_update(
             f"\nkilled with {len(cut_off)} update(s) in flight on it; "
             f"{len(twice)} user(s) answered twice"
         )
-        # a reply the victim sent before it could record the update goes out again: only
-        # for updates it held at the kill
+        # at least once, not exactly once: a reply the victim sent before its claim of the
+        # update committed goes out again when the survivor handles the resend (seen in
+        # about one run in two, one user); only for updates it held at the kill
         assert {update_of[u] for u in twice} <= cut_off
         assert max(replies.values()) <= 2
