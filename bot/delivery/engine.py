@@ -463,13 +463,22 @@ class DeliveryEngine:
 
     async def _flush_loop(self) -> None:
         # stop() writes what the workers record after this loop has ended
+        failures = 0  # in a row: the database is away
         while not self._stop.is_set():
             await self._stop.pause(FLUSH_EVERY)
             try:
                 await self._write_outcomes()
-            except Exception:
-                log.exception("delivery: could not record outcomes; will retry")
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("delivery: could not record outcomes; will retry")
+                else:
+                    log.warning("delivery: could not record outcomes again (%s)", _reason(exc))
                 await self._stop.pause(1.0)
+            else:
+                if failures:
+                    log.info("delivery: outcomes recorded again after %d failure(s)", failures)
+                    failures = 0
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
