@@ -69,11 +69,13 @@ class TcpProxy:
             self._server = None
         self._close_all()
         self._release_held()
+        # their connections are closed, so they end by themselves (cancelling one makes
+        # asyncio's stream server log an error)
         tasks, self._tasks = self._tasks, set()
-        for task in tasks:
-            task.cancel()
         if tasks:
-            await asyncio.wait(tasks)
+            _done, late = await asyncio.wait(tasks, timeout=5)
+            for task in late:
+                task.cancel()
 
     async def __aenter__(self) -> TcpProxy:
         await self.start()
