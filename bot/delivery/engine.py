@@ -261,6 +261,7 @@ class DeliveryEngine:
 
     async def _claim_loop(self) -> None:
         checked_at = 0.0
+        failures = 0  # in a row: the database is away
         while not self._stop.is_set():
             try:
                 if not self.is_leader:
@@ -283,6 +284,9 @@ class DeliveryEngine:
                         continue
                 self._wake.clear()
                 fanouts = await self._store.expand()
+                if failures:
+                    log.info("delivery: the claim loop works again after %d failure(s)", failures)
+                    failures = 0
                 if fanouts:
                     # items published by another process (CLI, replica) arrive here first
                     self._after_fanout()
@@ -309,9 +313,15 @@ class DeliveryEngine:
                     await self._wait(self._flushed, self._poll_seconds)
                 else:
                     await self._wait(self._wake, self._poll_seconds)
-            except Exception:
-                log.exception("delivery: claim loop failed; retrying")
-                await self._sleep(1.0)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("delivery: claim loop failed; retrying")
+                else:  # the same outage: one line each time, not a traceback
+                    log.warning("delivery: claim loop failed again (%s); retrying", _reason(exc))
+                # not a wait for `_wake`: a wake-up (the poll job's, or a publish) must not
+                # turn the retries into a busy loop while the database is away
+                await self._stop.pause(1.0)
 
     async def _sleep(self, seconds: float) -> None:
         await self._wait(self._wake, seconds)
@@ -453,13 +463,22 @@ class DeliveryEngine:
 
     async def _flush_loop(self) -> None:
         # stop() writes what the workers record after this loop has ended
+        failures = 0  # in a row: the database is away
         while not self._stop.is_set():
             await self._stop.pause(FLUSH_EVERY)
             try:
                 await self._write_outcomes()
-            except Exception:
-                log.exception("delivery: could not record outcomes; will retry")
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("delivery: could not record outcomes; will retry")
+                else:
+                    log.warning("delivery: could not record outcomes again (%s)", _reason(exc))
                 await self._stop.pause(1.0)
+            else:
+                if failures:
+                    log.info("delivery: outcomes recorded again after %d failure(s)", failures)
+                    failures = 0
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
@@ -472,3 +491,7 @@ class DeliveryEngine:
             self._flushed.set()
             self._recorded.set()
         await self.corrections.write_outcomes()
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {str(exc)[:200]}"
