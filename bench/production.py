@@ -92,6 +92,7 @@ class Result:
     cpu_ms: float = 0.0  # the bots' CPU time (user + system) per reply, whole run
     load: float = 0.0  # the machine's 1-minute load average as the case started
     scrapes: list[float] = field(default_factory=list)  # seconds per /metrics GET
+    scrape_cpu_ms: float = 0.0  # the bot's CPU time per /metrics GET, measured idle
     note: str = ""
 
 
@@ -149,6 +150,16 @@ async def scraper(port: int, times: list[float]) -> None:
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
+async def scrape_cost(port: int, pid: int, times: int = 50) -> float:
+    """The bot's CPU milliseconds per /metrics GET, scraped back to back while idle."""
+    async with aiohttp.ClientSession() as http:
+        before = cpu_seconds([pid])
+        for _ in range(times):
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                await response.read()
+        return (cpu_seconds([pid]) - before) * 1000 / times
+
+
 async def throughput(
     server: str,
     name: str,
@@ -188,6 +199,8 @@ async def throughput(
                 bots.append(await spawn_bot(url, emu, logs[-1], **env))
             await wait_ready(metrics_ports, bots, logs)
             await ask_all(emu, WARM_USERS)
+            if scrape:
+                result.scrape_cpu_ms = await scrape_cost(metrics_ports[0], bots[0].pid)
             scraping = (
                 asyncio.create_task(scraper(metrics_ports[0], result.scrapes)) if scrape else None
             )
@@ -332,6 +345,7 @@ def median_of(runs: list[Result]) -> Result:
     """Each figure's median over the rounds (the machine's other load drifts)."""
     return Result(
         runs[0].name,
+        scrape_cpu_ms=statistics.median(r.scrape_cpu_ms for r in runs),
         per_second=statistics.median(r.per_second for r in runs),
         p50_ms=statistics.median(r.p50_ms for r in runs),
         p99_ms=statistics.median(r.p99_ms for r in runs),
@@ -382,6 +396,12 @@ async def run(
     print(f"| bot CPU per reply, webhook / polling | {hook.cpu_ms / polling.cpu_ms:.2f}× | - |")
     print(f"| throughput lost to /metrics 1/s | {cost * 100:.1f} % | < 5 % |")
     print(f"| bot CPU per reply added by /metrics 1/s | {cpu_cost * 100:.1f} % | < 5 % |")
+    # a scrape's own CPU against the CPU one second of webhook traffic takes at that rate
+    busy_ms = hook.cpu_ms * hook.per_second
+    print(
+        f"| one scrape's CPU ({scraped.scrape_cpu_ms:.1f} ms, idle) / 1 s of webhook work"
+        f" ({busy_ms:.0f} ms) | {scraped.scrape_cpu_ms / busy_ms * 100:.1f} % | < 5 % |"
+    )
     print(f"| failover | {takeover:.2f} s | < 5 s |")
 
 
