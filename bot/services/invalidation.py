@@ -58,6 +58,9 @@ class _NewsCache(Protocol):
     def set_caching(self, on: bool) -> None: ...
 
 
+STOP_SECONDS = 2.0  # for the listener's own stop, well within its stop step's bound
+
+
 class _ChatCache(Protocol):
     def forget_cached(self, chat_id: int) -> None: ...
     def set_caching(self, on: bool) -> None: ...
@@ -73,6 +76,9 @@ class CacheListener:
         self._chats = chats
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        # the listener's waits all end on this, so stopping needs no cancel (a cancel that
+        # lands as an event fires can be lost in Python 3.11's wait_for)
+        self._stopping = asyncio.Event()
         # what happened so far, for tests and logs
         self.connections = 0  # times it started listening (1 + reconnections)
         self.losses = 0  # times the listening connection was lost
@@ -87,9 +93,14 @@ class CacheListener:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        await asyncio.wait((task,), timeout=STOP_SECONDS)
+        if not task.done():  # stuck in the driver: the last resort
+            log.warning("the cache listener did not stop within %.0fs; cancelling it", STOP_SECONDS)
             task.cancel()
-            await asyncio.wait((task,))
+            await asyncio.wait((task,), timeout=STOP_SECONDS)
 
     async def until(self, condition: Callable[[], bool]) -> None:
         """Wait until `condition()` holds; checked after every notification and connection
@@ -107,9 +118,18 @@ class CacheListener:
     def _wake(self) -> None:
         self._changed.set()
 
+    async def _pause(self, event: asyncio.Event, seconds: float) -> None:
+        """Wait until `event` is set, the listener stops, or `seconds` pass."""
+        waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stopping.wait())}
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
     async def _run(self) -> None:
         delay = RETRY_FIRST_SECONDS
-        while True:
+        while not self._stopping.is_set():
             connections = self.connections
             try:
                 await self._listen()
@@ -131,11 +151,11 @@ class CacheListener:
                 self.losses += 1
                 self._wake()
                 delay = RETRY_FIRST_SECONDS
-            await asyncio.sleep(delay)
+            await self._pause(self._stopping, delay)
             delay = min(2 * delay, RETRY_MAX_SECONDS)
 
     async def _listen(self) -> None:
-        """Listen until the connection fails; raises then."""
+        """Listen until the connection fails (raises then) or the listener stops."""
         closed = asyncio.Event()
 
         def on_close(_connection: object) -> None:
@@ -159,8 +179,9 @@ class CacheListener:
                     await asyncio.wait_for(raw.fetchval("SELECT 1"), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     raise TimeoutError("no answer to the heartbeat") from None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closed.wait(), HEARTBEAT_SECONDS)
+                await self._pause(closed, HEARTBEAT_SECONDS)
+                if self._stopping.is_set():
+                    return
             raise ConnectionError("the server closed the connection")
         finally:
             self._set_caching(False)
@@ -168,9 +189,9 @@ class CacheListener:
                 raw.remove_termination_listener(on_close)
             # never back to the pool: it listens, and may be broken
             with contextlib.suppress(Exception):
-                await connection.invalidate()
+                await asyncio.wait_for(connection.invalidate(), STOP_SECONDS)
             with contextlib.suppress(Exception):
-                await connection.close()
+                await asyncio.wait_for(connection.close(), STOP_SECONDS)
 
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         kind, _, chat_id = payload.partition(":")
