@@ -7,30 +7,33 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, filters
+from telegram.request import HTTPXRequest
 
 import handlers
 from bot import i18n, texts
 from bot.config import ConfigError, Settings
 from bot.context import BotContext, Services, install_services
-from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory
+from bot.db.engine import UnusableDatabaseUrl, create_engine, create_session_factory, is_sqlite
 from bot.db.migrate import upgrade
 from bot.delivery import (
     AiohttpRequest,
     AlreadyRunning,
     BroadcastBot,
-    Budget,
     DeliveryEngine,
     DeliveryStore,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
+from bot.delivery.shared_budget import budget_for
+from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import delivered_item
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
@@ -38,12 +41,15 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.updates import UpdateService
 from bot.tasks import bounded
+from bot.web import Webhook, WebServer, note_store_failure
 from handlers import menus
 from handlers.jobs import register_jobs
 
@@ -54,6 +60,13 @@ class StartupError(Exception):
     """The bot cannot start; the message says why in one line, for people."""
 
 
+# operator messages of a start that fails in webhook mode or on a listening address
+STARTUP_LISTEN_UNUSABLE = "{setting} {address} is not usable: {error}"
+STARTUP_WEBHOOK_REFUSED = "Telegram refused the webhook {url}: {error}"
+PURGE_JOB = "updates-seen-purge"
+PURGE_EVERY = timedelta(hours=1)
+
+
 def build_application(settings: Settings) -> Application:
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set")
@@ -61,10 +74,14 @@ def build_application(settings: Settings) -> Application:
     i18n.load_all()  # a broken catalogue stops the bot here, not at a French user's message
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    metrics = Metrics()
     news = NewsService(sessions, cache_seconds=settings.listing_cache_seconds)
-    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it
+    # one sending budget per token: replies (PTB's rate limiter) and broadcasts share it,
+    # and so do all the token's processes (in Redis or PostgreSQL; SQLite has only one)
     options = settings.delivery
-    budget = Budget(options)
+    budget = budget_for(
+        options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
+    )
     store = DeliveryStore(sessions)
 
     async def render(item_id: int, language: str) -> str | None:
@@ -78,12 +95,16 @@ def build_application(settings: Settings) -> Application:
         render=render,
         # items published by another process (CLI, replica) show in listings at once
         after_fanout=news.invalidate,
+        on_outcome=metrics.delivery_outcome,
         # its own Bot on a faster transport; only the sender uses it
         bot=BroadcastBot(
             token,
             base_url=settings.telegram_api_url,
-            request=AiohttpRequest(
-                connection_pool_size=options.concurrency, read_timeout=options.send_timeout
+            request=MeteredRequest(
+                AiohttpRequest(
+                    connection_pool_size=options.concurrency, read_timeout=options.send_timeout
+                ),
+                metrics,
             ),
         ),
         budget=budget,
@@ -92,14 +113,22 @@ def build_application(settings: Settings) -> Application:
         poll_seconds=settings.delivery_poll_seconds,
     )
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
+    chats = ChatService(sessions)
+    metrics.watch_leadership(lambda: delivery.is_leader)
+    metrics.watch_backlog(store.backlog)
     # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time
     admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
     services = Services(
         settings=settings,
         news=news,
-        chats=ChatService(sessions),
+        chats=chats,
         admins=admins,
-        feeds=FeedService(sessions, news, interval_seconds=settings.feed_interval_seconds),
+        feeds=FeedService(
+            sessions,
+            news,
+            interval_seconds=settings.feed_interval_seconds,
+            on_poll=metrics.feed_poll,
+        ),
         subscriptions=SubscriptionService(sessions, store),
         delivery=delivery,
         admin_roster=AdminService(
@@ -117,8 +146,12 @@ def build_application(settings: Settings) -> Application:
     )
     application = (
         Application.builder()
+        .application_class(MeteredApplication, kwargs={"metrics": metrics})
         .token(token)
         .base_url(settings.telegram_api_url)
+        # PTB's own transports (the defaults it would build), counted for /metrics
+        .request(MeteredRequest(HTTPXRequest(connection_pool_size=256), metrics))
+        .get_updates_request(MeteredRequest(HTTPXRequest(connection_pool_size=1), metrics))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -131,8 +164,16 @@ def build_application(settings: Settings) -> Application:
         .build()
     )
     application.bot_data["engine"] = engine
+    # other processes' changes clear this one's caches (PostgreSQL; SQLite runs one process)
+    application.bot_data["cache_listener"] = (
+        None if is_sqlite(engine) else CacheListener(engine, news, chats)
+    )
+    application.bot_data["metrics"] = metrics
+    application.bot_data["updates"] = UpdateService(engine, sessions)
     install_services(application, services)
     handlers.register(application, services)
+    # after the handlers' own: a webhook update whose handler lost the database gets a 503
+    application.add_error_handler(note_store_failure)
     return application
 
 
@@ -173,6 +214,8 @@ class _Opened:
         self.guard: SqliteGuard | None = None
         self.application: Application | None = None
         self.sender_started = False
+        # the webhook's server (webhook mode), then the one of METRICS_LISTEN, if any
+        self.servers: list[WebServer] = []
 
     def _delivery(self) -> DeliveryEngine | None:
         if self.application is None:
@@ -180,9 +223,17 @@ class _Opened:
         return self.application.bot_data["services"].delivery
 
     async def stop_updates(self) -> None:
-        application = self.application
-        if application is not None and application.updater and application.updater.running:
-            await application.updater.stop()
+        """/readyz turns 503 at once; then the webhook's listener closes and its updates in
+        flight finish (or the updater's polling ends); then the other listener closes."""
+        for server in self.servers:
+            server.begin_stop()
+        try:
+            application = self.application
+            if application is not None and application.updater and application.updater.running:
+                await application.updater.stop()
+        finally:
+            for server in self.servers:
+                await server.stop()
 
     async def stop_jobs(self) -> None:
         """Handlers of updates already fetched finish; no job starts; running jobs finish."""
@@ -197,6 +248,12 @@ class _Opened:
         delivery = self._delivery()
         if delivery is not None and self.sender_started:
             await delivery.stop()
+
+    async def stop_listening(self) -> None:
+        if self.application is not None:
+            listener = self.application.bot_data["cache_listener"]
+            if listener is not None:
+                await listener.stop()
 
     def sender_seconds(self) -> float:
         delivery = self._delivery()
@@ -237,25 +294,29 @@ class _Opened:
 
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[Application]:
-    """Start the bot with long polling; stop it when the block ends, in this order:
+    """Start the bot, taking updates by long polling or, with WEBHOOK_URL, by webhook; stop
+    it when the block ends, in this order:
 
-    1. stop taking updates (the updater);
+    1. stop taking updates: /readyz answers 503 at once; then the updater's polling ends, or
+       the webhook's listener closes and the updates in flight finish (bounded);
     2. stop the JobQueue (updates already fetched and jobs already running finish first);
     3. stop the sender, recording what was sent;
-    4. release the leases, the sender lock and the SQLite guard;
-    5. shut down the application;
-    6. dispose of the database engine.
+    4. stop listening for other processes' changes (PostgreSQL);
+    5. release the leases, the sender lock and the SQLite guard;
+    6. shut down the application;
+    7. dispose of the database engine.
 
     Every step has a bound and runs even when the one before it failed or overran (a stop
     must never hang, nor leak). A start that fails closes what it had opened the same way.
     """
     opened = _Opened(settings)
     async with contextlib.AsyncExitStack() as stack:
-        # the stack runs its callbacks last-in first-out: pushed from step 6 to step 1
+        # the stack runs its callbacks last-in first-out: pushed from step 7 to step 1
         steps = [
             ("dispose of the database engine", opened.dispose_engine, lambda: STOP_STEP_SECONDS),
             ("shut down the application", opened.shutdown_application, lambda: STOP_STEP_SECONDS),
             ("release leases and the lock", opened.release, lambda: 2 * STOP_STEP_SECONDS),
+            ("stop listening for changes", opened.stop_listening, lambda: STOP_STEP_SECONDS),
             ("stop the sender", opened.stop_sender, opened.sender_seconds),
             ("stop the JobQueue", opened.stop_jobs, lambda: STOP_JOBS_SECONDS),
             ("stop taking updates", opened.stop_updates, lambda: STOP_UPDATES_SECONDS),
@@ -277,6 +338,69 @@ async def _admit_added_admins(application: Application) -> None:
     services.admins.add_user_ids(await services.admin_roster.added_ids())
 
 
+async def _serve(opened: _Opened, application: Application) -> None:
+    """Open the listening addresses: at once, so /healthz answers (and /readyz says 503)
+    while the bot starts. Updates posted before the bot runs are answered 503."""
+    settings = opened.settings
+    application.bot_data["web_servers"] = opened.servers  # (tests find the ports there)
+    addresses: list[tuple[str, tuple[str, int], Webhook | None]] = []
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        webhook = Webhook(
+            path=settings.webhook_path or "/", secret=settings.webhook_secret.get_secret_value()
+        )
+        addresses.append(("WEBHOOK_LISTEN", settings.webhook_address, webhook))
+    if settings.metrics_address is not None:
+        addresses.append(("METRICS_LISTEN", settings.metrics_address, None))
+    for setting, (host, port), webhook in addresses:
+        server = WebServer(
+            host=host,
+            port=port,
+            application=application,
+            updates=application.bot_data["updates"],
+            metrics=application.bot_data["metrics"],
+            webhook=webhook,
+        )
+        opened.servers.append(server)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupError(
+                STARTUP_LISTEN_UNUSABLE.format(
+                    setting=setting, address=server.where, error=exc.strerror or exc
+                )
+            ) from None
+        log.info("serving %s on %s", "the webhook" if webhook else "health checks", server.where)
+
+
+async def _take_updates(application: Application, settings: Settings) -> None:
+    """Webhook mode: tell Telegram where to post updates. Otherwise: poll for them."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        await application.updater.start_polling(
+            poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
+        )
+        return
+    try:
+        # pending updates are kept: they were sent to the old URL (or polling) and wait
+        await application.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+            max_connections=settings.webhook_max_connections,
+            drop_pending_updates=False,
+        )
+    except TelegramError as exc:
+        raise StartupError(
+            STARTUP_WEBHOOK_REFUSED.format(url=settings.webhook_url, error=exc.message)
+        ) from None
+
+
+async def _purge_seen_updates(context: BotContext) -> None:
+    """Webhook updates seen over a day ago are forgotten: Telegram resends for less long."""
+    purged = await context.application.bot_data["updates"].purge()
+    if purged:
+        log.debug("forgot %d webhook update(s) seen over a day ago", purged)
+
+
 async def _running(opened: _Opened) -> Application:
     """Start everything, in order, noting in `opened` what the stop will have to close."""
     settings = opened.settings
@@ -290,6 +414,7 @@ async def _running(opened: _Opened) -> Application:
         opened.guard = guard
     await prepare_database(settings)
     application = opened.application = build_application(settings)
+    await _serve(opened, application)
     try:
         await application.initialize()
         # post_init/post_shutdown only run under run_polling(); this loop is our own
@@ -300,17 +425,27 @@ async def _running(opened: _Opened) -> Application:
         raise StartupError(
             texts.STARTUP_API_UNREACHABLE.format(url=settings.telegram_api_url, error=exc.message)
         ) from None
+    if (listener := application.bot_data["cache_listener"]) is not None:
+        listener.start()  # caches stay off until it listens
     await application.start()
     await _admit_added_admins(application)
     # once the JobQueue runs (it starts with the app), and before the sender takes the
     # lock, so the first leadership already runs every job's catch-up
     register_jobs(application)
+    if application.job_queue is not None:  # any process may purge: a DELETE by age
+        application.job_queue.run_repeating(
+            _purge_seen_updates, interval=PURGE_EVERY, first=PURGE_EVERY, name=PURGE_JOB
+        )
     opened.sender_started = True  # (a start that fails half-way is still stopped)
     await application.bot_data["services"].delivery.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES
+    for server in opened.servers:  # updates posted from now on are handled
+        server.ready = True
+    await _take_updates(application, settings)
+    log.info(
+        "bot @%s is running (%s)",
+        application.bot.username,
+        "webhook" if settings.webhook_url else "polling",
     )
-    log.info("bot @%s is running", application.bot.username)
     return application
 
 

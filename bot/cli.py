@@ -26,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="coopbot", description="Co-op News Bot: news from the cooperative movement."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser("run", help="run the bot against Telegram (needs BOT_TOKEN)")
+    commands.add_parser(
+        "run",
+        help="run the bot against Telegram (needs BOT_TOKEN): long polling, or a webhook "
+        "when WEBHOOK_URL is set",
+    )
     sandbox = commands.add_parser(
         "sandbox", help="chat with the bot offline, in this terminal (no token needed)"
     )

@@ -11,12 +11,14 @@ siblings. A bad value stops start-up with one line that names the setting (`Conf
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.db.engine import normalize_database_url
@@ -25,7 +27,15 @@ from bot.delivery.options import DeliveryOptions
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///coopbot.db"
 SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///coopbot-sandbox.db"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8080"
+DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40
+# what Telegram accepts as secret_token for setWebhook
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_SECRET_RULE = "1 to 256 characters among A-Z, a-z, 0-9, _ and -"
+# paths the bot's web server answers itself; the webhook cannot take one of them
+HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
 # the delivery options an operator may set, as DELIVERY_<NAME>; the others are Telegram's
 # limits or internal tuning, changed only by code (benches, tests)
 DELIVERY_SETTINGS = (
@@ -87,6 +97,34 @@ def _admin_ids(value: object) -> frozenset[int]:
     return frozenset(ids)
 
 
+def listen_address(name: str, value: object) -> tuple[str, int]:
+    """`host:port` (`[::1]:8080` for IPv6) into its parts; port 0 picks any free port."""
+    raw = _text(value) or ""
+    host, colon, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{name} must be host:port, e.g. 127.0.0.1:8080; got {raw!r}")
+    return host, int(port)
+
+
+def _webhook_url(value: object) -> str | None:
+    raw = _text(value)
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            f"WEBHOOK_URL must be the public https:// URL Telegram posts updates to; got {raw!r}"
+        )
+    if (parts.path or "/") in HEALTH_PATHS:
+        raise ConfigError(f"WEBHOOK_URL cannot use the path {parts.path}: the bot serves it itself")
+    return raw
+
+
 def _delivery(value: object) -> DeliveryOptions:
     """DELIVERY_* variables (gathered by pydantic-settings into a dict) into the options."""
     if isinstance(value, DeliveryOptions):
@@ -129,6 +167,16 @@ class Settings(BaseSettings):
     listing_cache_seconds: float = 30.0
     schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
     delivery: DeliveryOptions = DeliveryOptions()
+    # webhook mode when set: Telegram posts updates to this URL instead of the bot polling
+    webhook_url: str | None = None
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = DEFAULT_WEBHOOK_MAX_CONNECTIONS
+    # polling mode: where /healthz, /readyz and /metrics are served; None: nowhere
+    metrics_listen: str | None = None
+    # where the processes of one token share their sending budget; unset: in PostgreSQL
+    # (DATABASE_URL), or within the one process on SQLite
+    redis_url: str | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, **_others):  # type: ignore[no-untyped-def, override]
@@ -137,6 +185,23 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The path of WEBHOOK_URL, where the bot's server takes Telegram's posts."""
+        if self.webhook_url is None:
+            return None
+        return urlsplit(self.webhook_url).path or "/"
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        return listen_address("WEBHOOK_LISTEN", self.webhook_listen)
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        if self.metrics_listen is None:
+            return None
+        return listen_address("METRICS_LISTEN", self.metrics_listen)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -198,10 +263,71 @@ class Settings(BaseSettings):
         )
         return int(number) if field.annotation in (int, "int") else number
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> str | None:
+        url = _text(value)
+        if url is not None and not url.startswith(REDIS_SCHEMES):
+            raise ConfigError(
+                "REDIS_URL must start with redis://, rediss:// or unix://; "
+                f"got {url.split('://')[0]!r}"
+            )
+        return url
+
     @field_validator("delivery", mode="before")
     @classmethod
     def _delivery_options(cls, value: object) -> DeliveryOptions:
         return _delivery(value)
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook(cls, value: object) -> str | None:
+        return _webhook_url(value)
+
+    @field_validator("webhook_listen", mode="before")
+    @classmethod
+    def _webhook_listen(cls, value: object) -> str:
+        raw = _text(value) or DEFAULT_WEBHOOK_LISTEN
+        listen_address("WEBHOOK_LISTEN", raw)
+        return raw
+
+    @field_validator("metrics_listen", mode="before")
+    @classmethod
+    def _metrics_listen(cls, value: object) -> str | None:
+        raw = _text(value)
+        if raw is not None:
+            listen_address("METRICS_LISTEN", raw)
+        return raw
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> str | None:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        raw = None if value is None else str(value).strip() or None
+        if raw is not None and not _WEBHOOK_SECRET.fullmatch(raw):
+            # the value itself is a secret: never quoted
+            raise ConfigError(f"WEBHOOK_SECRET must be {WEBHOOK_SECRET_RULE}")
+        return raw
+
+    @field_validator("webhook_max_connections", mode="before")
+    @classmethod
+    def _max_connections(cls, value: object) -> int:
+        raw = _text(value)
+        if raw is None:
+            return DEFAULT_WEBHOOK_MAX_CONNECTIONS
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            raise ConfigError(f"WEBHOOK_MAX_CONNECTIONS must be a whole number 1–100; got {raw!r}")
+        return int(raw)
+
+    @model_validator(mode="after")
+    def _webhook_mode(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ConfigError(
+                f"WEBHOOK_SECRET must be set when WEBHOOK_URL is ({WEBHOOK_SECRET_RULE}), "
+                "so that only Telegram can post updates"
+            )
+        return self
 
 
 class _FromEnvironment(Settings):

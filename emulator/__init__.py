@@ -6,6 +6,11 @@ Example::
         app = Application.builder().token(emu.token).base_url(emu.base_url).build()
         emu.send_message("/start", user_id=42)
         messages = await emu.wait_for_messages(42, 1)
+
+Webhook mode: once the bot called setWebhook (``http://127.0.0.1:<port>/...`` URLs are
+accepted besides Telegram's https ones), queued updates are POSTed to it; see
+``set_webhook_targets``, ``wait_webhook_idle``, ``webhook_info``, ``webhook_stats``,
+``webhook_attempts``, ``webhook_timeout`` and ``webhook_retry_delays``.
 """
 
 from .errors import ApiError
@@ -14,6 +19,7 @@ from .html import HtmlParseError, parse_html, utf16_len
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .server import BotApiEmulator
+from .webhook import WebhookAttempt, WebhookTargetStats
 
 __all__ = [
     "ApiError",
@@ -24,6 +30,8 @@ __all__ = [
     "RateLimiter",
     "SentMessage",
     "Stats",
+    "WebhookAttempt",
+    "WebhookTargetStats",
     "parse_html",
     "utf16_len",
 ]

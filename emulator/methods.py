@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import ApiError, bad_request
 from .html import HtmlParseError, parse_html, strip_message_text, utf16_len
@@ -16,6 +16,7 @@ from .models import SentMessage
 from .params import Params
 from .shapes import chat_full_info, chat_member
 from .state import EmulatorState
+from .webhook import LOOPBACK_HOSTS
 
 __all__ = ["ASYNC_METHODS", "FAULTABLE", "METHODS", "RATE_LIMITED"]
 
@@ -34,6 +35,16 @@ CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
 )
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
+TERMINATED_BY_SET_WEBHOOK = "Conflict: terminated by setWebhook request"
+DEFAULT_MAX_CONNECTIONS = 40
+MAX_CONNECTIONS = 100
+MAX_SECRET_TOKEN_LENGTH = 256
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]*")
+_WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
 _BUTTON_ACTIONS = (
     "callback_data",
     "url",
@@ -218,6 +229,8 @@ def get_me(state: EmulatorState, p: Params) -> Any:
 
 
 async def get_updates(state: EmulatorState, p: Params) -> Any:
+    if state.webhook_url:
+        raise ApiError(409, WEBHOOK_ACTIVE)
     offset = p.get_int("offset")
     limit = min(max(p.get_int("limit", 100) or 100, 1), 100)
     timeout = max(p.get_float("timeout", 0.0) or 0.0, 0.0)
@@ -231,7 +244,7 @@ async def get_updates(state: EmulatorState, p: Params) -> Any:
     deadline = loop.time() + timeout
     while True:
         if generation != state._poll_generation:
-            raise ApiError(409, CONFLICT)
+            raise ApiError(409, TERMINATED_BY_SET_WEBHOOK if state.webhook_url else CONFLICT)
         batch = state.take_updates(offset, limit)
         if batch or state._closing:
             break
@@ -250,15 +263,74 @@ async def get_updates(state: EmulatorState, p: Params) -> Any:
     return batch
 
 
+def _webhook_url(url: str) -> SplitResult:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or any(c.isspace() for c in url)
+    ):
+        raise bad_request("invalid webhook URL specified")
+    # Telegram only delivers to https:// URLs on ports 80, 88, 443 and 8443; the emulator also
+    # accepts http:// and any port on 127.0.0.1/localhost, where tests run their receivers.
+    if parts.hostname not in LOOPBACK_HOSTS:
+        if parts.scheme != "https":
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if (port or 443) not in _WEBHOOK_PORTS:
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+    return parts
+
+
+def _set_allowed_updates(state: EmulatorState, p: Params) -> None:
+    allowed = p.get_json("allowed_updates")
+    if isinstance(allowed, list):
+        state._allowed_updates = frozenset(allowed) or None
+
+
+def set_webhook(state: EmulatorState, p: Params) -> Any:
+    url = p.get_str("url") or ""
+    if not url:
+        return delete_webhook(state, p)
+    secret_token = p.get_str("secret_token") or ""
+    max_connections = p.get_int("max_connections", DEFAULT_MAX_CONNECTIONS)
+    max_connections = min(max(max_connections or 1, 1), MAX_CONNECTIONS)  # clamped, as Telegram
+    drop = p.get_bool("drop_pending_updates")
+    if not drop and state._webhook.same_as(url, secret_token, max_connections):
+        _set_allowed_updates(state, p)  # "Webhook is already set": deliveries go on
+        return True
+    state._poll_generation += 1  # a long poll in progress ends with 409 Conflict
+    state._updates_event.set()
+    # Telegram closes the old webhook (and drops updates if asked) before it checks the new
+    # one, so a refused setWebhook leaves none set
+    state._delete_webhook()
+    if drop:
+        state._drop_pending_updates()
+    parts = _webhook_url(url)
+    if len(secret_token) > MAX_SECRET_TOKEN_LENGTH:
+        raise bad_request("secret token is too long")
+    if not _SECRET_TOKEN_RE.fullmatch(secret_token):
+        raise bad_request("secret token contains unallowed characters")
+    _set_allowed_updates(state, p)
+    state._webhook.start(url, parts, secret_token, max_connections)
+    return True
+
+
 def delete_webhook(state: EmulatorState, p: Params) -> Any:
+    state._delete_webhook()
     if p.get_bool("drop_pending_updates"):
-        state._updates.clear()
-        state._handed_out_max = state._last_update_id
+        state._drop_pending_updates()
     return True
 
 
 def get_webhook_info(state: EmulatorState, p: Params) -> Any:
-    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(state._updates)}
+    return state.webhook_info()
 
 
 def set_my_commands(state: EmulatorState, p: Params) -> Any:
@@ -462,6 +534,7 @@ def leave_chat(state: EmulatorState, p: Params) -> Any:
 
 METHODS: dict[str, Handler] = {
     "getme": get_me,
+    "setwebhook": set_webhook,
     "deletewebhook": delete_webhook,
     "getwebhookinfo": get_webhook_info,
     "setmycommands": set_my_commands,

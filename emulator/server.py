@@ -18,12 +18,12 @@ from .methods import ASYNC_METHODS, FAULTABLE, METHODS, RATE_LIMITED
 from .models import CallRecord
 from .params import Params
 from .user import UserSide
+from .webhook import LOOPBACK_HOSTS
 
 __all__ = ["BotApiEmulator"]
 
 logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _NOT_FOUND = ApiError(404, "Not Found")
 _UNAUTHORIZED = ApiError(401, "Unauthorized")
 _JSON = "application/json"
@@ -60,7 +60,7 @@ class BotApiEmulator(UserSide):
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on loopback; ``port=0`` picks a free port (see :attr:`port`)."""
-        if host not in _LOOPBACK:
+        if host not in LOOPBACK_HOSTS:
             raise ValueError("the emulator only binds to the loopback interface")
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -82,6 +82,7 @@ class BotApiEmulator(UserSide):
             return
         self._closing = True
         self._updates_event.set()
+        await self._webhook.aclose()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 

@@ -7,13 +7,14 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .faults import Faults
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .shapes import chat_dict, user_dict
+from .webhook import WebhookAttempt, WebhookSender, WebhookTargetStats
 
 __all__ = ["EmulatorState"]
 
@@ -65,6 +66,10 @@ class EmulatorState:
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._closing = False
+        self.webhook_timeout = 10.0  # seconds a webhook POST may take before it counts as failed
+        # (first, longest) delay before a failed update is POSTed again; doubles in between
+        self.webhook_retry_delays = (0.05, 2.0)
+        self._webhook = WebhookSender(self, max_calls)
 
     # -- clock -------------------------------------------------------------------------------
 
@@ -204,7 +209,10 @@ class EmulatorState:
         """Append an update for the bot and wake a waiting getUpdates; returns its id."""
         self._last_update_id += 1
         update_id = self._last_update_id
-        self._updates.append((update_id, kind, {"update_id": update_id, kind: payload}))
+        entry = (update_id, kind, {"update_id": update_id, kind: payload})
+        self._updates.append(entry)
+        if self._webhook.url:
+            self._webhook.on_queued(entry)
         self._updates_event.set()
         self.notify_changed()
         return update_id
@@ -216,7 +224,13 @@ class EmulatorState:
 
     @property
     def pending_updates(self) -> int:
-        """Updates queued but not yet handed out to the bot."""
+        """Updates queued but not yet handed out to the bot (with a webhook: not yet
+        acknowledged by a 2xx answer)."""
+        if self._webhook.url:
+            return len(self._updates)
+        if self._webhook.used:
+            # a webhook acknowledged updates out of order, so count what is left
+            return sum(1 for update_id, _, _ in self._updates if update_id > self._handed_out_max)
         return self._last_update_id - self._handed_out_max
 
     def take_updates(self, offset: int | None, limit: int) -> list[dict[str, Any]]:
@@ -243,6 +257,82 @@ class EmulatorState:
         if last_seen > self._handed_out_max:
             self._handed_out_max = last_seen
         return batch
+
+    def _drop_pending_updates(self) -> None:
+        self._updates.clear()
+        self._handed_out_max = self._last_update_id
+
+    # -- webhook -------------------------------------------------------------------------------
+
+    @property
+    def webhook_url(self) -> str:
+        """The URL the bot set with setWebhook; "" while it reads updates with getUpdates."""
+        return self._webhook.url
+
+    def _delete_webhook(self) -> None:
+        if self._webhook.url and self._updates:
+            # what the webhook left unacknowledged is new again for getUpdates
+            self._handed_out_max = min(self._handed_out_max, self._updates[0][0] - 1)
+        self._webhook.stop()
+
+    def set_webhook_targets(self, targets: Iterable[str] | None) -> None:
+        """Spread webhook POSTs over several workers, standing in for a load balancer in
+        tests (Telegram itself has nothing like it).
+
+        ``targets`` are ``scheme://host:port`` on loopback, e.g. ``http://127.0.0.1:8081``.
+        Each POST, first attempts and resends alike, goes to the next target in turn: the
+        scheme, host and port of the bot's webhook URL are replaced by the target's while its
+        path and query string are kept, so ``https://bot.example.org/tg/hook`` is POSTed to
+        ``http://127.0.0.1:8081/tg/hook``, then ``http://127.0.0.1:8082/tg/hook``, and so on.
+        The URL the bot set, and sees in getWebhookInfo, stays as it was. ``None`` or ``[]``
+        sends to the bot's URL again. Targets outlive setWebhook and deleteWebhook calls.
+        Raises ValueError for a target that is not on loopback or has a path.
+        """
+        self._webhook.set_targets(targets)
+
+    def webhook_info(self) -> dict[str, Any]:
+        """What getWebhookInfo answers now (a WebhookInfo dict)."""
+        return self._webhook.info()
+
+    @property
+    def webhook_stats(self) -> dict[str, WebhookTargetStats]:
+        """POSTs per target (as given to :meth:`set_webhook_targets`, or the webhook URL
+        when there are none): ``delivered`` (acknowledged) and ``failed``. Kept across
+        setWebhook calls; ``webhook_stats.clear()`` resets them."""
+        return self._webhook.stats
+
+    @property
+    def webhook_in_flight(self) -> int:
+        """Webhook POSTs sent and not answered yet (at most ``max_connections``)."""
+        return self._webhook.in_flight
+
+    @property
+    def webhook_attempts(self) -> deque[WebhookAttempt]:
+        """Every webhook POST, oldest first: update id, target, URL, times, outcome."""
+        return self._webhook.attempts
+
+    async def wait_webhook_idle(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until a webhook is set and every queued update was acknowledged by a 2xx
+        answer. The bot may still be handling the last ones: use :meth:`wait_idle` (which
+        understands webhooks too) to wait for its API calls to settle."""
+        if not self._webhook.url:
+            raise RuntimeError("no webhook is set")
+        try:
+            await self.wait_for(
+                lambda: self._webhook.url and not self._updates,
+                timeout,
+                "every update acknowledged by the webhook",
+            )
+        except TimeoutError:
+            sender = self._webhook
+            raise TimeoutError(
+                f"webhook not idle after {timeout}s: {len(self._updates)} update(s) not "
+                f"acknowledged, {sender.in_flight} POST(s) in flight, last error: "
+                f"{sender.last_error_message or 'none'}"
+            ) from None
 
     def commands_key(self, scope: Any, language_code: str | None) -> tuple[str, str]:
         if scope is not None and hasattr(scope, "to_dict"):

@@ -6,6 +6,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+CONNECT_TIMEOUT_SECONDS = 5.0  # PostgreSQL: how long opening a connection may take
+
 
 class UnusableDatabaseUrl(ValueError):
     """SQLAlchemy cannot make an engine of the URL (unknown dialect or driver, bad syntax)."""
@@ -34,6 +36,10 @@ def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
+        # asyncpg waits 60 s for a connection by default: where the network drops packets
+        # (rather than refusing), every webhook update, readiness check and sender step would
+        # hang that long instead of failing soon and being tried again
+        kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_SECONDS})
         return create_async_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise UnusableDatabaseUrl(str(exc)) from None

@@ -42,6 +42,7 @@ class Budget:
         self._next_slot = 0.0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._arrivals = itertools.count()  # (for SharedBudget, which orders by arrival)
         self._wakeup: asyncio.TimerHandle | None = None
         self._private_next: dict[int | str, float] = {}
         self._group_sent: dict[int | str, deque[float]] = {}
@@ -52,29 +53,35 @@ class Budget:
         """Wait until a message to `chat_id` may go out now."""
         if not self.enabled:
             return
+        arrival = next(self._arrivals)
         lock = self._chat_locks.get(chat_id)
         if lock is None:
             lock = self._chat_locks[chat_id] = asyncio.Lock()
         try:
             async with lock:  # one message per chat at a time passes the chat's check
-                # a person who sends two commands in a second gets both answers at once
-                # (Telegram tolerates short bursts in private chats; PTB's limiter does the same)
-                urgent_private = priority == URGENT and _is_private(chat_id)
-                delay = 0.0 if urgent_private else self._chat_delay(chat_id)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await self._global_slot(priority)
-                self._record_chat(chat_id)
+                await self._acquire_locked(chat_id, priority, arrival)
         finally:
             if not lock.locked() and not getattr(lock, "_waiters", None):
                 self._chat_locks.pop(chat_id, None)
         self._prune()
+
+    async def _acquire_locked(self, chat_id: int | str, priority: int, arrival: int) -> None:
+        # a person who sends two commands in a second gets both answers at once
+        # (Telegram tolerates short bursts in private chats; PTB's limiter does the same)
+        delay = 0.0 if skips_chat_check(chat_id, priority) else self._chat_delay(chat_id)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._global_slot(priority)
+        self._record_chat(chat_id)
 
     def penalize(self, retry_after: float) -> None:
         """Telegram answered 429: nothing goes out for `retry_after` seconds."""
         if self.enabled:
             self._next_slot = max(self._next_slot, self._clock() + retry_after)
             self._schedule()
+
+    async def close(self) -> None:
+        """Release what the budget holds (nothing here; a shared budget's connections)."""
 
     # -- the global slot ---------------------------------------------------------------------
 
@@ -112,7 +119,7 @@ class Budget:
 
     def _chat_delay(self, chat_id: int | str) -> float:
         now = self._clock()
-        if _is_private(chat_id):
+        if is_private(chat_id):
             return self._private_next.get(chat_id, 0.0) - now
         sent = self._group_sent.get(chat_id)
         if sent is None or len(sent) < self._group_limit:
@@ -121,7 +128,7 @@ class Budget:
 
     def _record_chat(self, chat_id: int | str) -> None:
         now = self._clock()
-        if _is_private(chat_id):
+        if is_private(chat_id):
             self._private_next[chat_id] = now + self._private_interval
             return
         sent = self._group_sent.get(chat_id)
@@ -141,8 +148,14 @@ class Budget:
         }
 
 
-def _is_private(chat_id: int | str) -> bool:
+def is_private(chat_id: int | str) -> bool:
+    """A private chat (a person): a positive id; groups and channels are negative or @names."""
     return isinstance(chat_id, int) and chat_id > 0
+
+
+def skips_chat_check(chat_id: int | str, priority: int) -> bool:
+    """A reply to a person does not wait for the chat's second (it is still counted)."""
+    return priority == URGENT and is_private(chat_id)
 
 
 # Methods that put a message in a chat (Telegram counts them all against the limits).
@@ -160,11 +173,16 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         self._budget = budget
         self._max_retries = max_retries
 
+    @property
+    def budget(self) -> Budget:
+        return self._budget
+
     async def initialize(self) -> None:
         pass
 
     async def shutdown(self) -> None:
-        pass
+        # PTB calls this when the bot shuts down (before its HTTP clients close)
+        await self._budget.close()
 
     async def process_request(
         self,

@@ -145,7 +145,9 @@ class CorrectionSender:
                     await self._stop.wait(self._wake, self._poll_seconds)
             except Exception:
                 log.exception("corrections: claim loop failed; retrying")
-                await self._stop.wait(self._wake, 1.0)
+                # not until a wake-up: the poll job's would make it retry five times a
+                # second while the database is away
+                await self._stop.pause(1.0)
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -74,12 +74,16 @@ class EngineStats:
 # the message for an item as subscribers get it, in an interface language (item id,
 # language); None once the item is withdrawn
 RenderItem = Callable[[int, str], Awaitable[str | None]]
+# told the outcome of each delivery attempt: "sent", "blocked" (the chat is gone: blocked,
+# kicked, deleted), "failed" (for good), "retried" (it will be tried again), "cancelled"
+OnOutcome = Callable[[str], None]
 
 
 class DeliveryEngine:
     """Sends what the store holds. It knows nothing of items or how they look: the composition
     root hands it `render` (the message for an item) and `after_fanout` (called once new
-    deliveries were created, e.g. so listings read the items that another process added)."""
+    deliveries were created, e.g. so listings read the items that another process added)
+    and `on_outcome` (each attempt's outcome, e.g. for metrics)."""
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class DeliveryEngine:
         store: DeliveryStore,
         render: RenderItem,
         after_fanout: Callable[[], None] = lambda: None,
+        on_outcome: OnOutcome = lambda _outcome: None,
         bot: BroadcastBot,
         budget: Budget,
         leadership: Leadership,
@@ -96,6 +101,7 @@ class DeliveryEngine:
         self._store = store
         self._render_item = render
         self._after_fanout = after_fanout
+        self._on_outcome = on_outcome
         self._bot = bot
         self._budget = budget
         self._leadership = leadership
@@ -255,6 +261,7 @@ class DeliveryEngine:
 
     async def _claim_loop(self) -> None:
         checked_at = 0.0
+        failures = 0  # in a row: the database is away
         while not self._stop.is_set():
             try:
                 if not self.is_leader:
@@ -277,6 +284,9 @@ class DeliveryEngine:
                         continue
                 self._wake.clear()
                 fanouts = await self._store.expand()
+                if failures:
+                    log.info("delivery: the claim loop works again after %d failure(s)", failures)
+                    failures = 0
                 if fanouts:
                     # items published by another process (CLI, replica) arrive here first
                     self._after_fanout()
@@ -303,9 +313,15 @@ class DeliveryEngine:
                     await self._wait(self._flushed, self._poll_seconds)
                 else:
                     await self._wait(self._wake, self._poll_seconds)
-            except Exception:
-                log.exception("delivery: claim loop failed; retrying")
-                await self._sleep(1.0)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("delivery: claim loop failed; retrying")
+                else:  # the same outage: one line each time, not a traceback
+                    log.warning("delivery: claim loop failed again (%s); retrying", _reason(exc))
+                # not a wait for `_wake`: a wake-up (the poll job's, or a publish) must not
+                # turn the retries into a busy loop while the database is away
+                await self._stop.pause(1.0)
 
     async def _sleep(self, seconds: float) -> None:
         await self._wait(self._wake, seconds)
@@ -361,11 +377,13 @@ class DeliveryEngine:
         chat_id = row.chat_id
         rendered = await self._text(row.item_id, row.revision, row.language)
         if rendered is None:  # the item was deleted before it reached everyone
+            self._on_outcome("cancelled")
             return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
         text = rendered.text
         while True:
             if chat_id in self._inactive:
                 self.stats.cancelled += 1
+                self._on_outcome("cancelled")
                 return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
             while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
                 self._recorded.clear()
@@ -394,12 +412,14 @@ class DeliveryEngine:
                 if any(reason in exc.message.lower() for reason in _GONE_CHAT):
                     return await self._gone(row, chat_id, exc.message)
                 self.stats.failed += 1  # the message itself is wrong: retrying cannot help
+                self._on_outcome("failed")
                 return Outcome(
                     row.item_id, chat_id, FAILED, row.attempts + 1, last_error=exc.message
                 )
             except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
                 return self._transient(row, chat_id, f"{exc.__class__.__name__}: {exc.message}")
             self.stats.sent += 1
+            self._on_outcome("sent")
             return Outcome(
                 row.item_id,
                 chat_id,
@@ -416,17 +436,20 @@ class DeliveryEngine:
         self._inactive.add(chat_id)
         await self._store.deactivate_chat(chat_id, reason)
         self.stats.cancelled += 1
+        self._on_outcome("blocked")
         return Outcome(row.item_id, chat_id, CANCELLED, row.attempts + 1, last_error=reason)
 
     def _transient(self, row: Claimed, chat_id: int, error: str) -> Outcome:
         attempts = row.attempts + 1
         if attempts >= self._options.max_attempts:
             self.stats.failed += 1
+            self._on_outcome("failed")
             log.warning(
                 "delivery: giving up on item %s in chat %s: %s", row.item_id, chat_id, error
             )
             return Outcome(row.item_id, chat_id, FAILED, attempts, last_error=error)
         self.stats.retries += 1
+        self._on_outcome("retried")
         return Outcome(
             row.item_id,
             chat_id,
@@ -440,13 +463,22 @@ class DeliveryEngine:
 
     async def _flush_loop(self) -> None:
         # stop() writes what the workers record after this loop has ended
+        failures = 0  # in a row: the database is away
         while not self._stop.is_set():
             await self._stop.pause(FLUSH_EVERY)
             try:
                 await self._write_outcomes()
-            except Exception:
-                log.exception("delivery: could not record outcomes; will retry")
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("delivery: could not record outcomes; will retry")
+                else:
+                    log.warning("delivery: could not record outcomes again (%s)", _reason(exc))
                 await self._stop.pause(1.0)
+            else:
+                if failures:
+                    log.info("delivery: outcomes recorded again after %d failure(s)", failures)
+                    failures = 0
 
     async def _write_outcomes(self) -> None:
         while self._outcomes:
@@ -459,3 +491,7 @@ class DeliveryEngine:
             self._flushed.set()
             self._recorded.set()
         await self.corrections.write_outcomes()
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {str(exc)[:200]}"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n
 from bot.db.base import utcnow
 from bot.db.models import Chat
+from bot.services.invalidation import announce, chat_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,13 @@ ENGLISH_EVERYTHING = ChatLanguages(i18n.ENGLISH, False, None)
 class ChatService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        # what was last written per chat, so a busy chat costs no write (or read) per message
+        # what was last written per chat, so a busy chat costs no write (or read) per message;
+        # on PostgreSQL a change by any process drops the chat's entry (its notification, see
+        # `bot.services.invalidation`), and nothing is kept while notifications may be missed
         self._known: dict[int, tuple[ChatInfo, ChatLanguages]] = {}
+        self._caching = True
+        # bumped whenever entries are dropped: what was read before must not be kept then
+        self._generation = 0
 
     @staticmethod
     def _cache_key(info: ChatInfo) -> ChatInfo:
@@ -71,6 +77,7 @@ class ChatService:
         key = self._cache_key(info)
         if known is not None and known[0] == key:
             return known[1]
+        generation = self._generation
         async with self._sessions.begin() as session:
             chat = await session.get(Chat, info.id)
             if chat is None:
@@ -94,17 +101,29 @@ class ChatService:
                     and chat.language != info.app_language
                 ):
                     chat.language = info.app_language
+                    await announce(session, chat_changed(info.id))
             languages = _languages(chat)
-        self._cache(key, languages)
+        self._cache(key, languages, generation)
         return languages
 
-    def _cache(self, key: ChatInfo, languages: ChatLanguages) -> None:
+    def _cache(self, key: ChatInfo, languages: ChatLanguages, generation: int) -> None:
+        if not self._caching or generation != self._generation:
+            self._known.pop(key.id, None)
+            return
         if len(self._known) > 50_000:
             self._known.clear()
         self._known[key.id] = (key, languages)
 
     def forget_cached(self, chat_id: int) -> None:
         self._known.pop(chat_id, None)
+        self._generation += 1
+
+    def set_caching(self, on: bool) -> None:
+        """Keep each chat's languages in memory (on) or read them every time (off); either
+        way what is kept now is dropped."""
+        self._known.clear()
+        self._generation += 1
+        self._caching = on
 
     async def is_active(self, chat_id: int) -> bool:
         async with self._sessions() as session:
@@ -145,6 +164,7 @@ class ChatService:
         return await self._change(chat_id, news=i18n.encode_news_choices(choices))
 
     async def _change(self, chat_id: int, **values: object) -> ChatLanguages:
+        generation = self._generation
         async with self._sessions.begin() as session:
             chat = await session.get(Chat, chat_id, with_for_update=True)
             if chat is None:  # a chat seen for the first time by this very update
@@ -154,8 +174,9 @@ class ChatService:
                 chat.language, chat.language_chosen = values["language"], values["chosen"]
             if "news" in values:
                 chat.news_languages = values["news"]
+            await announce(session, chat_changed(chat_id))
             languages = _languages(chat)
         known = self._known.get(chat_id)
         if known is not None:
-            self._cache(known[0], languages)
+            self._cache(known[0], languages, generation)
         return languages

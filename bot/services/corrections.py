@@ -29,6 +29,7 @@ from bot.db.models import BroadcastQueue, Category, Correction, CorrectionReques
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, SENT
 from bot.services.audit import record
+from bot.services.invalidation import ITEMS, announce
 from bot.services.news import NewsService, item_view
 from bot.services.validation import Problem, ValidationFailed
 from bot.services.views import ItemView
@@ -183,6 +184,7 @@ class CorrectionsService:
                 session, actor_id, item_id, EDIT, report_chat_id, self.now()
             )
             request.total = await self._arm(session, request, item.revision)
+            await announce(session, ITEMS)
         self._news.invalidate()
         return Edited(after, before, request.id, request.total)
 
@@ -245,6 +247,7 @@ class CorrectionsService:
                 )
             )
             request.cancelled = max(cancelled.rowcount, 0)
+            await announce(session, ITEMS)
         self._news.invalidate()
         return Deleted(before, request.id, request.cancelled, request.total, request.too_old)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -217,7 +218,11 @@ class FeedService:
         *,
         interval_seconds: float = 900,
         limits: FetchLimits | None = None,
+        on_poll: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
+        # told each fetch's outcome: "ok", "not_modified", "failed" (the feed's fault) or
+        # "error" (ours), e.g. for metrics
+        self._on_poll = on_poll
         self._sessions = sessions
         self._news = news
         self.interval = timedelta(seconds=interval_seconds)
@@ -394,6 +399,7 @@ class FeedService:
             except Exception:
                 # a bug or a store hiccup with one feed must not stop the others
                 log.exception("polling feed %s failed", feed.id)
+                self._on_poll("error")
                 return _Outcome()
 
     async def _poll_feed(
@@ -415,11 +421,15 @@ class FeedService:
                 )
         except FeedError as error:
             log.info("feed %s: %s", feed.id, error)
-            return _Outcome(event=await self._record_failure(feed.id, error))
+            event = await self._record_failure(feed.id, error)
+            self._on_poll("failed")
+            return _Outcome(event=event)
         imported = 0
         if parsed is not None:
             imported = await self._take_entries(feed, parsed, first=first)
-        return _Outcome(imported, await self._record_success(feed.id, fetched, parsed))
+        event = await self._record_success(feed.id, fetched, parsed)
+        self._on_poll("not_modified" if fetched.not_modified else "ok")
+        return _Outcome(imported, event)
 
     async def _record_success(
         self, feed_id: int, fetched: Fetched, parsed: ParsedFeed | None

@@ -16,6 +16,7 @@ from bot import i18n
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Category, Item
 from bot.services.audit import record
+from bot.services.invalidation import ITEMS, announce
 from bot.services.validation import ItemDraft, Problem, ValidationFailed
 from bot.services.views import CategoryView, Cursor, ItemView, Page
 
@@ -88,8 +89,10 @@ class _ListingCache:
 
     These are the hottest reads by far (everyone taps /latest after a push), and they change
     only when items are published, corrected or withdrawn. Changes made in this process clear
-    the cache at once (`NewsService.invalidate`); changes made by another process (the CLI,
-    a replica) show after at most `seconds`.
+    the cache at once (`NewsService.invalidate`); on PostgreSQL, changes made by any process
+    clear it when their notification arrives (`bot.services.invalidation`), and the cache is
+    off while notifications cannot be relied on. Otherwise (SQLite's CLI) they show after at
+    most `seconds`.
     """
 
     MAX_ENTRIES = 2048
@@ -97,6 +100,10 @@ class _ListingCache:
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
         self._entries: dict[tuple, tuple[float, object]] = {}
+        self.enabled = True
+        # bumped by every clear: a read that started before a clear must not be kept, as it
+        # may predate the change that caused the clear
+        self.generation = 0
 
     def get(self, key: tuple) -> object | None:
         entry = self._entries.get(key)
@@ -104,8 +111,8 @@ class _ListingCache:
             return None
         return entry[1]
 
-    def put(self, key: tuple, value: object) -> None:
-        if self._seconds <= 0:
+    def put(self, key: tuple, value: object, generation: int) -> None:
+        if self._seconds <= 0 or not self.enabled or generation != self.generation:
             return
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
@@ -113,6 +120,7 @@ class _ListingCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.generation += 1
 
 
 class NewsService:
@@ -126,6 +134,12 @@ class NewsService:
     def invalidate(self) -> None:
         """Items changed: listings are read from the database again."""
         self._cache.clear()
+
+    def set_caching(self, on: bool) -> None:
+        """Keep listings in memory (on) or read each from the database (off); either way
+        what is kept now is dropped."""
+        self._cache.clear()
+        self._cache.enabled = on
 
     def on_published(self, listener: Callable[[ItemView], None]) -> None:
         """Call `listener` after an item with a queued broadcast is committed (e.g. to wake
@@ -149,11 +163,12 @@ class NewsService:
         key = ("page", limit, category_id, after, news)
         if (cached := self._cache.get(key)) is not None:
             return cached  # type: ignore[return-value]
+        generation = self._cache.generation
         async with self._sessions() as session:
             query = self._page_query(limit, category_id, after, news)
             rows = (await session.execute(query)).all()
         page = _page(rows, limit)
-        self._cache.put(key, page)
+        self._cache.put(key, page, generation)
         return page
 
     async def category_page(
@@ -169,6 +184,7 @@ class NewsService:
         key = ("category_page", category_id, limit, after, news)
         if (cached := self._cache.get(key)) is not None:
             return cached  # type: ignore[return-value]
+        generation = self._cache.generation
         async with self._sessions() as session:
             category = await session.get(Category, category_id)
             if category is None:
@@ -180,7 +196,7 @@ class NewsService:
                 counts = await self._counts(session, news, category_id)
                 view = replace(view, item_count=counts.get(category_id, 0))
         result = (view, _page(rows, limit))
-        self._cache.put(key, result)
+        self._cache.put(key, result, generation)
         return result
 
     @staticmethod
@@ -220,13 +236,14 @@ class NewsService:
         key = ("categories", news)
         if (cached := self._cache.get(key)) is not None:
             return list(cached)  # type: ignore[call-overload]
+        generation = self._cache.generation
         async with self._sessions() as session:
             rows = await session.scalars(select(Category).order_by(Category.name_key))
             categories = [_category_view(row) for row in rows]
             if news is not None:
                 counts = await self._counts(session, news)
                 categories = [replace(c, item_count=counts.get(c.id, 0)) for c in categories]
-        self._cache.put(key, tuple(categories))
+        self._cache.put(key, tuple(categories), generation)
         return categories
 
     @staticmethod
@@ -324,6 +341,7 @@ class NewsService:
                 view = item_view(item, category.name)
                 if actor_id is not None:
                     record(session, actor_id, "publish", item_id=item.id, detail=item.title)
+                await announce(session, ITEMS)
                 if also is not None:
                     await also(session, view)
         except IntegrityError:

@@ -7,6 +7,7 @@ from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
 from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.news import Category, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
+from bot.db.models.updates import UpdateSeen
 
 __all__ = [
     "Admin",
@@ -25,4 +26,5 @@ __all__ = [
     "Item",
     "ScheduledItem",
     "Subscription",
+    "UpdateSeen",
 ]

@@ -1,0 +1,207 @@
+"""Per-process caches kept right across processes, with PostgreSQL's LISTEN/NOTIFY.
+
+Every change a cache depends on sends, inside its own transaction, a notification on
+`CHANNEL`: `items` (an item published, edited or withdrawn) or `chat:<id>` (a chat's
+languages). PostgreSQL delivers it to every listening connection when, and only if, that
+transaction commits. Each bot process listens on a connection of its own (`CacheListener`)
+and drops what the change made stale.
+
+A missed notification would leave a cache stale for its whole lifetime, so caches are off
+whenever the listener cannot vouch for its connection: before it first listens, once the
+connection is lost (noticed at once when the server closes it, within a heartbeat when the
+network silently drops it) and until it listens again; they start empty after each reconnect.
+
+SQLite runs one process: nothing is sent and nobody listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "coopbot_cache"
+ITEMS = "items"
+CHAT = "chat"
+
+# a heartbeat every HEARTBEAT_SECONDS, answered within as long: a connection gone silent is
+# noticed (and the caches turned off) at most about 2 × HEARTBEAT_SECONDS after the last
+# answer that proved every earlier notification had arrived
+HEARTBEAT_SECONDS = 0.5
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 10.0
+
+
+def chat_changed(chat_id: int) -> str:
+    return f"{CHAT}:{chat_id}"
+
+
+async def announce(session: AsyncSession, payload: str) -> None:
+    """Tell every process, once `session`'s transaction commits, that `payload` changed."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+        )
+
+
+class _NewsCache(Protocol):
+    def invalidate(self) -> None: ...
+    def set_caching(self, on: bool) -> None: ...
+
+
+STOP_SECONDS = 2.0  # for the listener's own stop, well within its stop step's bound
+
+
+class _ChatCache(Protocol):
+    def forget_cached(self, chat_id: int) -> None: ...
+    def set_caching(self, on: bool) -> None: ...
+
+
+class CacheListener:
+    """Listens on `CHANNEL` over a connection taken from `engine` for as long as it runs, and
+    clears `news`'s listings and `chats`'s entries as notifications name them."""
+
+    def __init__(self, engine: AsyncEngine, news: _NewsCache, chats: _ChatCache) -> None:
+        self._engine = engine
+        self._news = news
+        self._chats = chats
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        # the listener's waits all end on this, so stopping needs no cancel (a cancel that
+        # lands as an event fires can be lost in Python 3.11's wait_for)
+        self._stopping = asyncio.Event()
+        # what happened so far, for tests and logs
+        self.connections = 0  # times it started listening (1 + reconnections)
+        self.losses = 0  # times the listening connection was lost
+        self.heard: Counter[str] = Counter()  # notifications received, by kind (ITEMS, CHAT)
+        self.heard_at = 0.0  # time.monotonic() of the last one
+        self.backend_pid: int | None = None  # the server process of the listening connection
+        self.live = False  # caches on: listening, and the connection answers
+
+    def start(self) -> None:
+        self._set_caching(False)  # until it listens
+        self._task = asyncio.create_task(self._run(), name="cache listener")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        await asyncio.wait((task,), timeout=STOP_SECONDS)
+        if not task.done():  # stuck in the driver: the last resort
+            log.warning("the cache listener did not stop within %.0fs; cancelling it", STOP_SECONDS)
+            task.cancel()
+            await asyncio.wait((task,), timeout=STOP_SECONDS)
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait until `condition()` holds; checked after every notification and connection
+        change."""
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _set_caching(self, on: bool) -> None:
+        self._news.set_caching(on)
+        self._chats.set_caching(on)
+        self.live = on
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+    async def _pause(self, event: asyncio.Event, seconds: float) -> None:
+        """Wait until `event` is set, the listener stops, or `seconds` pass."""
+        waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stopping.wait())}
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    async def _run(self) -> None:
+        delay = RETRY_FIRST_SECONDS
+        while not self._stopping.is_set():
+            connections = self.connections
+            try:
+                await self._listen()
+            except Exception as exc:
+                reason = f"{exc.__class__.__name__}: {exc}"
+                if self.connections == connections:
+                    log.warning(
+                        "cannot listen for cache changes (%s); caches off, retrying in %.1fs",
+                        reason,
+                        delay,
+                    )
+                else:
+                    log.warning(
+                        "lost the connection listening for cache changes (%s); caches off "
+                        "until it is back",
+                        reason,
+                    )
+            if self.connections != connections:
+                self.losses += 1
+                self._wake()
+                delay = RETRY_FIRST_SECONDS
+            await self._pause(self._stopping, delay)
+            delay = min(2 * delay, RETRY_MAX_SECONDS)
+
+    async def _listen(self) -> None:
+        """Listen until the connection fails (raises then) or the listener stops."""
+        closed = asyncio.Event()
+
+        def on_close(_connection: object) -> None:
+            self._set_caching(False)  # at once, not at the next heartbeat
+            closed.set()
+
+        connection = await self._engine.connect()
+        raw = None
+        try:
+            raw = (await connection.get_raw_connection()).driver_connection
+            raw.add_termination_listener(on_close)
+            await raw.add_listener(CHANNEL, self._notified)
+            self.backend_pid = raw.get_server_pid()
+            self._set_caching(True)  # empty: whatever was missed before is gone
+            self.connections += 1
+            if self.connections > 1:
+                log.info("listening for cache changes again; caches cleared")
+            self._wake()
+            while not closed.is_set():
+                try:
+                    await asyncio.wait_for(raw.fetchval("SELECT 1"), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    raise TimeoutError("no answer to the heartbeat") from None
+                await self._pause(closed, HEARTBEAT_SECONDS)
+                if self._stopping.is_set():
+                    return
+            raise ConnectionError("the server closed the connection")
+        finally:
+            self._set_caching(False)
+            if raw is not None:
+                raw.remove_termination_listener(on_close)
+            # never back to the pool: it listens, and may be broken
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.invalidate(), STOP_SECONDS)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), STOP_SECONDS)
+
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        kind, _, chat_id = payload.partition(":")
+        if kind == ITEMS:
+            self._news.invalidate()
+        elif kind == CHAT and chat_id.lstrip("-").isdigit():
+            self._chats.forget_cached(int(chat_id))
+        else:
+            log.warning("unknown cache notification %r", payload)
+            return
+        self.heard[kind] += 1
+        self.heard_at = time.monotonic()
+        self._wake()
