@@ -61,8 +61,6 @@ class StartupError(Exception):
 
 
 # operator messages of a start that fails in webhook mode or on a listening address
-STARTUP_LISTEN_UNUSABLE = "{setting} {address} is not usable: {error}"
-STARTUP_WEBHOOK_REFUSED = "Telegram refused the webhook {url}: {error}"
 PURGE_JOB = "updates-seen-purge"
 PURGE_EVERY = timedelta(hours=1)
 
@@ -365,7 +363,7 @@ async def _serve(opened: _Opened, application: Application) -> None:
             await server.start()
         except OSError as exc:
             raise StartupError(
-                STARTUP_LISTEN_UNUSABLE.format(
+                texts.STARTUP_LISTEN_UNUSABLE.format(
                     setting=setting, address=server.where, error=exc.strerror or exc
                 )
             ) from None
@@ -390,7 +388,7 @@ async def _take_updates(application: Application, settings: Settings) -> None:
         )
     except TelegramError as exc:
         raise StartupError(
-            STARTUP_WEBHOOK_REFUSED.format(url=settings.webhook_url, error=exc.message)
+            texts.STARTUP_WEBHOOK_REFUSED.format(url=settings.webhook_url, error=exc.message)
         ) from None
 
 

@@ -468,6 +468,8 @@ CLI_FAILED = "coopbot: {error}"
 STARTUP_TOKEN_REJECTED = "Telegram rejected BOT_TOKEN (401 Unauthorized). Check the token."
 STARTUP_API_UNREACHABLE = "Cannot reach the Telegram Bot API at {url}: {error}"
 STARTUP_DATABASE_UNUSABLE = "DATABASE_URL is not usable: {reason}"
+STARTUP_LISTEN_UNUSABLE = "{setting} {address} is not usable: {error}"
+STARTUP_WEBHOOK_REFUSED = "Telegram refused the webhook {url}: {error}"
 
 
 # /language: the chat's interface language, and the languages of the news it gets
