@@ -39,6 +39,7 @@ from bot.config import Settings, normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
 from emulator import BotApiEmulator
+from tests.cli_runner import child_env
 from tests.databases import scratch_postgres
 from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
 
@@ -125,27 +126,22 @@ class Soak:
             self.emu.register_chat(chat_id)
 
     async def spawn(self, log_file: Path) -> asyncio.subprocess.Process:
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("BOT_", "DATABASE_", "DELIVERY_", "TELEGRAM_", "ADMIN_"))
-        }
         with log_file.open("wb") as log:
             return await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "bot",
                 "run",
-                env={
-                    **clean,
-                    "PYTHONPATH": str(ROOT),
-                    "BOT_TOKEN": TOKEN,
-                    "TELEGRAM_API_URL": self.emu.base_url,
-                    "DATABASE_URL": self.database_url,
-                    "ADMIN_IDS": str(ADMIN_ID),
-                    "DELIVERY_POLL_SECONDS": "0.5",
-                    "LOG_LEVEL": "WARNING",
-                },
+                env=child_env(
+                    {
+                        "BOT_TOKEN": TOKEN,
+                        "TELEGRAM_API_URL": self.emu.base_url,
+                        "DATABASE_URL": self.database_url,
+                        "ADMIN_IDS": str(ADMIN_ID),
+                        "DELIVERY_POLL_SECONDS": "0.5",
+                        "LOG_LEVEL": "WARNING",
+                    }
+                ),
                 cwd=str(log_file.parent),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,

@@ -5,9 +5,28 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# the bot's own settings: a child process gets only those its caller gives it, never the
+# ones of the shell the tests run in
+BOT_SETTINGS = (
+    "BOT_",
+    "DATABASE_",
+    "DELIVERY_",
+    "WEBHOOK_",
+    "METRICS_",
+    "TELEGRAM_",
+    "ADMIN_",
+    "REDIS_",
+)
+
+
+def child_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment for `python -m bot …` from this checkout, with exactly `settings`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(BOT_SETTINGS)}
+    return {**inherited, "PYTHONPATH": str(ROOT), **settings}
 
 
 async def run_coopbot(*args: str, env: dict[str, str], stdin: bytes = b"", limit: float = 60):

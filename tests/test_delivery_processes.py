@@ -26,6 +26,7 @@ from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator
+from tests.cli_runner import child_env
 from tests.databases import scratch_postgres
 from tests.feed_server import serving_feeds
 from tests.harness import BOT_USERNAME, TOKEN
@@ -41,9 +42,6 @@ async def spawn_bot(
 ) -> asyncio.subprocess.Process:
     """A `coopbot run` process; its log goes to `log` (a file: a pipe nobody reads would
     fill up and stall it), else to a pipe for `communicate()`."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "DELIVERY_"))
-    }
     with contextlib.ExitStack() as files:  # the child keeps its own copy of the file
         stderr = asyncio.subprocess.PIPE if log is None else files.enter_context(log.open("ab"))
         return await asyncio.create_subprocess_exec(
@@ -51,18 +49,18 @@ async def spawn_bot(
             "-m",
             "bot",
             "run",
-            env={
-                **clean,
-                "PYTHONPATH": str(ROOT),
-                "BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_URL": emu.base_url,
-                "DATABASE_URL": database_url,
-                "DELIVERY_POLL_SECONDS": "0.3",
-                "DELIVERY_RATE_LIMITS": "off",
-                "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-                "LOG_LEVEL": "WARNING",
-                **env,
-            },
+            env=child_env(
+                {
+                    "BOT_TOKEN": TOKEN,
+                    "TELEGRAM_API_URL": emu.base_url,
+                    "DATABASE_URL": database_url,
+                    "DELIVERY_POLL_SECONDS": "0.3",
+                    "DELIVERY_RATE_LIMITS": "off",
+                    "DELIVERY_CONCURRENCY": str(CONCURRENCY),
+                    "LOG_LEVEL": "WARNING",
+                    **env,
+                }
+            ),
             cwd=str(ROOT),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,

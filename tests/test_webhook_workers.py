@@ -34,6 +34,7 @@ from bot.db.models import Delivery, Item
 from bot.services.news import NewsService
 from emulator import BotApiEmulator
 from emulator.shapes import bot_command_entities, user_dict
+from tests.cli_runner import child_env
 from tests.databases import scratch_postgres
 from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
 from tests.harness import test_settings as settings_for
@@ -83,35 +84,28 @@ async def spawn_worker(
 ) -> Worker:
     port = free_port()
     log = tmp_path / f"{name}.log"
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("BOT_", "DATABASE_", "DELIVERY_", "WEBHOOK_", "METRICS_", "TELEGRAM_", "ADMIN_")
-        )
-    }
     with log.open("ab") as stderr:  # the child keeps its own copy of the file
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             "run",
-            env={
-                **clean,
-                "PYTHONPATH": str(ROOT),
-                "BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_URL": emu.base_url,
-                "DATABASE_URL": database_url,
-                "ADMIN_IDS": str(ADMIN_ID),
-                "WEBHOOK_URL": HOOK_URL,
-                "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-                "WEBHOOK_SECRET": SECRET,
-                "DELIVERY_POLL_SECONDS": "0.3",
-                "DELIVERY_RATE_LIMITS": "off",
-                "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-                "LOG_LEVEL": "INFO",
-                **env,
-            },
+            env=child_env(
+                {
+                    "BOT_TOKEN": TOKEN,
+                    "TELEGRAM_API_URL": emu.base_url,
+                    "DATABASE_URL": database_url,
+                    "ADMIN_IDS": str(ADMIN_ID),
+                    "WEBHOOK_URL": HOOK_URL,
+                    "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+                    "WEBHOOK_SECRET": SECRET,
+                    "DELIVERY_POLL_SECONDS": "0.3",
+                    "DELIVERY_RATE_LIMITS": "off",
+                    "DELIVERY_CONCURRENCY": str(CONCURRENCY),
+                    "LOG_LEVEL": "INFO",
+                    **env,
+                }
+            ),
             cwd=str(ROOT),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
