@@ -70,6 +70,8 @@ def item_view(item: Item, category_name: str) -> ItemView:
         published_at=item.published_at,
         source=item.source,
         language=item.language,
+        image_url=item.image_url,
+        image_file_id=item.image_file_id,
     )
 
 
@@ -328,6 +330,8 @@ class NewsService:
                     published_at=published_at or utcnow(),
                     source=source,
                     language=draft.language,
+                    image_url=draft.image_url,
+                    image_file_id=draft.image_file_id,
                 )
                 session.add(item)
                 await session.flush()

@@ -70,6 +70,8 @@ class ItemDraft:
     url: str | None
     summary: str | None
     language: str = "en"  # ISO 639-1: the language the item is written in
+    image_url: str | None = None  # an https URL
+    image_file_id: str | None = None  # a photo an admin sent: Telegram's file_id
 
 
 def _squash(text: str) -> str:

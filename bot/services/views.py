@@ -17,6 +17,12 @@ class ItemView:
     published_at: datetime
     source: str | None = None
     language: str = "en"  # ISO 639-1: the language the item is written in
+    image_url: str | None = None  # an https URL Telegram fetches
+    image_file_id: str | None = None  # Telegram's file_id for the picture, once known
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image_url or self.image_file_id)
 
     @property
     def cursor(self) -> Cursor:

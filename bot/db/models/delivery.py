@@ -4,11 +4,13 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
     String,
+    false,
     func,
     text,
 )
@@ -94,4 +96,7 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # the item's revision the sent message was rendered from
     revision: Mapped[int | None] = mapped_column(Integer)
+    # the sent message is a photo with the item as its caption (edits go to the caption and
+    # the media), not a text message
+    photo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

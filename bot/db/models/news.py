@@ -11,6 +11,7 @@ TITLE_MAX = 256
 SUMMARY_MAX = 1000
 CATEGORY_NAME_MAX = 64
 URL_MAX = 2048
+FILE_ID_MAX = 256
 
 
 class Category(Base):
@@ -53,5 +54,10 @@ class Item(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # the language the item is written in (ISO 639-1), whatever the readers' interface
     language: Mapped[str] = mapped_column(String(LANGUAGE_MAX), default="en", server_default="en")
+    # the item's picture: an https URL Telegram fetches itself, and/or the file_id Telegram
+    # gave for it (an admin's photo has only the file_id; a URL gets one after its first send,
+    # so every later chat reuses the uploaded file instead of another fetch)
+    image_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    image_file_id: Mapped[str | None] = mapped_column(String(FILE_ID_MAX))
 
     category: Mapped[Category] = relationship(lazy="raise")

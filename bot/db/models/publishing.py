@@ -8,7 +8,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntId, UTCDateTime, utcnow
-from bot.db.models.news import CATEGORY_NAME_MAX, TITLE_MAX, URL_MAX
+from bot.db.models.news import CATEGORY_NAME_MAX, FILE_ID_MAX, TITLE_MAX, URL_MAX
 
 
 class Admin(Base):
@@ -63,6 +63,8 @@ class ScheduledItem(Base):
     url: Mapped[str | None] = mapped_column(String(URL_MAX))
     summary: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    image_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    image_file_id: Mapped[str | None] = mapped_column(String(FILE_ID_MAX))
     publish_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int] = mapped_column(BigInteger)
     # where to say that it went out (or why it could not)
