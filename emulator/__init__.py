@@ -16,6 +16,7 @@ accepted besides Telegram's https ones), queued updates are POSTed to it; see
 from .errors import ApiError
 from .faults import Faults
 from .html import HtmlParseError, parse_html, utf16_len
+from .inline import InlineAnswer, InlinePost, InlineResult
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .server import BotApiEmulator
@@ -27,6 +28,9 @@ __all__ = [
     "CallRecord",
     "Faults",
     "HtmlParseError",
+    "InlineAnswer",
+    "InlinePost",
+    "InlineResult",
     "RateLimiter",
     "SentMessage",
     "Stats",
