@@ -497,3 +497,20 @@ NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
+
+
+# Inline mode, deep links and sharing (@CoopNewsBot in any chat, /start item_N, /start sub_N)
+SHARE_BUTTON = N_("↗️ Share")
+SHARE_ITEM_BUTTON = N_("↗️ Share: {title}")
+INLINE_OPEN_BOT = N_("Open Co-op News Bot")
+INLINE_OPEN_ITEM_BUTTON = N_("📰 Open in Co-op News Bot")
+ITEM_LINK_HINT = N_("<i>/latest for the newest items · /subscribe to get news as it comes</i>")
+ITEM_GONE = N_("Sorry, this item is no longer available. /latest shows the newest co-op news.")
+SUBSCRIBE_LINK_OFFER = N_(
+    "🔔 Get new items in <b>{name}</b> in this chat as they are published? "
+    "Tap the button to subscribe."
+)
+SUBSCRIBE_LINK_BUTTON = N_("🔔 Subscribe to {name}")
+SUBSCRIBE_LINK_UNKNOWN = N_(
+    "That category no longer exists. /subscribe lists the categories you can follow."
+)

@@ -8,6 +8,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -21,6 +22,7 @@ from handlers import (
     corrections,
     feeds,
     flows,
+    inline,
     languages,
     membership,
     publishing,
@@ -82,6 +84,9 @@ def register(application: Application, services: Services) -> None:
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
+            # `@CoopNewsBot …` in any chat: it has no chat, so nothing above could take it;
+            # it reads like /latest, and takes its language from the user (group -1 set it)
+            InlineQueryHandler(inline.on_inline_query),
             # any other button (forged, or from an older release) has expired
             CallbackQueryHandler(browse.on_button),
         ]
@@ -94,7 +99,8 @@ def register(application: Application, services: Services) -> None:
         [
             MessageHandler(NEW & filters.COMMAND & private, common.unknown_command),
             MessageHandler(NEW & filters.COMMAND & common.ADDRESSED_TO_ME, common.unknown_command),
-            MessageHandler(NEW & private & ~filters.COMMAND, common.plain_text),
+            # a message a user posted via this bot (an inline result) is theirs, not a question
+            MessageHandler(NEW & private & ~filters.COMMAND & ~filters.VIA_BOT, common.plain_text),
             MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, common.edited_message),
         ]
     )
