@@ -45,6 +45,7 @@ from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
+from bot.services.search import SearchService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.updates import UpdateService
@@ -141,6 +142,7 @@ def build_application(settings: Settings) -> Application:
         corrections=CorrectionsService(sessions, news),
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
+        search=SearchService(sessions, engine.dialect.name),
     )
     application = (
         Application.builder()
