@@ -24,6 +24,7 @@ from handlers import (
     languages,
     membership,
     publishing,
+    search,
     stats,
     subscriptions,
 )
@@ -44,6 +45,7 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("help", common.show_help, filters=NEW),
             CommandHandler("latest", browse.latest, filters=NEW),
             CommandHandler("category", browse.category, filters=NEW),
+            CommandHandler("search", search.search, filters=NEW),
             # the guided /add and /edit: before the one-line /add and before the catch-alls,
             # since it takes an admin's plain text while a flow waits for an answer
             flows.conversation(services),
@@ -82,6 +84,7 @@ def register(application: Application, services: Services) -> None:
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
+            CallbackQueryHandler(search.on_more, pattern=r"^v1:srch:"),
             # any other button (forged, or from an older release) has expired
             CallbackQueryHandler(browse.on_button),
         ]

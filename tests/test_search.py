@@ -3,6 +3,7 @@ languages, an item edited or deleted while searched, and input that must never b
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,3 +214,147 @@ def test_cursor_round_trip_and_forgeries() -> None:
     ):
         with pytest.raises(ValueError):
             SearchCursor.decode(forged)
+
+
+# -- /search in a chat ----------------------------------------------------------------------------
+
+
+def _result_titles(text: str) -> list[str]:
+    lines = text.splitlines()
+    return [line for line, below in itertools.pairwise(lines) if " · News" in below]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Send /search and the words to look for"),
+        ("fr", "Envoyez /search suivi des mots à chercher"),
+        ("es", "Envíe /search y las palabras que busca"),
+    ],
+)
+async def test_search_alone_explains_the_syntax(
+    harness: Harness, language: str, expected: str
+) -> None:
+    reply = await harness.private(language_code=language).reply("/search")
+    assert expected in reply.text
+    assert " or ghana" in reply.text and not reply.buttons
+
+
+async def test_search_shows_matches_like_latest_with_date_and_category(harness: Harness) -> None:
+    await _publish(harness)
+    reply = await harness.private().reply("/search housing cooperatives")
+    assert reply.text.startswith("🔎 Results for “housing cooperatives”")
+    assert set(_result_titles(reply.text)) == {
+        "Housing cooperatives grow in Kenya",
+        "A housing cooperative opens in Leeds",
+    }
+    assert "2 Jan 2024 · News" in reply.text and "Forty flats owned by their tenants." in reply.text
+    links = {e["url"] for e in reply.entities if e["type"] == "text_link"}
+    assert links == {"https://coop.example/0", "https://coop.example/1"}
+    assert not reply.buttons  # nothing more to show
+
+
+async def test_more_pages_through_every_match_once(harness: Harness) -> None:
+    items = [(f"Bakery story {n}", "A bakery co-op.", "en") for n in range(13)]
+    await _publish(harness, [*items, ("Dairy", "Milk.", "en")])
+    chat = harness.private()
+    first = await chat.reply("/search bakery")
+    seen = _result_titles(first.text)
+    assert seen == [f"Bakery story {n}" for n in (12, 11, 10, 9, 8)]
+    message = first
+    while message.buttons:
+        assert len(message.buttons[0]["callback_data"].encode()) <= 64
+        replies, answers = await chat.press(message, "More")
+        assert len(replies) == 1 and answers[0].get("text") in (None, "")
+        message = replies[0]
+        assert message.text.startswith("🔎 More results for “bakery”")
+        seen += _result_titles(message.text)
+    assert seen == [f"Bakery story {n}" for n in range(12, -1, -1)]
+    # the pages below continue the earlier ones, whose buttons are gone
+    assert all(not m.buttons for m in harness.emu.messages(chat.chat_id))
+
+
+async def test_an_item_edited_or_deleted_between_pages(harness: Harness) -> None:
+    items = [(f"Bakery story {n}", "A bakery co-op.", "en") for n in range(8)]
+    ids = await _publish(harness, items)
+    services = _services(harness)
+    chat = harness.private()
+    first = await chat.reply("/search bakery")
+    assert _result_titles(first.text) == [f"Bakery story {n}" for n in (7, 6, 5, 4, 3)]
+    # before More: story 2 stops matching, story 1 is withdrawn, story 5 (already shown) too
+    await services.corrections.edit(1001, ids[2], "title", "Bread story 2")
+    await services.corrections.edit(1001, ids[2], "summary", "A bread co-op.")
+    await services.corrections.delete(1001, ids[1])
+    await services.corrections.edit(1001, ids[0], "title", "Bakery story zero")
+    replies, _ = await chat.press(first, "More")
+    assert _result_titles(replies[0].text) == ["Bakery story zero"]
+    again = await chat.reply("/search bread")
+    assert _result_titles(again.text) == ["Bread story 2"]
+
+
+async def test_news_in_languages_apply_in_the_chat(harness: Harness) -> None:
+    await _publish(harness)
+    chat = harness.private()
+    await _services(harness).chats.choose_news(chat.chat_id, frozenset({"fr", "es"}))
+    reply = await chat.reply("/search cooperative")
+    assert _result_titles(reply.text) == ["La Coopérative agricole de Dijon"]
+    nothing = await chat.reply("/search kenya")
+    assert "Nothing matches “kenya” in the languages this chat reads" in nothing.text
+
+
+async def test_no_match_suggests_category_and_nothing_to_search_explains(
+    harness: Harness,
+) -> None:
+    await _publish(harness)
+    chat = harness.private()
+    reply = await chat.reply("/search zebra <b>")
+    assert reply.text.startswith("🔎 Nothing matches “zebra <b>”")
+    assert "/category" in reply.text
+    for text in ("-housing", '"" --', "🌾🤝"):
+        reply = await chat.reply(f"/search {text}")
+        assert "There is no word to look for" in reply.text, text
+        assert "/search kenya or ghana" in reply.text
+
+
+async def test_nasty_searches_in_the_chat_get_a_reply_and_no_error(harness: Harness) -> None:
+    await _publish(harness)
+    chat = harness.private()
+    for text in [*NASTY[::3], "housing " * 400]:
+        reply = await chat.reply(f"/search {text}"[:4096])
+        assert "something went wrong" not in reply.text.lower(), text
+        assert reply.text.startswith("🔎") or "no word to look for" in reply.text, text
+
+
+async def test_forged_or_foreign_more_buttons_have_expired(harness: Harness) -> None:
+    items = [(f"Bakery story {n}", "A bakery co-op.", "en") for n in range(8)]
+    await _publish(harness, items)
+    chat = harness.private()
+    first = await chat.reply("/search bakery")
+    data = first.buttons[0]["callback_data"]
+    prefix, search_id, cursor = data.rsplit(":", 2)
+    forged = [
+        f"{prefix}:{search_id}:{cursor[:-2]}",
+        f"{prefix}:{search_id}:{'A' * len(cursor)}",
+        f"{prefix}:{search_id}:{cursor}:1",
+        f"{prefix}:0:{cursor}",
+        f"{prefix}:99999:{cursor}",
+        f"{prefix}:-1:{cursor}",
+        f"{prefix}:x:{cursor}",
+        "v1:srch:",
+        f"v0:srch:{search_id}:{cursor}",
+    ]
+    for bad in forged:
+        replies, answers = await chat.press(first, data=bad)
+        assert replies == [], bad
+        assert answers[0]["text"] == (
+            "This button has expired. Send the command again for fresh results."
+        )
+    # another chat's search is not this chat's to page through
+    other = harness.private()
+    own = await other.reply("/search bakery")
+    replies, answers = await other.press(own, data=data)
+    assert replies == [] and answers[0]["text"].startswith("This button has expired")
+    # and a search forgotten by the daily purge has expired too
+    assert await _services(harness).search.purge(timedelta(0)) == 2
+    replies, answers = await chat.press(first, data=data)
+    assert replies == [] and answers[0]["text"].startswith("This button has expired")
