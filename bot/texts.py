@@ -23,6 +23,7 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("latest", N_("Newest co-op news"), N_("[N]")),
     Command("category", N_("Browse news by category"), N_("[name]")),
+    Command("search", N_("Find news by words"), N_("words")),
     Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
@@ -514,3 +515,29 @@ SUBSCRIBE_LINK_BUTTON = N_("🔔 Subscribe to {name}")
 SUBSCRIBE_LINK_UNKNOWN = N_(
     "That category no longer exists. /subscribe lists the categories you can follow."
 )
+
+# /search
+SEARCH_HELP = N_(
+    "🔎 <b>Search the news</b>\n"
+    "Send /search and the words to look for:\n"
+    "<code>/search housing cooperatives</code> — items with both words\n"
+    '<code>/search "fair trade"</code> — this exact phrase\n'
+    "<code>/search coffee -brazil</code> — leave out items with a word\n"
+    "<code>/search kenya or ghana</code> — either word\n\n"
+    "Capitals and accents do not matter, and “cooperative” also finds “cooperatives”."
+)
+SEARCH_NOTHING = N_(
+    "There is no word to look for in that: a search needs at least one word "
+    "that is not excluded with a minus sign."
+)
+SEARCH_HEADER = N_("🔎 <b>Results for “{query}”</b>")
+SEARCH_MORE_HEADER = N_("🔎 <b>More results for “{query}”</b>")
+SEARCH_NO_MATCH = N_(
+    "🔎 Nothing matches “{query}”. Try fewer or other words, or browse the news by topic "
+    "with /category."
+)
+SEARCH_NO_MATCH_IN_LANGUAGES = N_(
+    "🔎 Nothing matches “{query}” in the languages this chat reads (/language changes them). "
+    "Try fewer or other words, or browse the news by topic with /category."
+)
+SEARCH_NO_MORE = N_("That was the last result.")

@@ -26,6 +26,7 @@ from handlers import (
     languages,
     membership,
     publishing,
+    search,
     stats,
     subscriptions,
 )
@@ -46,6 +47,7 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("help", common.show_help, filters=NEW),
             CommandHandler("latest", browse.latest, filters=NEW),
             CommandHandler("category", browse.category, filters=NEW),
+            CommandHandler("search", search.search, filters=NEW),
             # the guided /add and /edit: before the one-line /add and before the catch-alls,
             # since it takes an admin's plain text while a flow waits for an answer
             flows.conversation(services),
@@ -87,6 +89,7 @@ def register(application: Application, services: Services) -> None:
             # `@CoopNewsBot …` in any chat: it has no chat, so nothing above could take it;
             # it reads like /latest, and takes its language from the user (group -1 set it)
             InlineQueryHandler(inline.on_inline_query),
+            CallbackQueryHandler(search.on_more, pattern=r"^v1:srch:"),
             # any other button (forged, or from an older release) has expired
             CallbackQueryHandler(browse.on_button),
         ]
