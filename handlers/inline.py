@@ -4,9 +4,11 @@ Empty text lists the latest items. Each result shows the title and "date · cate
 reader's language; choosing one posts the item's card, with its link and a button that opens
 the item in the bot (`t.me/<bot>?start=item_<id>`, handled by /start).
 
-Paging is Telegram's: the answer carries `next_offset`, and Telegram asks again with it as
-the query's `offset` when the user scrolls. Our offset is `<results shown so far>:<position>`
-(the keyset cursor of the last item shown), 10 results a page and at most 50 in all. An
+Text is matched by the search service, with /search's syntax (words, "a phrase", -word,
+or). Paging is Telegram's: the answer carries `next_offset`, and Telegram asks again with it
+as the query's `offset` when the user scrolls. Our offset is `<results shown so far>:<position>`
+(the keyset cursor of the last item shown: the latest items' or the search's), 10 results a
+page and at most 50 in all. An
 offset this module did not make (forged, or from an older release) gets an empty answer.
 """
 
@@ -28,6 +30,7 @@ from telegram.constants import InlineQueryLimit
 from bot import i18n, texts
 from bot.context import BotContext
 from bot.render import item_card
+from bot.services.search import SearchCursor
 from bot.services.views import Cursor, ItemView
 
 PAGE_SIZE = 10
@@ -103,26 +106,16 @@ async def _matching(
     position: str | None,
     news: frozenset[str] | None,
 ) -> _Found | None:
-    # INTEGRATOR: placeholder until the search service (branch hx-search) is merged; switch
-    # to `context.services.search.search(text, limit=…, after=SearchCursor.decode(position),
-    # news=news)` with `next_position = page.cursor.encode()` (ValueError: forged → None).
-    # Meanwhile: the newest items whose title or category holds every word of the query.
-    words = text.casefold().split()
-    wanted = limit
-    skip = 0
+    """The best matches for `text` (the /search syntax), after the search cursor `position`."""
+    after = None
     if position is not None:
-        if not position.isascii() or not position.isdigit() or len(position) > 4:
+        try:
+            after = SearchCursor.decode(position)
+        except ValueError:
             return None
-        skip = int(position)
-    page = await context.services.news.page(500, news=news)
-    hits = [
-        item
-        for item in page.items
-        if all(word in f"{item.title} {item.category}".casefold() for word in words)
-    ]
-    chunk = tuple(hits[skip : skip + wanted])
-    following = str(skip + wanted) if len(hits) > skip + wanted else None
-    return _Found(chunk, following)
+    page = await context.services.search.search(text, limit=limit, after=after, news=news)
+    following = page.cursor.encode() if page.more and page.cursor is not None else None
+    return _Found(page.items, following)
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -101,6 +101,24 @@ async def test_a_query_lists_the_matching_items(harness: Harness) -> None:
     assert answer.button is None and answer.next_offset == ""
 
 
+async def test_a_query_pages_its_matches_up_to_fifty(harness: Harness) -> None:
+    await _publish_many(harness, 55)
+    await _publish(harness, "Farmers meet", "Agriculture")
+    reader = harness.private()
+    ids: list[str] = []
+    offset = ""
+    for page in range(5):
+        answer = await reader.inline("story", offset)
+        assert len(answer.results) == 10, page
+        ids += answer.ids
+        offset = answer.next_offset
+        assert len(offset.encode()) <= 64 and (offset or page == 4)
+    assert offset == "" and len(set(ids)) == 50
+    # the search's syntax works inline too
+    answer = await reader.inline('"story 7" or farmers')
+    assert {r.title for r in answer.results} == {"Story 7", "Farmers meet"}
+
+
 async def test_no_match_answers_empty_with_a_button_to_the_bot(harness: Harness) -> None:
     await _publish(harness, "Housing co-ops grow")
     reader = harness.private(first_name="Ada")
@@ -110,6 +128,9 @@ async def test_no_match_answers_empty_with_a_button_to_the_bot(harness: Harness)
     # the button starts a private chat with `/start inline`: the welcome
     welcome = await reader.reply(f"/start {answer.button['start_parameter']}")
     assert "Welcome to Co-op News Bot, Ada!" in welcome.text
+    # nothing to look for (every word excluded) is no match either
+    answer = await reader.inline("-housing")
+    assert answer.results == [] and answer.button["start_parameter"] == "inline"
 
 
 async def test_an_empty_archive_answers_with_the_button_too(harness: Harness) -> None:
