@@ -65,6 +65,7 @@ async def run(items: int, categories: int, requests: int, gap: float) -> None:
     results: dict[str, list[float]] = {}
     async with BotApiEmulator(token=TOKEN, bot_username="BenchBot") as emu:
         emu.register_chat(USER, "private", first_name="Bench")
+        emu.inline_cache = False  # every query must reach the bot, not Telegram's cache
         env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emu.base_url}
         bot = await _start(
             ["-m", "bot", "run"],

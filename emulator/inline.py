@@ -6,13 +6,16 @@ a result (:meth:`InlineSide.choose_inline_result`): its message is posted into t
 chat "via @bot", as Telegram does, and, with inline feedback on (BotFather's
 ``/setinlinefeedback``), a ``chosen_inline_result`` update goes to the bot.
 
-Switches on the emulator: ``inline_mode`` (BotFather's ``/setinline``, reported by getMe),
-``inline_feedback`` and ``inline_query_timeout`` (seconds within which an answer is
-accepted, 10 as on Telegram).
+Switches on the emulator: ``inline_mode`` (BotFather's ``/setinline``, reported by getMe;
+on, unlike a new bot, since the bots tested here use it), ``inline_feedback`` (off),
+``inline_cache`` (on: a repeated query within the answer's ``cache_time`` is answered from the
+cache without reaching the bot, per user when the answer was ``is_personal``) and
+``inline_query_timeout`` (seconds within which an answer is accepted, 10 as on Telegram).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import time
@@ -32,6 +35,7 @@ MAX_RESULT_ID_BYTES = 64
 MAX_NEXT_OFFSET_BYTES = 64
 MAX_QUERY_LENGTH = 256
 MAX_CAPTION_LENGTH = 1024
+DEFAULT_CACHE_TIME = 300  # seconds Telegram keeps an answer that gave no cache_time
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 _START_PARAMETER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CHAT_TYPES = frozenset({"sender", "private", "group", "supergroup", "channel"})
@@ -94,6 +98,7 @@ class InlineAnswer:
     received_at: float
     query: str = ""
     offset: str = ""
+    from_cache: bool = False  # served by "Telegram" from an earlier answer; the bot never saw it
 
     @property
     def ids(self) -> list[str]:
@@ -268,7 +273,7 @@ def _answer(state: EmulatorState, p: Params) -> Any:
             }
         )
     query.answered = True
-    state.inline_answers[query_id] = InlineAnswer(  # type: ignore[attr-defined]
+    answer = InlineAnswer(
         query_id=query_id,
         results=accepted,
         next_offset=next_offset,
@@ -279,6 +284,11 @@ def _answer(state: EmulatorState, p: Params) -> Any:
         query=query.query,
         offset=query.offset,
     )
+    state.inline_answers[query_id] = answer  # type: ignore[attr-defined]
+    seconds = DEFAULT_CACHE_TIME if cache_time is None else cache_time
+    if seconds > 0:
+        key = (query.query, query.offset, query.user["id"] if answer.is_personal else None)
+        state._inline_cache[key] = (p.received_at + seconds, answer)  # type: ignore[attr-defined]
     return True
 
 
@@ -299,6 +309,10 @@ class InlineSide(UserSide):
         self.inline_mode = True  # BotFather's /setinline (off: users cannot query the bot)
         self.inline_feedback = False  # BotFather's /setinlinefeedback: chosen_inline_result
         self.inline_query_timeout = 10.0  # an answer later than this is "query is too old"
+        # Telegram answers a query it saw within the last answer's cache_time itself (per
+        # user when that answer was is_personal); off: every query reaches the bot
+        self.inline_cache = True
+        self._inline_cache: dict[tuple[str, str, int | None], tuple[float, InlineAnswer]] = {}
         self.inline_answers: dict[str, InlineAnswer] = {}
         self.inline_errors: dict[str, str] = {}  # query id → last refusal of an answer
         self.inline_posts: list[InlinePost] = []
@@ -317,7 +331,8 @@ class InlineSide(UserSide):
     ) -> str:
         """Queue an ``inline_query`` update as if ``user_id`` typed ``@bot query``; returns
         its id. ``chat_type`` is where the user types (None: unknown, as Telegram leaves it
-        for secret chats)."""
+        for secret chats). A query answered within the answer's ``cache_time`` (for this user
+        if it was personal) is answered from that cache at once, and the bot sees nothing."""
         if not self.inline_mode:
             raise RuntimeError("inline mode is off for this bot (BotFather's /setinline)")
         if len(query) > MAX_QUERY_LENGTH:
@@ -326,12 +341,32 @@ class InlineSide(UserSide):
             raise ValueError(f"unknown chat_type {chat_type!r}")
         user = self._remember_user(user_id, first_name, username, language_code=language_code)
         query_id = str(next(self._inline_ids))
-        self._inline_queries[query_id] = _Query(user, query, offset, time.monotonic())
+        now = time.monotonic()
+        self._inline_queries[query_id] = _Query(user, query, offset, now)
+        cached = self._cached_answer(query, offset, user_id, now)
+        if cached is not None:
+            self._inline_queries[query_id].answered = True
+            self.inline_answers[query_id] = dataclasses.replace(
+                cached, query_id=query_id, from_cache=True
+            )
+            self.notify_changed()
+            return query_id
         payload: dict[str, Any] = {"id": query_id, "from": user, "query": query, "offset": offset}
         if chat_type is not None:
             payload["chat_type"] = chat_type
         self.queue_update("inline_query", payload)
         return query_id
+
+    def _cached_answer(
+        self, query: str, offset: str, user_id: int, now: float
+    ) -> InlineAnswer | None:
+        if not self.inline_cache:
+            return None
+        for key in ((query, offset, user_id), (query, offset, None)):
+            entry = self._inline_cache.get(key)
+            if entry is not None and entry[0] > now:
+                return entry[1]
+        return None
 
     async def inline_query(
         self,

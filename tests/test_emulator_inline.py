@@ -37,6 +37,7 @@ USER = 42
 GROUP = -1001234567890
 
 pytestmark = pytest.mark.asyncio
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
 @pytest_asyncio.fixture
@@ -153,7 +154,7 @@ async def test_unknown_answered_and_late_queries_are_too_old(bot: Bot, emu: BotA
     assert await bot.answer_inline_query(query_id, [])
     assert await refused(bot, query_id, []) == too_old  # a query is answered once
     emu.inline_query_timeout = 0.0  # any answer now comes too late
-    late = emu.send_inline_query("", user_id=USER)
+    late = emu.send_inline_query("late", user_id=USER)
     assert await refused(bot, late, []) == too_old
     assert late not in emu.inline_answers
 
@@ -234,7 +235,7 @@ async def test_photo_results_by_url_and_by_file_id(bot: Bot, emu: BotApiEmulator
     assert (by_url.type, by_url.text) == ("photo", "A")
     assert cached.raw["photo_file_id"] == "AgACAgIAAxkBAAIB"
     bad_type = {"type": "hologram", "id": "h"}
-    other = emu.send_inline_query("", user_id=USER)
+    other = emu.send_inline_query("other", user_id=USER)
     with pytest.raises(BadRequest, match=r"(?i)RESULT_TYPE_INVALID"):
         await bot._post("answerInlineQuery", {"inline_query_id": other, "results": [bad_type]})
 
@@ -302,3 +303,36 @@ async def test_choosing_a_result_posts_it_via_the_bot_with_feedback_when_on(
         assert feedback.chosen_inline_result.inline_message_id is None  # no keyboard
         assert len(messages) == 1
     assert [p.chat_id for p in emu.inline_posts] == [GROUP, -100999]
+
+
+async def test_answers_are_cached_for_cache_time_per_user_when_personal(
+    bot: Bot, emu: BotApiEmulator
+) -> None:
+    shared = emu.send_inline_query("news", user_id=USER)
+    await bot.answer_inline_query(shared, [article("1")], cache_time=30)
+    updates = emu.last_update_id
+    other = emu.send_inline_query("news", user_id=USER + 1)  # anyone gets a shared answer
+    assert emu.last_update_id == updates  # the bot never heard of it
+    assert emu.inline_answers[other].from_cache and emu.inline_answers[other].ids == ["1"]
+    assert await refused(bot, other, [article("2")]) == QUERY_TOO_OLD
+    # another offset, or another text, is another query
+    emu.send_inline_query("news", user_id=USER, offset="10:x")
+    emu.send_inline_query("new", user_id=USER)
+    assert emu.last_update_id == updates + 2
+
+    personal = emu.send_inline_query("mine", user_id=USER)
+    await bot.answer_inline_query(personal, [article("1")], cache_time=30, is_personal=True)
+    again = emu.send_inline_query("mine", user_id=USER)
+    assert emu.inline_answers[again].from_cache
+    updates = emu.last_update_id
+    emu.send_inline_query("mine", user_id=USER + 1)  # not this user's answer
+    assert emu.last_update_id == updates + 1
+
+    fresh = emu.send_inline_query("fresh", user_id=USER)
+    await bot.answer_inline_query(fresh, [article("1")], cache_time=0)
+    updates = emu.last_update_id
+    emu.send_inline_query("fresh", user_id=USER)
+    assert emu.last_update_id == updates + 1  # cache_time 0: every query reaches the bot
+    emu.inline_cache = False
+    emu.send_inline_query("news", user_id=USER + 1)
+    assert emu.last_update_id == updates + 2

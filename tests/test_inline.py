@@ -68,6 +68,8 @@ async def test_an_empty_query_pages_the_latest_items_up_to_fifty(harness: Harnes
 
 
 async def test_results_speak_the_readers_language(harness: Harness) -> None:
+    # the same query from three users: only answers marked is_personal keep Telegram's cache
+    # from giving the first reader's English answer to the others
     item = await _publish(harness, "Housing co-ops grow", "Housing", days=7)
     descriptions = {}
     for language in ("en", "fr", "es"):
