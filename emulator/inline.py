@@ -402,8 +402,9 @@ class InlineSide(UserSide):
         the user "via" the bot (delivered to the bot as a message if it is in that chat), and
         a ``chosen_inline_result`` update follows when ``inline_feedback`` is on."""
         result = answer.result(result_id)
-        if result.text is None:
-            raise ValueError("the emulator posts only results with text or a caption")
+        as_photo = result.type == "photo" and result.raw.get("input_message_content") is None
+        if result.text is None and not as_photo:
+            raise ValueError(f"the emulator cannot post a {result.type} result")
         query = self._inline_queries[answer.query_id]
         user = self._users[query.user["id"]]
         bot_in_chat = chat_id in self._chats and self.member_status(chat_id, self.bot_id) not in (
@@ -420,10 +421,22 @@ class InlineSide(UserSide):
             "chat": chat,
             "date": self.now(),
             "via_bot": self.bot_user,
-            "text": result.text,
         }
-        if result.entities:
-            message["entities"] = result.entities
+        if as_photo:  # the photo itself, its caption under it
+            file_id = result.raw.get("photo_file_id") or f"inline-photo-{result.id}"
+            message["photo"] = [
+                {"file_id": file_id, "file_unique_id": file_id[-16:], "width": 1, "height": 1}
+            ]
+            if result.text:
+                message["caption"] = result.text
+            if result.entities:
+                message["caption_entities"] = result.entities
+        else:
+            message["text"] = result.text
+            if result.entities:
+                message["entities"] = result.entities
+            if result.link_preview_options:
+                message["link_preview_options"] = result.link_preview_options
         if result.reply_markup:
             message["reply_markup"] = {"inline_keyboard": result.reply_markup}
         self._user_messages[(chat_id, message["message_id"])] = message
@@ -432,7 +445,7 @@ class InlineSide(UserSide):
             message_id=message["message_id"],
             user_id=user["id"],
             result_id=result_id,
-            text=result.text,
+            text=result.text or "",
             entities=result.entities,
             html=result.html,
             reply_markup=result.reply_markup,

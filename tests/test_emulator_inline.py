@@ -234,6 +234,9 @@ async def test_photo_results_by_url_and_by_file_id(bot: Bot, emu: BotApiEmulator
     by_url, cached = emu.inline_answers[query_id].results
     assert (by_url.type, by_url.text) == ("photo", "A")
     assert cached.raw["photo_file_id"] == "AgACAgIAAxkBAAIB"
+    post = emu.choose_inline_result(emu.inline_answers[query_id], "c", chat_id=GROUP)
+    posted = emu.message_dict(GROUP, post.message_id)
+    assert posted["photo"][0]["file_id"] == "AgACAgIAAxkBAAIB" and "text" not in posted
     bad_type = {"type": "hologram", "id": "h"}
     other = emu.send_inline_query("other", user_id=USER)
     with pytest.raises(BadRequest, match=r"(?i)RESULT_TYPE_INVALID"):
