@@ -146,6 +146,22 @@ async def test_an_item_edited_or_deleted_is_found_corrected_or_gone_at_once(
     assert await _titles(search, "housing") == ["A housing cooperative opens in Leeds"]
 
 
+async def test_relevance_is_ranked_over_the_newest_matches(harness: Harness) -> None:
+    """The window bounds a common word's cost: only the newest N matches are ranked."""
+    items = [(f"Bakery bakery bakery {n}", "Bakery bakery.", "en") for n in range(3)]
+    items += [(f"Bakery story {n}", "A co-op.", "en") for n in range(5)]
+    await _publish(harness, items)
+    services = _services(harness)
+    engine = harness.application.bot_data["engine"]
+    narrow = SearchService(services.search._sessions, engine.dialect.name, window=6)
+    titles = await _titles(narrow, "bakery")
+    # the six newest matches, best first: the oldest two rich ones fall outside
+    assert titles == ["Bakery bakery bakery 2"] + [f"Bakery story {n}" for n in range(4, -1, -1)]
+    page = await narrow.search("bakery", limit=4)
+    rest = await narrow.search("bakery", limit=4, after=page.cursor)
+    assert [i.title for i in page.items + rest.items] == titles and not rest.more
+
+
 NASTY = [
     '"',
     '""',

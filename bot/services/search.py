@@ -28,14 +28,16 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    column,
     delete,
     func,
     literal_column,
     or_,
     select,
-    text,
+    table,
     tuple_,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
@@ -48,6 +50,10 @@ MAX_TERMS = 16  # words or phrases a query may hold; the rest is ignored
 MAX_PHRASE_WORDS = 8
 MAX_WORD = 64  # characters; longer words are cut (and will hardly match)
 KEEP_SEARCHES = timedelta(days=1)
+# Relevance is ranked over the newest WINDOW matches: ranking every item that holds a
+# common word ("cooperative" is in most) would read the whole archive for each search.
+# More pages and inline offsets stop there; more words narrow a search to older items.
+WINDOW = 1000
 
 # -- the query language -------------------------------------------------------------------------
 
@@ -219,45 +225,66 @@ NOTHING_TO_SEARCH = SearchPage(items=(), more=False, cursor=None, nothing_to_sea
 
 
 class _Backend:
-    def ranked(self, query: Query) -> tuple[Select, ColumnElement]:
-        """A select of (Item, Category.name) filtered to matches, and its rank expression."""
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+        """(item_id, rank) of the `window` newest matches (by id, so by when they were
+        added) that also meet `where`; rank: higher is better."""
         raise NotImplementedError
 
 
 class _Fts5(_Backend):
-    """SQLite: the `items_fts` FTS5 table; rank is -bm25 (title counts 4 times a summary)."""
+    """SQLite: the `items_fts` FTS5 table; rank is -bm25 (a title word counts 4 times a
+    summary word). FTS5 walks a term's rows in rowid order, so the window costs its size."""
 
-    def ranked(self, query: Query) -> tuple[Select, ColumnElement]:
-        hits = (
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+        fts = table("items_fts", column("rowid"))
+        match = literal_column("items_fts").op("MATCH")(bindparam("match", fts5_match(query)))
+        return (
             select(
-                literal_column("items_fts.rowid").label("item_id"),
+                fts.c.rowid.label("item_id"),
                 (-func.bm25(literal_column("items_fts"), 4.0, 1.0)).label("rank"),
             )
-            .select_from(text("items_fts"))
-            .where(text("items_fts MATCH :match").bindparams(match=fts5_match(query)))
-            # computed once per hit, not again wherever the rank is compared
-            .cte("hits")
-            .prefix_with("MATERIALIZED")
+            .select_from(fts)
+            .join(Item, Item.id == fts.c.rowid)
+            .where(match, *where)
+            .order_by(fts.c.rowid.desc())
+            .limit(window)
         )
-        statement = select(Item, Category.name, hits.c.rank).join(hits, hits.c.item_id == Item.id)
-        return statement, hits.c.rank
 
 
 class _Tsvector(_Backend):
-    """PostgreSQL: the generated `items.search_vector` (GIN); rank is ts_rank_cd."""
+    """PostgreSQL: the generated `items.search_vector` (GIN); rank is ts_rank_cd. The
+    planner walks the newest items for a common word and the GIN index for a rare one."""
 
-    def ranked(self, query: Query) -> tuple[Select, ColumnElement]:
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         vector = literal_column("items.search_vector")
         tsquery = pg_tsquery(query)
+        newest = (
+            select(Item.id)
+            .where(vector.op("@@")(tsquery), *where)
+            .order_by(Item.id.desc())
+            .limit(window)
+            .cte("newest")
+        )
+        # ranked in a step of its own, so only the window's rows are ranked whatever plan
+        # finds them (a sort would otherwise rank every match)
         rank = cast(func.ts_rank_cd(vector, tsquery), Float(precision=53))
-        statement = select(Item, Category.name, rank.label("rank")).where(vector.op("@@")(tsquery))
-        return statement, rank
+        return select(Item.id.label("item_id"), rank.label("rank")).join(
+            newest, newest.c.id == Item.id
+        )
 
 
 class SearchService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dialect: str,
+        *,
+        window: int | None = WINDOW,
+    ) -> None:
         self._sessions = sessions
-        self._backend: _Backend = _Fts5() if dialect == "sqlite" else _Tsvector()
+        self._postgres = dialect != "sqlite"
+        self._backend: _Backend = _Tsvector() if self._postgres else _Fts5()
+        self._window = window
 
     async def search(
         self,
@@ -272,15 +299,20 @@ class SearchService:
         query = parse(text)
         if query.empty:
             return NOTHING_TO_SEARCH
-        statement, rank = self._backend.ranked(query)
+        where = [Item.deleted_at.is_(None)]
+        if news is not None:
+            where.append(_in_languages(news))
+        # computed once per hit, not again wherever the rank is compared
+        hits = self._backend.hits(query, where, self._window).cte("hits")
+        hits = hits.prefix_with("MATERIALIZED")
+        rank = hits.c.rank
         statement = (
-            statement.join(Category, Item.category_id == Category.id)
-            .where(Item.deleted_at.is_(None))
+            select(Item, Category.name, rank)
+            .join(hits, hits.c.item_id == Item.id)
+            .join(Category, Item.category_id == Category.id)
             .order_by(rank.desc(), Item.published_at.desc(), Item.id.desc())
             .limit(limit + 1)
         )
-        if news is not None:
-            statement = statement.where(_in_languages(news))
         if after is not None:
             published = EPOCH + timedelta(microseconds=after.published_us)
             statement = statement.where(
@@ -293,6 +325,10 @@ class SearchService:
                 )
             )
         async with self._sessions() as session:
+            if self._postgres:
+                # a plan for these words, not a generic one: whether to walk the newest items
+                # or the GIN index depends on how common the words are
+                await session.execute(sql("SET LOCAL plan_cache_mode = force_custom_plan"))
             rows = (await session.execute(statement)).all()
         shown = rows[:limit]
         items = tuple(item_view(item, name) for item, name, _rank in shown)
