@@ -285,6 +285,21 @@ async def test_start_sub_subscribes_this_chat_with_one_tap(harness: Harness) -> 
     assert again.text == "This chat already follows Housing." and again.buttons == []
 
 
+async def test_start_sub_in_a_group_takes_an_administrator_to_tap(harness: Harness) -> None:
+    item = await _publish(harness, "Housing co-ops grow", "Housing")
+    subscriptions = _services(harness).subscriptions
+    harness.emu.set_member_status(GROUP_ID, 4001, "member")
+    harness.emu.set_member_status(GROUP_ID, 4002, "administrator")
+    member, admin = harness.in_group(4001), harness.in_group(4002)
+    offer = await member.reply(f"/start@{BOT_USERNAME} sub_{item.category_id}")
+    _, answers = await member.press(offer, "Subscribe")
+    assert answers[0]["text"] == "Only the group's administrators can change its subscriptions."
+    assert (await subscriptions.following(GROUP_ID)).category_ids == frozenset()
+    _, answers = await admin.press(offer, "Subscribe")
+    assert answers[0]["text"] == "Following Housing"
+    assert (await subscriptions.following(GROUP_ID)).category_ids == {item.category_id}
+
+
 async def test_start_sub_with_an_unknown_category_is_a_friendly_reply(harness: Harness) -> None:
     await _publish(harness, "Housing co-ops grow", "Housing")
     reader = harness.private()
