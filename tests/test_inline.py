@@ -198,6 +198,10 @@ async def test_choosing_a_result_posts_the_item_with_a_button_to_the_bot(
     assert harness.emu.last_update_id == updates + 2  # the message via the bot, the choice
     assert harness.message_count(private.chat_id) == 1  # no "I only understand commands"
     assert harness.message_count(GROUP_ID) == before
+    # with /setinlinefeedback on, chosen results are counted: how often items are shared
+    registry = harness.application.metrics.registry
+    chosen = {"type": "chosen_inline_result"}
+    assert registry.get_sample_value("coopbot_updates_total", chosen) == 2
 
 
 async def test_an_item_with_a_picture_shows_it_as_a_large_preview(harness: Harness) -> None:
