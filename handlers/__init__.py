@@ -86,8 +86,9 @@ def register(application: Application, services: Services) -> None:
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
-            # `@CoopNewsBot …` in any chat: it has no chat, so nothing above could take it;
-            # it reads like /latest, and takes its language from the user (group -1 set it)
+            # `@CoopNewsBot …` typed in any chat: no other handler takes inline queries, so
+            # the place is free; the update has no chat, so group -1 records none and the
+            # handler reads its language from the user's private chat or app
             InlineQueryHandler(inline.on_inline_query),
             CallbackQueryHandler(search.on_more, pattern=r"^v1:srch:"),
             # any other button (forged, or from an older release) has expired
