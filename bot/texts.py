@@ -23,6 +23,7 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("latest", N_("Newest co-op news"), N_("[N]")),
     Command("category", N_("Browse news by category"), N_("[name]")),
+    Command("search", N_("Find news by words"), N_("words")),
     Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
@@ -497,3 +498,46 @@ NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
+
+
+# Inline mode, deep links and sharing (@CoopNewsBot in any chat, /start item_N, /start sub_N)
+SHARE_BUTTON = N_("↗️ Share")
+SHARE_ITEM_BUTTON = N_("↗️ Share: {title}")
+INLINE_OPEN_BOT = N_("Open Co-op News Bot")
+INLINE_OPEN_ITEM_BUTTON = N_("📰 Open in Co-op News Bot")
+ITEM_LINK_HINT = N_("<i>/latest for the newest items · /subscribe to get news as it comes</i>")
+ITEM_GONE = N_("Sorry, this item is no longer available. /latest shows the newest co-op news.")
+SUBSCRIBE_LINK_OFFER = N_(
+    "🔔 Get new items in <b>{name}</b> in this chat as they are published? "
+    "Tap the button to subscribe."
+)
+SUBSCRIBE_LINK_BUTTON = N_("🔔 Subscribe to {name}")
+SUBSCRIBE_LINK_UNKNOWN = N_(
+    "That category no longer exists. /subscribe lists the categories you can follow."
+)
+
+# /search
+SEARCH_HELP = N_(
+    "🔎 <b>Search the news</b>\n"
+    "Send /search and the words to look for:\n"
+    "<code>/search housing cooperatives</code> — items with both words\n"
+    '<code>/search "fair trade"</code> — this exact phrase\n'
+    "<code>/search coffee -brazil</code> — leave out items with a word\n"
+    "<code>/search kenya or ghana</code> — either word\n\n"
+    "Capitals and accents do not matter, and “cooperative” also finds “cooperatives”."
+)
+SEARCH_NOTHING = N_(
+    "There is no word to look for in that: a search needs at least one word "
+    "that is not excluded with a minus sign."
+)
+SEARCH_HEADER = N_("🔎 <b>Results for “{query}”</b>")
+SEARCH_MORE_HEADER = N_("🔎 <b>More results for “{query}”</b>")
+SEARCH_NO_MATCH = N_(
+    "🔎 Nothing matches “{query}”. Try fewer or other words, or browse the news by topic "
+    "with /category."
+)
+SEARCH_NO_MATCH_IN_LANGUAGES = N_(
+    "🔎 Nothing matches “{query}” in the languages this chat reads (/language changes them). "
+    "Try fewer or other words, or browse the news by topic with /category."
+)
+SEARCH_NO_MORE = N_("That was the last result.")

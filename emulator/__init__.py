@@ -11,11 +11,16 @@ Webhook mode: once the bot called setWebhook (``http://127.0.0.1:<port>/...`` UR
 accepted besides Telegram's https ones), queued updates are POSTed to it; see
 ``set_webhook_targets``, ``wait_webhook_idle``, ``webhook_info``, ``webhook_stats``,
 ``webhook_attempts``, ``webhook_timeout`` and ``webhook_retry_delays``.
+
+Inline mode: ``inline_query`` (type ``@bot text``, wait for the answer),
+``choose_inline_result`` (post it "via" the bot), and the switches ``inline_mode``,
+``inline_feedback``, ``inline_cache`` and ``inline_query_timeout``; see ``emulator.inline``.
 """
 
 from .errors import ApiError
 from .faults import Faults
 from .html import HtmlParseError, parse_html, utf16_len
+from .inline import InlineAnswer, InlinePost, InlineResult
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .server import BotApiEmulator
@@ -27,6 +32,9 @@ __all__ = [
     "CallRecord",
     "Faults",
     "HtmlParseError",
+    "InlineAnswer",
+    "InlinePost",
+    "InlineResult",
     "RateLimiter",
     "SentMessage",
     "Stats",

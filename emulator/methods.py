@@ -222,7 +222,7 @@ def get_me(state: EmulatorState, p: Params) -> Any:
         **state.bot_user,
         "can_join_groups": True,
         "can_read_all_group_messages": False,
-        "supports_inline_queries": False,
+        "supports_inline_queries": bool(getattr(state, "inline_mode", False)),
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }

@@ -14,10 +14,10 @@ from aiohttp import web
 
 from .errors import ApiError
 from .faults import DROP_CONNECTION, SERVER_ERROR
+from .inline import INLINE_METHODS, InlineSide
 from .methods import ASYNC_METHODS, FAULTABLE, METHODS, RATE_LIMITED
 from .models import CallRecord
 from .params import Params
-from .user import UserSide
 from .webhook import LOOPBACK_HOSTS
 
 __all__ = ["BotApiEmulator"]
@@ -33,7 +33,7 @@ class _ConnectionDropped(Exception):
     """The request was answered by closing the socket."""
 
 
-class BotApiEmulator(UserSide):
+class BotApiEmulator(InlineSide):
     """A fake Telegram Bot API server for python-telegram-bot.
 
     Point PTB at it with ``Application.builder().token(emu.token).base_url(emu.base_url)``.
@@ -140,7 +140,7 @@ class BotApiEmulator(UserSide):
                 self.notify_changed()
 
     async def _dispatch(self, request: web.Request, key: str, params: Params) -> Any:
-        handler = METHODS.get(key)
+        handler = METHODS.get(key) or INLINE_METHODS.get(key)
         if handler is None:
             async_handler = ASYNC_METHODS.get(key)
             if async_handler is None:
