@@ -190,15 +190,15 @@ ADMIN_OWNER_FIXED = N_(
 
 # guided /add
 ADD_ASK_TITLE = N_(
-    "📝 <b>New item</b> — step 1 of 4\nSend the <b>title</b>.\n\n"
+    "📝 <b>New item</b> — step 1 of 5\nSend the <b>title</b>.\n\n"
     "<i>/cancel stops at any step. For a one-line /add, see /help.</i>"
 )
-ADD_ASK_CATEGORY = N_("Step 2 of 4: choose the <b>category</b>, or type the name of a new one.")
+ADD_ASK_CATEGORY = N_("Step 2 of 5: choose the <b>category</b>, or type the name of a new one.")
 ADD_ASK_CATEGORY_NONE = N_(
-    "Step 2 of 4: type the name of the <b>category</b> (there are none yet)."
+    "Step 2 of 5: type the name of the <b>category</b> (there are none yet)."
 )
-ADD_ASK_LINK = N_("Step 3 of 4: send the <b>link</b> (https://…), or press Skip.")
-ADD_ASK_SUMMARY = N_("Step 4 of 4: send a short <b>summary</b>, or press Skip.")
+ADD_ASK_LINK = N_("Step 3 of 5: send the <b>link</b> (https://…), or press Skip.")
+ADD_ASK_SUMMARY = N_("Step 4 of 5: send a short <b>summary</b>, or press Skip.")
 ADD_ASK_AGAIN = N_("⚠️ Not quite: {problem}\nPlease send it again, or /cancel.")
 ADD_LINK_TAKEN = N_(
     "⚠️ That link is already stored as <b>#{id}</b>. Send another link, press Skip, or /cancel."
@@ -497,3 +497,47 @@ NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
+
+
+# --- Pictures, the input side: guided /add, a photo with an /add caption, /edit, checks ---------
+
+PROBLEMS.update(
+    {
+        "bad_image_url": N_(
+            "the picture's address must be a full web address starting with https:// "
+            "(http:// and other kinds are not accepted)."
+        ),
+        "image_url_too_long": N_(
+            "the picture's address is {length} characters long; the limit is {max}."
+        ),
+        "photo_too_big": N_("the photo is {size} MB; the limit is {max} MB. Send a smaller one."),
+        "caption_too_long": N_(
+            "the caption is {length} characters long; a photo's caption may have at most {max}. "
+            "Shorten the summary, or use the guided /add."
+        ),
+    }
+)
+ADD_ASK_PHOTO = N_(
+    "Step 5 of 5: send a <b>photo</b> for the item (or the https:// address of a picture), "
+    "or press Skip."
+)
+ADD_ASK_NEW["image"] = N_("Send the new <b>picture</b>: a photo, or the https:// address of one.")
+FIELD_NAMES["image"] = N_("Picture")
+ADD_PHOTO_NOT_NOW = N_(
+    "📷 The picture comes at the last step. For now, please answer the question above, "
+    "or send /cancel."
+)
+ADD_PREVIEW_WITH_PICTURE = N_("🖼 With a picture (shown to subscribers above the text).")
+PHOTO_HINT = N_(
+    "📷 To publish this photo as an item, send it again with the caption "
+    "<code>/add Category | Title | https://link | optional summary</code>, "
+    "or send /add for the guided form."
+)
+BUTTON_REMOVE_PICTURE = N_("🗑 Remove picture")
+EDIT_PICTURE_REMOVED = N_("🖼 The picture will be removed.")
+EDIT_NO_PICTURE = N_("This item has no picture, so there is none to remove.")
+HELP_ADMIN_PICTURES = N_(
+    "🖼 Pictures: the guided /add asks for a photo at its last step; or send a photo with the "
+    "caption <code>/add Category | Title | https://link | summary</code>. "
+    "/edit changes or removes an item's picture."
+)
