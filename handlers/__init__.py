@@ -50,6 +50,13 @@ def register(application: Application, services: Services) -> None:
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
             CommandHandler("add", publishing.add_refused, filters=NEW),
+            # the same with a picture: a photo captioned "/add Category | Title | …". Command
+            # handlers only read a message's text, so this is a caption filter; a photo
+            # without that caption reaches the flows above (the picture step, or a hint)
+            MessageHandler(
+                NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
+            ),
+            MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, publishing.add_refused),
             CommandHandler("edit", corrections.private_only, filters=NEW & services.admins),
             CommandHandler("edit", admins.refused, filters=NEW),
             CommandHandler("delete", corrections.delete, filters=NEW & services.admins),

@@ -1,13 +1,16 @@
 """What the guided flows (/add, /edit) and /delete share on screen: the conversation state,
-the category keyboard, retiring a step's buttons, and a validation problem in words."""
+the category keyboard, retiring a step's buttons, a validation problem in words, and an item
+shown as it will be delivered (with its picture)."""
 
 from __future__ import annotations
 
 import contextlib
 import enum
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, PhotoSize, Update
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -15,10 +18,11 @@ from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
 from bot.i18n import _
+from bot.render import delivered_item, visible_length
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed
-from bot.services.views import CategoryView
+from bot.services.views import CategoryView, ItemView
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
@@ -85,3 +89,37 @@ async def end_flow(update: Update, context: BotContext, farewell: str) -> int:
     await context.services.drafts.discard(*draft_keys(update))
     await update.effective_chat.send_message(farewell)
     return END
+
+
+def largest_photo(message: Message) -> PhotoSize | None:
+    """The biggest of the sizes Telegram made of a photo (the one worth keeping)."""
+    if not message.photo:
+        return None
+    return max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+
+
+async def send_item_preview(
+    update: Update, item: ItemView, tz: tzinfo, reply_markup: InlineKeyboardMarkup | None
+) -> Message:
+    """The item as subscribers will get it: with a picture, a photo with the item as caption
+    when it fits Telegram's 1,024 characters, else the text with a large preview of the
+    picture by its URL (a photo known only by file_id cannot be previewed so: a note says
+    it is there)."""
+    chat = update.effective_chat
+    text = delivered_item(item, tz)
+    if not item.has_image:
+        return await chat.send_message(text, reply_markup=reply_markup)
+    if visible_length(text) <= MessageLimit.CAPTION_LENGTH:
+        return await chat.send_photo(
+            item.image_file_id or item.image_url, caption=text, reply_markup=reply_markup
+        )
+    if item.image_url:
+        options = LinkPreviewOptions(
+            url=item.image_url, prefer_large_media=True, show_above_text=True
+        )
+        return await chat.send_message(
+            text, link_preview_options=options, reply_markup=reply_markup
+        )
+    return await chat.send_message(
+        _(texts.ADD_PREVIEW_WITH_PICTURE) + "\n\n" + text, reply_markup=reply_markup
+    )

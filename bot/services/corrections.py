@@ -188,6 +188,46 @@ class CorrectionsService:
         self._news.invalidate()
         return Edited(after, before, request.id, request.total)
 
+    async def set_image(
+        self,
+        item_id: int,
+        *,
+        image_url: str | None,
+        image_file_id: str | None,
+        actor_id: int,
+        report_chat_id: int | None = None,
+    ) -> Edited:
+        """Give the item a new picture (an https URL already checked, or a photo's file_id),
+        or none when both are None; like `edit`, the revision goes up and every message sent
+        for the item is queued for correction. Raises LookupError when the item is unknown
+        or deleted."""
+        before = await self._news.get_item(item_id)
+        if before is None:
+            raise LookupError(item_id)
+        async with self._sessions.begin() as session:
+            item = await session.get(Item, item_id, with_for_update=True)
+            if item is None or item.deleted_at is not None:
+                raise LookupError(item_id)
+            item.image_url, item.image_file_id = image_url, image_file_id
+            item.revision += 1
+            new = image_url or (image_file_id and "photo")
+            record(
+                session,
+                actor_id,
+                "edit",
+                item_id=item_id,
+                detail=f"image: {before.image_url or before.image_file_id!r} -> {new!r}",
+            )
+            await session.flush()
+            after = item_view(item, before.category)
+            request = await self._request(
+                session, actor_id, item_id, EDIT, report_chat_id, self.now()
+            )
+            request.total = await self._arm(session, request, item.revision)
+            await announce(session, ITEMS)
+        self._news.invalidate()
+        return Edited(after, before, request.id, request.total)
+
     async def delete(
         self, actor_id: int, item_id: int, *, report_chat_id: int | None = None
     ) -> Deleted:
