@@ -11,10 +11,16 @@ Webhook mode: once the bot called setWebhook (``http://127.0.0.1:<port>/...`` UR
 accepted besides Telegram's https ones), queued updates are POSTed to it; see
 ``set_webhook_targets``, ``wait_webhook_idle``, ``webhook_info``, ``webhook_stats``,
 ``webhook_attempts``, ``webhook_timeout`` and ``webhook_retry_delays``.
+
+Photos: ``sendPhoto`` by URL (fetched by the emulator itself, only from 127.0.0.1 or what a test
+puts in ``files.hosted``), by upload and by ``file_id``; ``editMessageMedia`` and
+``editMessageCaption``; ``send_photo(user_id=...)`` for a user's photo. ``files.downloads``
+counts the fetches per URL and ``files.uploads`` the uploads (see ``emulator.files``).
 """
 
 from .errors import ApiError
 from .faults import Faults
+from .files import FileStore, HostedFile, make_png
 from .html import HtmlParseError, parse_html, utf16_len
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
@@ -26,12 +32,15 @@ __all__ = [
     "BotApiEmulator",
     "CallRecord",
     "Faults",
+    "FileStore",
+    "HostedFile",
     "HtmlParseError",
     "RateLimiter",
     "SentMessage",
     "Stats",
     "WebhookAttempt",
     "WebhookTargetStats",
+    "make_png",
     "parse_html",
     "utf16_len",
 ]
