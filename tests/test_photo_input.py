@@ -443,3 +443,10 @@ async def test_a_picture_edit_corrects_the_messages_already_sent(harness: Harnes
         corrections = list(await session.scalars(select(Correction)))
     assert [(c.item_id, c.chat_id, c.action) for c in corrections] == [(1, reader.chat_id, "edit")]
     assert ask is not None
+
+
+async def test_help_tells_admins_about_pictures(harness: Harness) -> None:
+    admin_help = await harness.admin().reply("/help")
+    assert texts.HELP_ADMIN_PICTURES in admin_help.html
+    reader_help = await harness.private(first_name="Reader").reply("/help")
+    assert texts.HELP_ADMIN_PICTURES not in reader_help.html
