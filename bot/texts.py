@@ -524,7 +524,7 @@ ADD_ASK_PHOTO = N_(
 ADD_ASK_NEW["image"] = N_("Send the new <b>picture</b>: a photo, or the https:// address of one.")
 FIELD_NAMES["image"] = N_("Picture")
 ADD_PHOTO_NOT_NOW = N_(
-    "📷 The picture comes at the last step. For now, please answer the question above, "
+    "📷 I'm not asking for a picture at this step. Please answer the last question, "
     "or send /cancel."
 )
 ADD_PREVIEW_WITH_PICTURE = N_("🖼 With a picture (shown to subscribers above the text).")

@@ -15,12 +15,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 
 from bot import i18n, texts
 from bot.callbacks import button
 from bot.context import BotContext
 from bot.i18n import _, current
-from bot.render import item_card, local_time
+from bot.render import item_card, local_time, visible_length
 from bot.services.drafts import DraftState
 from bot.services.scheduling import WHEN_FORMAT, BadWhen, parse_when
 from bot.services.validation import (
@@ -169,7 +170,11 @@ async def _publish_line(
     else:
         intro = _(texts.ADD_DONE, id=item.id)
     await message.reply_text(intro)
-    await message.reply_text(item_card(item, context.services.settings.tz))
+    card = item_card(item, context.services.settings.tz)
+    if image_file_id is not None and visible_length(card) <= MessageLimit.CAPTION_LENGTH:
+        await message.reply_photo(image_file_id, caption=card)  # with its picture
+    else:
+        await message.reply_text(card)
 
 
 async def add_refused(update: Update, context: BotContext) -> None:

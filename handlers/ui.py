@@ -114,8 +114,10 @@ async def send_item_preview(
             item.image_file_id or item.image_url, caption=text, reply_markup=reply_markup
         )
     if item.image_url:
+        # is_disabled=False said outright: PTB fills unset fields from the bot's Defaults,
+        # which turn link previews off
         options = LinkPreviewOptions(
-            url=item.image_url, prefer_large_media=True, show_above_text=True
+            is_disabled=False, url=item.image_url, prefer_large_media=True, show_above_text=True
         )
         return await chat.send_message(
             text, link_preview_options=options, reply_markup=reply_markup

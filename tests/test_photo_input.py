@@ -299,6 +299,49 @@ async def test_guided_add_with_skip_or_a_typed_address(harness: Harness) -> None
     assert file_id not in {i.image_file_id for i in items}
 
 
+async def test_a_preview_too_long_for_a_caption_goes_as_text_with_the_picture_above(
+    harness: Harness,
+) -> None:
+    # astral characters count twice against Telegram's 1,024: this card is over it
+    admin = harness.admin()
+    await admin.send("/add")
+    await admin.send("🌱" * 256)
+    await admin.send("🌻" * 64)
+    await admin.send("https://coop.example/long")
+    await admin.send("🌾" * 300)
+    _, preview = await admin.send(_host(harness))
+    assert not preview.is_photo
+    assert preview.link_preview_options == {
+        "is_disabled": False,
+        "url": PICTURE_URL,
+        "prefer_large_media": True,
+        "show_above_text": True,
+    }
+    # a photo known only by file_id cannot be a link preview: a note says it is there
+    [which] = await _press(admin, preview, texts.BUTTON_EDIT)
+    await _press(admin, which, "Picture")
+    _, preview = await admin.send_photo()
+    assert not preview.is_photo
+    assert preview.html.startswith(texts.ADD_PREVIEW_WITH_PICTURE)
+    [done] = await _press(admin, preview, texts.BUTTON_PUBLISH)
+    assert done.html.startswith("✅")
+    [item] = await _items(harness)
+    assert item.image_file_id == admin.last_sent["photo"][-1]["file_id"]
+
+
+async def test_a_scheduled_item_keeps_its_picture(harness: Harness) -> None:
+    admin = harness.admin()
+    await _to_photo_step(admin, "Later with a picture")
+    _, preview = await admin.send_photo()
+    file_id = admin.last_sent["photo"][-1]["file_id"]
+    await _press(admin, preview, texts.BUTTON_SCHEDULE)
+    done = await admin.reply("2099-01-10 09:00")
+    assert done.html.startswith("🕒")
+    [pending] = await _services(harness).scheduling.pending()
+    assert (pending.draft.title, pending.draft.image_file_id) == ("Later with a picture", file_id)
+    assert await _items(harness) == []
+
+
 async def test_a_photo_too_big_at_the_picture_step_is_asked_again(harness: Harness) -> None:
     admin = harness.admin()
     await _to_photo_step(admin)
@@ -316,11 +359,12 @@ async def test_a_photo_captioned_with_the_one_line_add_publishes_with_it(
     harness: Harness,
 ) -> None:
     admin = harness.admin()
-    intro, _card = await admin.send_photo(
+    intro, card = await admin.send_photo(
         "/add News | Co-op solar farm opens | https://coop.example/solar | 400 members own it"
     )
     file_id = admin.last_sent["photo"][-1]["file_id"]
     assert intro.html == texts.ADD_DONE_NEW_CATEGORY.format(id=1, category="News")
+    assert card.is_photo and "Co-op solar farm opens" in card.html
     [item] = await _items(harness)
     assert (item.title, item.url, item.summary, item.image_file_id, item.image_url) == (
         "Co-op solar farm opens",
