@@ -497,3 +497,12 @@ NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
+
+
+# Pictures (delivery side): pushed items' "Share" button, and the admin told of a broken picture
+SHARE_BUTTON = N_("↗️ Share")
+IMAGE_BROKEN_REPORT = N_(
+    "🖼 <b>The picture of #{id} could not be sent</b> — {title}\n"
+    "Telegram answered: <code>{error}</code>\n"
+    "The item went out as text without it, and will from now on."
+)
