@@ -29,15 +29,17 @@ MAX_PICTURES = 10_000  # remembered at once; the oldest are dropped (the items r
 @dataclass
 class _Picture:
     file_id: str | None
+    confirmed: bool = False  # Telegram took it (by this file_id) in this process
     broken: bool = False
-    sending: bool = False  # a first send by URL is on its way
+    sending: bool = False  # a first send is on its way
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """What to hand Telegram for one send. `first`: the URL goes out for the first time, and
-    the caller must settle it (`learned`, `refused` or `released`)."""
+    """What to hand Telegram for one send. `first`: the picture goes out for the first time
+    (by URL, or by a file_id not tried yet), and the caller must settle it (`learned`,
+    `refused` or `released`)."""
 
     item_id: int
     key: tuple[int, str]
@@ -52,8 +54,8 @@ class Pictures:
         self._store = store
         self._stop = stop
         self._pictures: dict[tuple[int, str], _Picture] = {}
-        self.fetches = 0  # first sends by URL made (Telegram fetched the image for each)
-        self.refused = 0
+        self.fetches = 0  # sends by URL that went out (Telegram fetched the image for each)
+        self.refusals = 0  # pictures Telegram refused (each then sent as text)
 
     async def take(self, item_id: int, message: ItemMessage) -> Turn | None:
         """The picture to send, waiting while another worker sends it first; None when it
@@ -74,14 +76,17 @@ class Pictures:
         while True:
             if picture.broken:
                 return None
-            if picture.file_id is not None:
-                file_id = picture.file_id
+            file_id = picture.file_id
+            if picture.confirmed and file_id is not None:
                 return Turn(item_id, key, file_id, False, message.image_url, file_id)
             if not picture.sending:
+                # the first send (by URL, or by a file_id not tried yet): the others wait, so
+                # Telegram fetches a URL once and a wrong file_id is refused once
                 picture.sending = True
                 picture.settled = asyncio.Event()
-                assert message.image_url is not None  # no file_id: the URL is the reference
-                return Turn(item_id, key, message.image_url, True, message.image_url, None)
+                first = file_id or message.image_url
+                assert first is not None  # one of them is the reference
+                return Turn(item_id, key, first, True, message.image_url, file_id)
             await self._stop.wait(picture.settled, WAIT_CHECK_SECONDS)
             if self._stop.is_set():
                 raise Stopping
@@ -91,11 +96,14 @@ class Pictures:
         if not turn.first:
             return
         picture = self._settle(turn)
-        self.fetches += 1
-        if not file_id or turn.image_url is None:
+        by_url = turn.picture != turn.image_file_id
+        if by_url:
+            self.fetches += 1
+        known = turn.image_file_id if not by_url else file_id
+        if picture is not None and known:
+            picture.file_id, picture.confirmed = known, True
+        if not by_url or not file_id or turn.image_url is None:
             return  # (no photo in the answer: the next send tries the URL again)
-        if picture is not None:
-            picture.file_id = file_id
         try:
             await self._store.learn_file_id(turn.item_id, turn.image_url, file_id)
         except Exception as exc:  # this process still knows it; the next one fetches again
@@ -106,7 +114,7 @@ class Pictures:
         picture = self._settle(turn) if turn.first else self._pictures.get(turn.key)
         if picture is not None:
             picture.broken = True
-        self.refused += 1
+        self.refusals += 1
         try:
             if await self._store.refuse_picture(
                 turn.item_id, turn.image_url, turn.image_file_id, error
