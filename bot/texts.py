@@ -499,6 +499,15 @@ NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receiv
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
 
 
+# Pictures (delivery side): pushed items' "Share" button, and the admin told of a broken picture
+SHARE_BUTTON = N_("↗️ Share")
+IMAGE_BROKEN_REPORT = N_(
+    "🖼 <b>The picture of #{id} could not be sent</b> — {title}\n"
+    "Telegram answered: <code>{error}</code>\n"
+    "The item went out as text without it, and will from now on."
+)
+
+
 # --- Pictures, the input side: guided /add, a photo with an /add caption, /edit, checks ---------
 
 PROBLEMS.update(
@@ -527,7 +536,10 @@ ADD_PHOTO_NOT_NOW = N_(
     "📷 I'm not asking for a picture at this step. Please answer the last question, "
     "or send /cancel."
 )
-ADD_PREVIEW_WITH_PICTURE = N_("🖼 With a picture (shown to subscribers above the text).")
+ADD_PICTURE_REFUSED = N_(
+    "⚠️ Telegram could not use this picture (<code>{error}</code>), so subscribers would get "
+    "the item without it. Choose ✏️ Edit → Picture to send another one."
+)
 PHOTO_HINT = N_(
     "📷 To publish this photo as an item, send it again with the caption "
     "<code>/add Category | Title | https://link | optional summary</code>, "
@@ -535,7 +547,6 @@ PHOTO_HINT = N_(
 )
 BUTTON_REMOVE_PICTURE = N_("🗑 Remove picture")
 EDIT_PICTURE_REMOVED = N_("🖼 The picture will be removed.")
-EDIT_NO_PICTURE = N_("This item has no picture, so there is none to remove.")
 HELP_ADMIN_PICTURES = N_(
     "🖼 Pictures: the guided /add asks for a photo at its last step; or send a photo with the "
     "caption <code>/add Category | Title | https://link | summary</code>. "

@@ -438,13 +438,19 @@ def edit_message_text(state: EmulatorState, p: Params) -> Any:
         raise bad_request("there is no text in the message to edit")
     text, entities, html, parse_mode = _render_text(state, p)
     keyboard = _inline_keyboard(p)
-    if text == message.text and entities == message.entities and keyboard == message.reply_markup:
+    link_preview = _link_preview(p)
+    if (
+        text == message.text
+        and entities == message.entities
+        and keyboard == message.reply_markup
+        # a new preview (another link, or large) is a change of the message too
+        and link_preview in (None, message.link_preview_options)
+    ):
         raise bad_request(NOT_MODIFIED)
     message.history.append(message.html if message.html is not None else message.text)
     message.text, message.entities, message.html = text, entities, html
     message.parse_mode = parse_mode
     message.reply_markup = keyboard
-    link_preview = _link_preview(p)
     if link_preview is not None:
         message.link_preview_options = link_preview
     _mark_edited(state, message, p)

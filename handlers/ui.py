@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import html
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, PhotoSize, Update
-from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
+from bot.delivery.content import Shape, is_picture_error
 from bot.i18n import _
-from bot.render import delivered_item, visible_length
+from bot.render import item_message
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed
@@ -101,27 +102,33 @@ def largest_photo(message: Message) -> PhotoSize | None:
 async def send_item_preview(
     update: Update, item: ItemView, tz: tzinfo, reply_markup: InlineKeyboardMarkup | None
 ) -> Message:
-    """The item as subscribers will get it: with a picture, a photo with the item as caption
-    when it fits Telegram's 1,024 characters, else the text with a large preview of the
-    picture by its URL (a photo known only by file_id cannot be previewed so: a note says
-    it is there)."""
+    """The item as subscribers will get it, shaped the way the sender shapes it
+    (`bot.delivery.content`): a photo with the item as caption, or the text with a large
+    preview of the picture, or plain text. A picture Telegram refuses (an address it cannot
+    fetch, say) is shown as the text with a warning, so the admin can pick another."""
     chat = update.effective_chat
-    text = delivered_item(item, tz)
-    if not item.has_image:
-        return await chat.send_message(text, reply_markup=reply_markup)
-    if visible_length(text) <= MessageLimit.CAPTION_LENGTH:
-        return await chat.send_photo(
-            item.image_file_id or item.image_url, caption=text, reply_markup=reply_markup
-        )
-    if item.image_url:
+    message = item_message(item, tz, share=False)
+    if message.shape is Shape.PHOTO:
+        try:
+            return await chat.send_photo(
+                message.picture or "", caption=message.caption, reply_markup=reply_markup
+            )
+        except BadRequest as exc:
+            if not is_picture_error(exc):
+                raise
+            warning = _(texts.ADD_PICTURE_REFUSED, error=html.escape(exc.message))
+            text = warning + "\n\n" + message.text
+            return await chat.send_message(text, reply_markup=reply_markup)
+    if message.shape is Shape.PREVIEW:
         # is_disabled=False said outright: PTB fills unset fields from the bot's Defaults,
         # which turn link previews off
         options = LinkPreviewOptions(
-            is_disabled=False, url=item.image_url, prefer_large_media=True, show_above_text=True
+            is_disabled=False,
+            url=message.image_url,
+            prefer_large_media=True,
+            show_above_text=True,
         )
         return await chat.send_message(
-            text, link_preview_options=options, reply_markup=reply_markup
+            message.text, link_preview_options=options, reply_markup=reply_markup
         )
-    return await chat.send_message(
-        _(texts.ADD_PREVIEW_WITH_PICTURE) + "\n\n" + text, reply_markup=reply_markup
-    )
+    return await chat.send_message(message.text, reply_markup=reply_markup)

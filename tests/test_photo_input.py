@@ -317,16 +317,36 @@ async def test_a_preview_too_long_for_a_caption_goes_as_text_with_the_picture_ab
         "prefer_large_media": True,
         "show_above_text": True,
     }
-    # a photo known only by file_id cannot be a link preview: a note says it is there
+    # a photo known only by file_id cannot be a link preview: as delivery does, it is the
+    # photo with a shorter caption (no summary)
     [which] = await _press(admin, preview, texts.BUTTON_EDIT)
     await _press(admin, which, "Picture")
     _, preview = await admin.send_photo()
-    assert not preview.is_photo
-    assert preview.html.startswith(texts.ADD_PREVIEW_WITH_PICTURE)
+    assert preview.is_photo
+    assert "🌱" in preview.caption and "🌾" not in preview.caption
     [done] = await _press(admin, preview, texts.BUTTON_PUBLISH)
     assert done.html.startswith("✅")
     [item] = await _items(harness)
     assert item.image_file_id == admin.last_sent["photo"][-1]["file_id"]
+
+
+async def test_a_picture_telegram_cannot_fetch_is_shown_as_a_warning(harness: Harness) -> None:
+    admin = harness.admin()
+    await _to_photo_step(admin, "Broken picture")
+    _, preview = await admin.send("https://images.example.org/missing.png")  # not hosted
+    assert not preview.is_photo
+    # (PTB capitalises Telegram's "failed to get HTTP URL content")
+    assert preview.html.startswith(
+        texts.ADD_PICTURE_REFUSED.format(error="Failed to get http url content")
+    )
+    # the admin can still change it, or publish
+    [which] = await _press(admin, preview, texts.BUTTON_EDIT)
+    await _press(admin, which, "Picture")
+    _, preview = await admin.send(_host(harness))
+    assert preview.is_photo
+    await _press(admin, preview, texts.BUTTON_PUBLISH)
+    [item] = await _items(harness)
+    assert item.image_url == PICTURE_URL
 
 
 async def test_a_scheduled_item_keeps_its_picture(harness: Harness) -> None:
