@@ -501,12 +501,20 @@ async def test_a_picture_edit_corrects_the_messages_already_sent(harness: Harnes
     await admin.send("/add News | Sent out | https://coop.example/sent")
     await harness.emu.wait_for_messages(reader.chat_id, 2)
     ask = await _edit_picture(admin, 1)
-    _, preview = await admin.send_photo()
+    assert ask.buttons == []  # no picture yet: nothing to remove
+    _, preview = await admin.send(_host(harness))
     await _press(admin, preview, texts.BUTTON_SAVE)
     async with _services(harness).news._sessions() as session:
         corrections = list(await session.scalars(select(Correction)))
     assert [(c.item_id, c.chat_id, c.action) for c in corrections] == [(1, reader.chat_id, "edit")]
-    assert ask is not None
+    # the delivery side carries it out: the reader's text message gains a large preview of it
+    delivered = harness.emu.messages(reader.chat_id)[-1]
+
+    def previewed() -> bool:
+        options = harness.emu.bot_message(reader.chat_id, delivered.message_id).link_preview_options
+        return (options or {}).get("url") == PICTURE_URL
+
+    await harness.emu.wait_for(previewed, 10)
 
 
 async def test_help_tells_admins_about_pictures(harness: Harness) -> None:
