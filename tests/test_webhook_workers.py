@@ -297,7 +297,7 @@ async def test_a_guided_add_whose_steps_alternate_between_workers(
             got = {r: [m.text.split("\n")[0] for m in emu.messages(r)] for r in readers}
             assert all(lines == ["Workers share a webhook"] for lines in got.values()), got
             await emu.wait_idle(quiet=0.2, timeout=HANG_GUARD)
-            assert len(emu.messages(ADMIN_ID)) == 7  # one answer to each step, no more
+            assert len(emu.messages(ADMIN_ID)) == 8  # one answer to each step, no more
     finally:
         await engine.dispose()
 
