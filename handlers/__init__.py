@@ -50,9 +50,11 @@ def register(application: Application, services: Services) -> None:
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
             CommandHandler("add", publishing.add_refused, filters=NEW),
-            # the same with a picture: a photo captioned "/add Category | Title | …". Command
-            # handlers only read a message's text, so this is a caption filter; a photo
-            # without that caption reaches the flows above (the picture step, or a hint)
+            # the same with a picture: a photo captioned "/add Category | Title | …" (command
+            # handlers read only a message's text, so this is a caption filter). The flows
+            # above take an admin's other photos (the picture step, else a hint) and leave
+            # these alone, so a captioned photo publishes even mid-flow, like a text /add;
+            # before the catch-alls, which would give a non-admin the chat hint, not a refusal
             MessageHandler(
                 NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
             ),

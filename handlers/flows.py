@@ -2,8 +2,8 @@
 
 The step a flow is at lives in the database (`DraftService`), not in the handler's memory:
 each message or button loads the draft and goes to the step function of its kind. So after a
-restart the next message simply carries on (the text and button handlers are entry points
-too), and a draft left too long answers that it expired. One handler for both flows means a
+restart the next message simply carries on (the text, photo and button handlers are entry
+points too), and a draft left too long answers that it expired. One handler for both flows means a
 user is in at most one of them; starting either replaces the other.
 """
 
