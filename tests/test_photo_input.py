@@ -403,6 +403,17 @@ async def test_a_photo_captioned_with_the_one_line_add_publishes_with_it(
     assert len(await _items(harness)) == 1
 
 
+async def test_a_captioned_photo_mid_flow_publishes_and_the_flow_goes_on(
+    harness: Harness,
+) -> None:
+    admin = harness.admin()
+    await admin.send("/add")
+    intro, _card = await admin.send_photo("/add News | Aside | https://coop.example/aside")
+    assert intro.html == texts.ADD_DONE_NEW_CATEGORY.format(id=1, category="News")
+    assert (await admin.reply("Flow title")).html == texts.ADD_ASK_CATEGORY
+    assert [i.title for i in await _items(harness)] == ["Aside"]
+
+
 async def test_bad_photo_input_gets_a_clear_reply_and_publishes_nothing(
     harness: Harness,
 ) -> None:
