@@ -12,7 +12,7 @@ from datetime import UTC
 import pytest
 from sqlalchemy import select
 
-from bot import texts
+from bot import i18n, texts
 from bot.cli import main
 from bot.context import Services
 from bot.db.base import utcnow
@@ -366,10 +366,27 @@ async def test_a_photo_too_big_at_the_picture_step_is_asked_again(harness: Harne
     admin = harness.admin()
     await _to_photo_step(admin)
     [again] = await admin.send_photo(size_bytes=20 * 1024 * 1024)
-    assert again.html == _again("photo_too_big", size=20.0, max=10)
+    assert again.html == _again("photo_too_big", size=20, max=10)
     assert await _items(harness) == []
     _, preview = await admin.send_photo(size_bytes=9 * 1024 * 1024)
     assert preview.is_photo
+
+
+async def test_the_photo_step_speaks_the_admins_language(harness: Harness) -> None:
+    tr = i18n.translator("fr")
+    admin = harness.admin(language_code="fr")
+    await admin.send("/add")
+    await admin.send("Un titre")
+    await admin.send("Événements")
+    await admin.send("https://coop.example/fr")
+    [ask_photo] = await admin.send("Un résumé")
+    assert ask_photo.html == tr(texts.ADD_ASK_PHOTO)
+    [again] = await admin.send_photo(size_bytes=int(12.5 * 1024 * 1024))
+    problem = tr(texts.PROBLEMS["photo_too_big"], size="12,5", max=10)
+    assert again.html == tr(texts.ADD_ASK_AGAIN, problem=problem)
+    assert "12,5 Mo" in again.html
+    [again] = await admin.send("http://images.example.org/a.png")
+    assert tr(texts.PROBLEMS["bad_image_url"]) in again.html
 
 
 # -- a photo with the one-line /add as its caption ---------------------------------------------
@@ -427,8 +444,9 @@ async def test_bad_photo_input_gets_a_clear_reply_and_publishes_nothing(
     )
     # a 20 MB photo
     [reply] = await admin.send_photo(line + "big", size_bytes=20 * 1024 * 1024)
+    assert "20 MB" in reply.html
     assert reply.html == texts.ADD_PROBLEM.format(
-        problem=texts.PROBLEMS["photo_too_big"].format(size=20.0, max=10)
+        problem=texts.PROBLEMS["photo_too_big"].format(size=20, max=10)
     )
     # a photo from someone who is not an admin, captioned or not
     reader = harness.private(first_name="Reader")
