@@ -544,6 +544,8 @@ async def test_a_picture_edit_corrects_the_messages_already_sent(harness: Harnes
         return (options or {}).get("url") == PICTURE_URL
 
     await harness.emu.wait_for(previewed, 10)
+    options = harness.emu.bot_message(reader.chat_id, delivered.message_id).link_preview_options
+    assert not options.get("is_disabled"), options
 
 
 async def test_help_tells_admins_about_pictures(harness: Harness) -> None:
