@@ -28,13 +28,14 @@ from bot.delivery import (
     BroadcastBot,
     DeliveryEngine,
     DeliveryStore,
+    ItemMessage,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
 from bot.delivery.shared_budget import budget_for
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
-from bot.render import delivered_item
+from bot.render import item_message
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
@@ -84,11 +85,11 @@ def build_application(settings: Settings) -> Application:
     )
     store = DeliveryStore(sessions)
 
-    async def render(item_id: int, language: str) -> str | None:
+    async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
         if item is None:
             return None
-        return delivered_item(item, settings.tz, i18n.translator(language))
+        return item_message(item, settings.tz, i18n.translator(language))
 
     delivery = DeliveryEngine(
         store=store,

@@ -191,15 +191,15 @@ ADMIN_OWNER_FIXED = N_(
 
 # guided /add
 ADD_ASK_TITLE = N_(
-    "📝 <b>New item</b> — step 1 of 4\nSend the <b>title</b>.\n\n"
+    "📝 <b>New item</b> — step 1 of 5\nSend the <b>title</b>.\n\n"
     "<i>/cancel stops at any step. For a one-line /add, see /help.</i>"
 )
-ADD_ASK_CATEGORY = N_("Step 2 of 4: choose the <b>category</b>, or type the name of a new one.")
+ADD_ASK_CATEGORY = N_("Step 2 of 5: choose the <b>category</b>, or type the name of a new one.")
 ADD_ASK_CATEGORY_NONE = N_(
-    "Step 2 of 4: type the name of the <b>category</b> (there are none yet)."
+    "Step 2 of 5: type the name of the <b>category</b> (there are none yet)."
 )
-ADD_ASK_LINK = N_("Step 3 of 4: send the <b>link</b> (https://…), or press Skip.")
-ADD_ASK_SUMMARY = N_("Step 4 of 4: send a short <b>summary</b>, or press Skip.")
+ADD_ASK_LINK = N_("Step 3 of 5: send the <b>link</b> (https://…), or press Skip.")
+ADD_ASK_SUMMARY = N_("Step 4 of 5: send a short <b>summary</b>, or press Skip.")
 ADD_ASK_AGAIN = N_("⚠️ Not quite: {problem}\nPlease send it again, or /cancel.")
 ADD_LINK_TAKEN = N_(
     "⚠️ That link is already stored as <b>#{id}</b>. Send another link, press Skip, or /cancel."
@@ -541,3 +541,57 @@ SEARCH_NO_MATCH_IN_LANGUAGES = N_(
     "Try fewer or other words, or browse the news by topic with /category."
 )
 SEARCH_NO_MORE = N_("That was the last result.")
+
+# Pictures (delivery side): the admin told of a broken picture (pushed items' Share button
+# is SHARE_BUTTON above)
+IMAGE_BROKEN_REPORT = N_(
+    "🖼 <b>The picture of #{id} could not be sent</b> — {title}\n"
+    "Telegram answered: <code>{error}</code>\n"
+    "The item went out as text without it, and will from now on."
+)
+
+
+# --- Pictures, the input side: guided /add, a photo with an /add caption, /edit, checks ---------
+
+PROBLEMS.update(
+    {
+        "bad_image_url": N_(
+            "the picture's address must be a full web address starting with https:// "
+            "(http:// and other kinds are not accepted)."
+        ),
+        "image_url_too_long": N_(
+            "the picture's address is {length} characters long; the limit is {max}."
+        ),
+        "photo_too_big": N_("the photo is {size} MB; the limit is {max} MB. Send a smaller one."),
+        "caption_too_long": N_(
+            "the caption is {length} characters long; a photo's caption may have at most {max}. "
+            "Shorten the summary, or use the guided /add."
+        ),
+    }
+)
+ADD_ASK_PHOTO = N_(
+    "Step 5 of 5: send a <b>photo</b> for the item (or the https:// address of a picture), "
+    "or press Skip."
+)
+ADD_ASK_NEW["image"] = N_("Send the new <b>picture</b>: a photo, or the https:// address of one.")
+FIELD_NAMES["image"] = N_("Picture")
+ADD_PHOTO_NOT_NOW = N_(
+    "📷 I'm not asking for a picture at this step. Please answer the last question, "
+    "or send /cancel."
+)
+ADD_PICTURE_REFUSED = N_(
+    "⚠️ Telegram could not use this picture (<code>{error}</code>), so subscribers would get "
+    "the item without it. Choose ✏️ Edit → Picture to send another one."
+)
+PHOTO_HINT = N_(
+    "📷 To publish this photo as an item, send it again with the caption "
+    "<code>/add Category | Title | https://link | optional summary</code>, "
+    "or send /add for the guided form."
+)
+BUTTON_REMOVE_PICTURE = N_("🗑 Remove picture")
+EDIT_PICTURE_REMOVED = N_("🖼 The picture will be removed.")
+HELP_ADMIN_PICTURES = N_(
+    "🖼 Pictures: the guided /add asks for a photo at its last step; or send a photo with the "
+    "caption <code>/add Category | Title | https://link | summary</code>. "
+    "/edit changes or removes an item's picture."
+)

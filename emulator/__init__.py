@@ -15,10 +15,16 @@ accepted besides Telegram's https ones), queued updates are POSTed to it; see
 Inline mode: ``inline_query`` (type ``@bot text``, wait for the answer),
 ``choose_inline_result`` (post it "via" the bot), and the switches ``inline_mode``,
 ``inline_feedback``, ``inline_cache`` and ``inline_query_timeout``; see ``emulator.inline``.
+
+Photos: ``sendPhoto`` by URL (fetched by the emulator itself, only from 127.0.0.1 or what a test
+puts in ``files.hosted``), by upload and by ``file_id``; ``editMessageMedia`` and
+``editMessageCaption``; ``send_photo(user_id=...)`` for a user's photo. ``files.downloads``
+counts the fetches per URL and ``files.uploads`` the uploads (see ``emulator.files``).
 """
 
 from .errors import ApiError
 from .faults import Faults
+from .files import FileStore, HostedFile, make_png
 from .html import HtmlParseError, parse_html, utf16_len
 from .inline import InlineAnswer, InlinePost, InlineResult
 from .limits import RateLimiter
@@ -31,6 +37,8 @@ __all__ = [
     "BotApiEmulator",
     "CallRecord",
     "Faults",
+    "FileStore",
+    "HostedFile",
     "HtmlParseError",
     "InlineAnswer",
     "InlinePost",
@@ -40,6 +48,7 @@ __all__ = [
     "Stats",
     "WebhookAttempt",
     "WebhookTargetStats",
+    "make_png",
     "parse_html",
     "utf16_len",
 ]

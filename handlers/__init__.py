@@ -54,6 +54,15 @@ def register(application: Application, services: Services) -> None:
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
             CommandHandler("add", publishing.add_refused, filters=NEW),
+            # the same with a picture: a photo captioned "/add Category | Title | …" (command
+            # handlers read only a message's text, so this is a caption filter). The flows
+            # above take an admin's other photos (the picture step, else a hint) and leave
+            # these alone, so a captioned photo publishes even mid-flow, like a text /add;
+            # before the catch-alls, which would give a non-admin the chat hint, not a refusal
+            MessageHandler(
+                NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
+            ),
+            MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, publishing.add_refused),
             CommandHandler("edit", corrections.private_only, filters=NEW & services.admins),
             CommandHandler("edit", admins.refused, filters=NEW),
             CommandHandler("delete", corrections.delete, filters=NEW & services.admins),

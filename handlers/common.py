@@ -40,6 +40,7 @@ def help_text(bot_username: str, *, for_admin: bool) -> str:
     if for_admin:
         lines.append(_(texts.HELP_ADMIN_HEADER))
         lines.extend(_help_line(c) for c in texts.COMMANDS if c.admin_only)
+        lines.append(_(texts.HELP_ADMIN_PICTURES))
     lines.append(_(texts.HELP_FOOTER, bot_username=html.escape(bot_username)))
     return "\n".join(lines)
 

@@ -60,6 +60,32 @@ class Chatter:
         await self.harness.settle()
         return self.harness.emu.messages(self.chat_id)[before:]
 
+    async def send_photo(
+        self,
+        caption: str | None = None,
+        *,
+        size_bytes: int = 180_000,
+        width: int = 1280,
+        height: int = 960,
+    ) -> list[SentMessage]:
+        """Send a photo (with an optional caption); returns what the bot sent in response.
+        `last_sent["photo"][-1]["file_id"]` is the photo's file_id."""
+        before = self.harness.message_count(self.chat_id)
+        self.last_sent = self.harness.emu.send_photo(
+            user_id=self.user_id,
+            chat_id=self.chat_id,
+            caption=caption,
+            size_bytes=size_bytes,
+            width=width,
+            height=height,
+            chat_type=self.chat_type,
+            first_name=self.first_name,
+            chat_title=self.chat_title,
+            language_code=self.language_code,
+        )
+        await self.harness.settle()
+        return self.harness.emu.messages(self.chat_id)[before:]
+
     async def reply(self, text: str) -> SentMessage:
         """Send a message that must get exactly one reply; returns it."""
         replies = await self.send(text)
