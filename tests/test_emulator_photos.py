@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from telegram import Bot, InputMediaPhoto, Update
+from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ContextTypes, MessageHandler, filters
@@ -254,3 +254,24 @@ async def test_user_sends_photo_and_bot_resends_it(emu: BotApiEmulator) -> None:
     reply = emu.messages(USER)[0]
     assert reply.file_id == largest.file_id and reply.caption == "Category | Title"
     assert emu.files.fetches == 0
+
+
+@pytest.mark.asyncio
+async def test_a_new_link_preview_is_a_change_of_a_text_message(
+    bot: Bot, emu: BotApiEmulator
+) -> None:
+    sent = await bot.send_message(
+        USER, "news", link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )
+    large = LinkPreviewOptions(
+        url="https://images.example.org/a.jpg", prefer_large_media=True, show_above_text=True
+    )
+    await bot.edit_message_text(
+        "news", chat_id=USER, message_id=sent.message_id, link_preview_options=large
+    )
+    shown = emu.bot_message(USER, sent.message_id)
+    assert shown is not None and shown.link_preview_options == large.to_dict()
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text(
+            "news", chat_id=USER, message_id=sent.message_id, link_preview_options=large
+        )

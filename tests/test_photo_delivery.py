@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bench.delivery_kit import (
     FAST,
@@ -24,10 +24,11 @@ from bench.delivery_kit import (
     services,
     sessions,
 )
-from bot import texts
+from bot import i18n, texts
+from bot.db.base import utcnow
 from bot.db.models import Delivery, Item
 from bot.delivery.content import CAPTION_MAX
-from bot.render import delivered_item, share_query, visible_length
+from bot.render import delivered_item, send_item, share_query, visible_length
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
 from emulator import HostedFile, make_png
@@ -36,7 +37,7 @@ from tests.harness import ADMIN_ID, Harness
 from tests.image_server import ImageServer, serving_images
 
 CHATS = 12
-PREVIEW = {"prefer_large_media": True, "show_above_text": True}
+PREVIEW = {"is_disabled": False, "prefer_large_media": True, "show_above_text": True}
 _links = itertools.count(1)
 
 
@@ -391,3 +392,59 @@ async def test_429s_and_server_errors_lose_no_photo_and_fetch_once(
         refused = [c for c in emu.calls if c.method == "sendPhoto" and c.status == 429]
         assert refused and engine(harness).stats.flood_waits == len(refused)
         assert images.requests["busy.png"] == 1
+
+
+async def test_a_process_that_did_not_send_the_picture_reuses_the_stored_file_id(
+    database_url: str, images: ImageServer
+) -> None:
+    async with delivery_harness(database_url) as harness:
+        url = images.serve("shared.png", make_png(500, 400))
+        await _chats(harness, 810_001, 3)
+        item = await _publish(harness, image_url=url)
+        await drain(harness)
+        stored = (await _item_row(harness, item.id)).image_file_id
+        assert stored is not None and images.requests["shared.png"] == 1
+
+        # as another process (or this one after a restart): only the database knows the file_id
+        engine(harness).pictures.forget(item.id)
+        late = await _chats(harness, 811_001, 3)
+        async with sessions(harness).begin() as session:
+            await session.execute(
+                insert(Delivery),
+                [{"item_id": item.id, "chat_id": chat, "created_at": utcnow()} for chat in late],
+            )
+        engine(harness).wake()
+        await drain(harness)
+        assert all(_only(harness, chat).file_id == stored for chat in late)
+        assert images.requests["shared.png"] == 1
+        assert [p["photo"] for p in _calls(harness, "sendPhoto")][-3:] == [stored] * 3
+
+
+async def test_a_single_item_view_sends_the_picture_the_same_way(
+    database_url: str, images: ImageServer
+) -> None:
+    async with delivery_harness(database_url) as harness:
+        reader = 820_001
+        harness.emu.register_chat(reader)
+        bot = harness.application.bot
+        url = images.serve("one.png", make_png(640, 480))
+        short = await _publish(harness, image_url=url, title="Fits a caption")
+        long = await _publish(
+            harness, image_url=url, title="🏠" * 256, summary="🌍" * 300, category="🏘" * 60
+        )
+        broken = await _publish(harness, image_url=images.url("nothing-here.png"), title="Gone")
+        plain = await _publish(harness, title="No picture")
+        french = i18n.translator("fr")
+        for item in (short, long, broken, plain):
+            await send_item(bot, reader, item, UTC, french)
+        photo, preview, fallback, text = harness.emu.messages(reader)
+        assert photo.is_photo and photo.html == delivered_item(short, UTC, french)
+        assert _share_label(photo) == "↗️ Partager"
+        assert not preview.is_photo and preview.link_preview_options == {"url": url, **PREVIEW}
+        assert not fallback.is_photo and fallback.html == delivered_item(broken, UTC, french)
+        assert not text.is_photo and text.link_preview_options == {"is_disabled": True}
+
+
+def _share_label(message: SentMessage) -> str:
+    [button] = message.buttons
+    return button["text"]

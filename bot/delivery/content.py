@@ -29,6 +29,15 @@ from telegram.error import BadRequest
 CAPTION_MAX = MessageLimit.CAPTION_LENGTH  # 1,024, counted after entity parsing
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
+
+def large_preview(url: str) -> LinkPreviewOptions:
+    """A large preview of `url` above the text. `is_disabled=False` is spelled out: PTB fills
+    the fields left unset from its Defaults, which turn previews off in this bot."""
+    return LinkPreviewOptions(
+        is_disabled=False, url=url, prefer_large_media=True, show_above_text=True
+    )
+
+
 # what Telegram answers when the picture itself is the problem (not the chat, not the text):
 # the URL cannot be fetched or is no image, the file_id is wrong, the image is too big
 _PICTURE_ERRORS = (
@@ -96,9 +105,7 @@ class ItemMessage:
     def picture_preview(self) -> LinkPreviewOptions:
         """A large preview of the picture's URL above the text (previews off without one)."""
         if self.has_picture and self.image_url:
-            return LinkPreviewOptions(
-                url=self.image_url, prefer_large_media=True, show_above_text=True
-            )
+            return large_preview(self.image_url)
         return NO_PREVIEW
 
     @property

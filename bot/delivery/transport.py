@@ -15,6 +15,8 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.delivery.content import large_preview
+
 
 class BroadcastBot(Bot):
     """A Bot with two extra calls for the broadcast sender: `send_html` and `send_picture`.
@@ -81,9 +83,7 @@ def largest_file_id(message: object) -> str | None:
 def _html_tail(text: str, preview_url: str | None = None, markup: str | None = None) -> bytes:
     """Everything after the chat id, encoded once per item."""
     preview: dict[str, object] = (
-        {"url": preview_url, "prefer_large_media": True, "show_above_text": True}
-        if preview_url
-        else {"is_disabled": True}
+        large_preview(preview_url).to_dict() if preview_url else {"is_disabled": True}
     )
     payload = {"text": text, "parse_mode": "HTML", "link_preview_options": preview}
     return _tail(payload, markup)
