@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import html
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import texts
 from bot.callbacks import Toggle, encode
 from bot.context import BotContext
 from bot.i18n import _
-from bot.render import item_card
+from bot.render import send_item, share_query, trimmed
 from bot.services.views import ItemView
 
 ITEM_PREFIX = "item_"
 SUBSCRIBE_PREFIX = "sub_"
 MAX_ID = 2**63 - 1
-# a shared title becomes the inline query `@bot <title>`; Telegram's query holds 256
-# characters, and a few words are enough for the search to find the item again
-SHARE_QUERY_MAX = 64
-SHARE_LABEL_MAX = 40
+SHARE_LABEL_MAX = 40  # the item's title in a Share button's label, under a list
 
 
 def _number(text: str) -> int | None:
@@ -40,29 +37,15 @@ def _number(text: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _trimmed(title: str, limit: int) -> str:
-    """`title` on one line, cut at a word boundary to at most `limit` characters."""
-    line = " ".join(title.split())
-    if len(line) <= limit:
-        return line
-    cut = line[: limit + 1].rsplit(" ", 1)[0]
-    return (cut if 0 < len(cut) <= limit else line[:limit]).rstrip(" ,.;:")
-
-
-def share_query(title: str) -> str:
-    """What the Share button puts after `@bot` in the chat the user picks."""
-    return _trimmed(title, SHARE_QUERY_MAX)
-
-
 def share_button(item: ItemView, *, labelled: bool = False) -> InlineKeyboardButton:
     """ "↗️ Share": pick a chat, and inline mode opens there with the item's title.
     `labelled`: the title is in the label too, for lists where several items have one."""
     label = (
-        _(texts.SHARE_ITEM_BUTTON, title=_trimmed(item.title, SHARE_LABEL_MAX))
+        _(texts.SHARE_ITEM_BUTTON, title=trimmed(item.title, SHARE_LABEL_MAX))
         if labelled
         else _(texts.SHARE_BUTTON)
     )
-    return InlineKeyboardButton(label, switch_inline_query=share_query(item.title))
+    return InlineKeyboardButton(label, switch_inline_query=share_query(item))
 
 
 async def open_link(update: Update, context: BotContext, payload: str) -> None:
@@ -78,21 +61,14 @@ async def _show_item(update: Update, context: BotContext, item_id: int | None) -
     if item is None:
         await message.reply_text(_(texts.ITEM_GONE))
         return
-    text = item_card(item, context.services.settings.tz) + "\n\n" + _(texts.ITEM_LINK_HINT)
-    preview = (
-        LinkPreviewOptions(
-            is_disabled=False,  # explicit: PTB would merge in the bot's default (disabled)
-            url=item.image_url,
-            prefer_large_media=True,
-            show_above_text=True,
-        )
-        if item.image_url
-        else None  # the bot's default: no preview
-    )
-    await message.reply_text(
-        text,
-        reply_markup=InlineKeyboardMarkup([[share_button(item)]]),
-        link_preview_options=preview,
+    # as subscribers get it (with its picture and Share button), but with a hint for someone
+    # who opened a link rather than the subscribers' footer
+    await send_item(
+        context.bot,
+        message.chat_id,
+        item,
+        context.services.settings.tz,
+        footer=_(texts.ITEM_LINK_HINT),
     )
 
 

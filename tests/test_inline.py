@@ -9,6 +9,8 @@ from bot import i18n, texts
 from bot.context import Services
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
+from emulator import HostedFile
+from emulator.files import make_png
 from tests.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Harness
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
@@ -232,12 +234,16 @@ async def test_start_item_shows_the_item_with_a_share_button(harness: Harness) -
     assert share == {"text": "↗️ Compartir", "switch_inline_query": "Housing co-ops grow"}
 
 
-async def test_start_item_with_a_picture_previews_it(harness: Harness) -> None:
+async def test_start_item_with_a_picture_shows_it_as_a_photo(harness: Harness) -> None:
     picture = "https://ilo.example/images/housing.jpg"
+    harness.emu.files.hosted[picture] = HostedFile(make_png(320, 200))
     item = await _publish(harness, "Housing co-ops grow", image_url=picture)
     reply = await harness.private().reply(f"/start item_{item.id}")
-    assert reply.link_preview_options["url"] == picture
-    assert reply.link_preview_options["is_disabled"] is False
+    # a single-item view goes out as subscribers get it: the picture, the card as caption
+    assert reply.is_photo and reply.photo_url == picture
+    assert reply.caption.startswith("Housing co-ops grow\n") and "/latest" in reply.caption
+    [share] = reply.buttons
+    assert share["switch_inline_query"] == "Housing co-ops grow"
 
 
 GONE_PAYLOADS = (
