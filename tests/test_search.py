@@ -193,6 +193,8 @@ NASTY = [
     "-x " * 1000,
     '"' * 4000,
     "<b>housing</b> &amp;",
+    "the -kenya",
+    "and or -kenya",
 ]
 
 
