@@ -261,7 +261,7 @@ async def timed(
 
 def queries(words: list[str]) -> list[tuple[str, str]]:
     """(label, text): 1, 2 and 3 words, common (the top of the vocabulary: in most items),
-    middling (in about 1 % of items: the hardest case for the newest-matches window) and
+    middling (in about 2 % of items: the hardest case for the newest-matches window) and
     rare (in a few hundred of a million), and a rare word beside common ones."""
     common = [w for w in words[:40] if w.isascii()][:3]
     middling = words[150:153]

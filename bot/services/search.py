@@ -53,7 +53,7 @@ KEEP_SEARCHES = timedelta(days=1)
 # Relevance is ranked over the newest WINDOW matches: ranking every item that holds a
 # common word ("cooperative" is in most) would read the whole archive for each search.
 # More pages and inline offsets stop there; more words narrow a search to older items.
-WINDOW = 1000
+WINDOW = 200
 
 # -- the query language -------------------------------------------------------------------------
 
