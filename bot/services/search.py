@@ -235,7 +235,9 @@ class _Backend:
 
 class _Fts5(_Backend):
     """SQLite: the `items_fts` FTS5 table; rank is -bm25 (a title word counts 4 times a
-    summary word). FTS5 walks a term's rows in rowid order, so the window costs its size."""
+    summary word). FTS5 walks the matches newest first and stops at the window, but bm25
+    counts every row holding each word (its IDF) once per search: on a big archive a common
+    word costs tens of milliseconds (see README, Speed)."""
 
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         fts = table("items_fts", column("rowid"))
