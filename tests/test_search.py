@@ -7,10 +7,15 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 
+from bot.app import prepare_database
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import _alembic_config
 from bot.services.search import SearchCursor, SearchService, parse
 from bot.services.validation import ItemDraft
 from tests.harness import Harness
+from tests.harness import test_settings as settings_for
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -193,6 +198,8 @@ NASTY = [
     "-x " * 1000,
     '"' * 4000,
     "<b>housing</b> &amp;",
+    "the -kenya",
+    "and or -kenya",
 ]
 
 
@@ -374,3 +381,28 @@ async def test_forged_or_foreign_more_buttons_have_expired(harness: Harness) -> 
     assert await _services(harness).search.purge(timedelta(0)) == 2
     replies, answers = await chat.press(first, data=data)
     assert replies == [] and answers[0]["text"].startswith("This button has expired")
+
+
+async def test_the_migration_indexes_items_already_there(database_url: str) -> None:
+    """Items stored before migration 0009 are found once it has run."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "0008"))
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO categories (id, name, name_key, item_count, created_at) "
+                "VALUES (1, 'News', 'news', 1, CURRENT_TIMESTAMP)"
+            )
+            await connection.exec_driver_sql(
+                "INSERT INTO items (id, title, summary, url, category_id, published_at, "
+                "created_at, revision, language) VALUES (1, 'Coopérative d''habitation', "
+                "'Older than search', 'https://e.org/1', 1, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP, 1, 'fr')"
+            )
+        await prepare_database(settings_for(database_url, "http://127.0.0.1:9/bot"))
+        search = SearchService(create_session_factory(engine), engine.dialect.name)
+        assert await _titles(search, "cooperative") == ["Coopérative d'habitation"]
+        assert await _titles(search, "older search") == ["Coopérative d'habitation"]
+    finally:
+        await engine.dispose()

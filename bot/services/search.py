@@ -53,7 +53,7 @@ KEEP_SEARCHES = timedelta(days=1)
 # Relevance is ranked over the newest WINDOW matches: ranking every item that holds a
 # common word ("cooperative" is in most) would read the whole archive for each search.
 # More pages and inline offsets stop there; more words narrow a search to older items.
-WINDOW = 1000
+WINDOW = 200
 
 # -- the query language -------------------------------------------------------------------------
 
@@ -135,10 +135,11 @@ def fts5_match(query: Query) -> str:
     return match
 
 
-def pg_tsquery(query: Query) -> ColumnElement:
+def pg_tsquery(query: Query) -> tuple[ColumnElement, ColumnElement]:
     """A tsquery built from the AST: each term a bound websearch_to_tsquery (a phrase as
     "w1 w2"), joined with tsquery_and / tsquery_or / tsquery_not, so the precedence is ours
-    (`a b or c` is a AND (b OR c)) rather than websearch's."""
+    (`a b or c` is a AND (b OR c)) rather than websearch's. Returns the whole tsquery and
+    its wanted part (without the exclusions)."""
     counter = iter(range(10_000))
 
     def one(term: Term) -> ColumnElement:
@@ -155,12 +156,13 @@ def pg_tsquery(query: Query) -> ColumnElement:
             expression = func.tsquery_or(expression, one(term))
         return expression
 
-    expression = either(query.groups[0])
+    wanted = either(query.groups[0])
     for terms in query.groups[1:]:
-        expression = func.tsquery_and(expression, either(terms))
+        wanted = func.tsquery_and(wanted, either(terms))
+    expression = wanted
     for term in query.excluded:
         expression = func.tsquery_and(expression, func.tsquery_not(one(term)))
-    return expression
+    return expression, wanted
 
 
 # -- results and the position in them ------------------------------------------------------------
@@ -233,7 +235,9 @@ class _Backend:
 
 class _Fts5(_Backend):
     """SQLite: the `items_fts` FTS5 table; rank is -bm25 (a title word counts 4 times a
-    summary word). FTS5 walks a term's rows in rowid order, so the window costs its size."""
+    summary word). FTS5 walks the matches newest first and stops at the window, but bm25
+    counts every row holding each word (its IDF) once per search: on a big archive a common
+    word costs tens of milliseconds (see README, Speed)."""
 
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         fts = table("items_fts", column("rowid"))
@@ -257,10 +261,12 @@ class _Tsvector(_Backend):
 
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         vector = literal_column("items.search_vector")
-        tsquery = pg_tsquery(query)
+        tsquery, wanted = pg_tsquery(query)
         newest = (
             select(Item.id)
-            .where(vector.op("@@")(tsquery), *where)
+            # the wanted words may all be stop words ("the"), which PostgreSQL drops: then
+            # only the exclusions would be left, and they would match nearly everything
+            .where(func.numnode(wanted) > 0, vector.op("@@")(tsquery), *where)
             .order_by(Item.id.desc())
             .limit(window)
             .cte("newest")
