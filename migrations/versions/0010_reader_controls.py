@@ -1,0 +1,39 @@
+"""Reader controls: keyword filters, digests, quiet hours and forum topics, per chat and per
+subscription.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-29
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # -- time zone and quiet hours -------------------------------------------------------------
+    op.add_column("chats", sa.Column("timezone", sa.String(64), nullable=True))
+    op.add_column("chats", sa.Column("quiet_start", sa.SmallInteger(), nullable=True))
+    op.add_column("chats", sa.Column("quiet_end", sa.SmallInteger(), nullable=True))
+    # -- forum topics --------------------------------------------------------------------------
+    op.add_column("subscriptions", sa.Column("thread_id", sa.BigInteger(), nullable=True))
+    op.add_column("deliveries", sa.Column("thread_id", sa.BigInteger(), nullable=True))
+    # -- keyword filters (hx-filters) ----------------------------------------------------------
+    # -- digests (hx-digests) ------------------------------------------------------------------
+
+
+def downgrade() -> None:
+    # -- digests (hx-digests) ------------------------------------------------------------------
+    # -- keyword filters (hx-filters) ----------------------------------------------------------
+    op.drop_column("deliveries", "thread_id")
+    op.drop_column("subscriptions", "thread_id")
+    op.drop_column("chats", "quiet_end")
+    op.drop_column("chats", "quiet_start")
+    op.drop_column("chats", "timezone")
