@@ -25,6 +25,7 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.digests import schedule_summary
 from handlers.languages import news_summary
 from handlers.permissions import may_manage
 
@@ -213,6 +214,12 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
+    digest = await context.services.digests.settings(chat_id)
+    news += "\n" + _(
+        texts.SUBSCRIPTIONS_DIGEST,
+        digest=schedule_summary(digest.schedule),
+        tz=html.escape(digest.timezone),
+    )
     await update.effective_message.reply_text(following_text(following) + "\n\n" + news)
 
 
