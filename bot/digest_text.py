@@ -10,13 +10,16 @@ from bot import i18n, texts
 from bot.render import MAX_TEXT, visible_length
 from bot.services.digests import DigestContent
 
+# markup only, no words: the same in every language
+CATEGORY = "<b>{name}</b>"
+LINK_LINE = '• <a href="{url}">{title}</a>'
+PLAIN_LINE = "• {title}"
+
 
 def _line(title: str, url: str | None) -> str:
     if url:
-        return texts.DIGEST_LINK_LINE.format(
-            url=html.escape(url, quote=True), title=html.escape(title)
-        )
-    return texts.DIGEST_PLAIN_LINE.format(title=html.escape(title))
+        return LINK_LINE.format(url=html.escape(url, quote=True), title=html.escape(title))
+    return PLAIN_LINE.format(title=html.escape(title))
 
 
 def digest_pages(content: DigestContent, tr: i18n.Translator, limit: int = MAX_TEXT) -> list[str]:
@@ -40,7 +43,7 @@ def digest_pages(content: DigestContent, tr: i18n.Translator, limit: int = MAX_T
         length += size
 
     for name, items in content.groups:
-        heading = texts.DIGEST_CATEGORY.format(name=html.escape(name))
+        heading = CATEGORY.format(name=html.escape(name))
         add("\n" + heading, None)
         for item in items:
             add(_line(item.title, item.url), heading)

@@ -653,9 +653,6 @@ DIGEST_MODE_WEEKLY = N_("every {weekday} at {time}")
 SUBSCRIPTIONS_DIGEST = N_("📬 Digest: {digest} · time zone {tz} (/digest, /timezone)")
 DIGEST_HEADER = NP_("📬 <b>Your digest</b> · {n} item", "📬 <b>Your digest</b> · {n} items")
 DIGEST_CONTINUED = N_("📬 <b>Your digest</b> (continued)")
-DIGEST_CATEGORY = "<b>{name}</b>"
-DIGEST_LINK_LINE = '• <a href="{url}">{title}</a>'
-DIGEST_PLAIN_LINE = "• {title}"
 
 TIMEZONE_SHOW = N_(
     "🕰 This chat's time zone is <b>{tz}</b> (it is {time} there now).\n"
