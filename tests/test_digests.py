@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from bot import i18n, texts
 from bot.app import running_bot
 from bot.callbacks import ChooseZone, DigestChoice, encode
+from bot.db.models import Digest
 from bot.sandbox import UpdateTracker
 from bot.services.digests import Schedule, latest_due, local_due, parse_schedule
 from bot.services.validation import ItemDraft
@@ -273,6 +275,34 @@ async def _enable_then_stop(first: Harness, now: datetime, wanted: str) -> int:
     return reader.chat_id
 
 
+async def test_a_digest_held_by_a_process_that_died_is_sent_once_its_lease_ends(
+    paris: tuple[Harness, Clock],
+) -> None:
+    harness, clock = paris
+    reader = await _reader(harness, "daily 08:00")
+    await _publish(harness, "Before the crash", clock.value + timedelta(hours=1))
+    before = harness.message_count(reader.chat_id)
+    clock.value = datetime(2030, 3, 30, 7, 0, tzinfo=UTC)
+    services = _services(harness)
+    assert await services.digests.create_due() == 1
+    assert await services.digests.create_due() == 0  # made once
+    store = services.digest_sender._store
+    # another process claimed it and is alive (its lease runs): this one leaves it alone
+    [held] = await store.claim("other:1", 10, lease_seconds=300)
+    assert held.chat_id == reader.chat_id
+    assert await services.digest_sender.run_due() == 0
+    assert _digests(harness, reader, before) == []
+    # it died: once its lease is over, the row is claimed again and sent, once
+    async with services.digests._sessions.begin() as session:  # its lease runs out
+        await session.execute(
+            update(Digest).values(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await services.digest_sender.run_due() == 1
+    assert await services.digest_sender.run_due() == 0
+    [digest] = _digests(harness, reader, before)
+    assert "Before the crash" in digest.text
+
+
 # -- the keyboard, time zones, groups ------------------------------------------------------------
 
 
@@ -303,7 +333,10 @@ async def test_timezone_shows_suggests_and_sets(paris: tuple[Harness, Clock]) ->
     labels = [b["text"] for b in shown.buttons]
     assert "America/Bogota" in labels and "America/Argentina/Buenos_Aires" in labels
     await reader.press(shown, "America/Bogota")
-    assert "Times are in America/Bogota" in (await reader.reply("/digest")).text
+    spanish = i18n.translator("es")
+    assert (await reader.reply("/digest")).html == spanish(
+        texts.DIGEST_SHOW_OFF, tz="America/Bogota"
+    )
     done = await reader.reply("/timezone asia/tokyo")
     assert "<b>Asia/Tokyo</b>" in done.html
     assert await _services(harness).chats.time_zone(reader.chat_id) == "Asia/Tokyo"

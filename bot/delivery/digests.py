@@ -221,17 +221,36 @@ class DigestSender:
             await self._stop.wait(self._wake, self._poll_seconds)
 
     async def run_due(self) -> int:
-        """Claim and send every due digest row; returns how many rows were settled."""
-        settled = 0
+        """Claim and send every due digest row; returns how many rows were claimed.
+
+        A pipeline, not batch after batch: the next rows are claimed (and composed) while
+        the last half of the previous claim is still being sent, so the budget never waits
+        for a claim."""
+        claimed = 0
         gate = asyncio.Semaphore(self._options.concurrency)
+        sending: set[asyncio.Task[None]] = set()
         async with self._running:
-            while not self._stop.is_set():
-                rows = await self._store.claim(self.owner, CLAIM_BATCH, self._options.lease_seconds)
-                if not rows:
-                    break
-                await asyncio.gather(*(self._gated(gate, row) for row in rows))
-                settled += len(rows)
-        return settled
+            try:
+                while not self._stop.is_set():
+                    rows = await self._store.claim(
+                        self.owner, CLAIM_BATCH - len(sending), self._options.lease_seconds
+                    )
+                    claimed += len(rows)
+                    sending |= {asyncio.create_task(self._gated(gate, row)) for row in rows}
+                    if not sending:
+                        break
+                    # no rows: wait for the rest, then look once more; else refill at half
+                    low = 0 if not rows else CLAIM_BATCH // 2
+                    while len(sending) > low:
+                        done, sending = await asyncio.wait(
+                            sending, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        _log_failures(done)
+            finally:
+                if sending:  # stopping: the sends see the stop signal and end
+                    done, _late = await asyncio.wait(sending)
+                    _log_failures(done)
+        return claimed
 
     async def _gated(self, gate: asyncio.Semaphore, row: ClaimedDigest) -> None:
         async with gate:
@@ -323,3 +342,9 @@ class DigestSender:
             next_attempt_at=utcnow() + self._options.backoff(attempts),
             last_error=error,
         )
+
+
+def _log_failures(done: set[asyncio.Task[None]]) -> None:
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("digests: a send failed", exc_info=task.exception())
