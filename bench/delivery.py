@@ -1,7 +1,8 @@
 """Delivery benchmarks: plain scripts that print a results table.
 
     python -m bench.delivery limits  [--subscribers 10000] [--languages en,fr,es]
-                                     [--compare-languages] [--database-url URL]
+                                     [--compare-languages] [--picture | --compare-picture]
+                                     [--database-url URL]
     python -m bench.delivery ceiling [--subscribers 20000] [--concurrency 64] [--database-url URL]
     python -m bench.delivery fanout  --database-url postgresql://... [--subscribers 1000000]
 
@@ -11,7 +12,10 @@ limits   Telegram's limits on in the emulator: the sustained rate (goal: within 
          language, the messages delivered and how many carry that language's footer, and how
          many texts the engine rendered (one per item and language per claimed batch at most).
          `--compare-languages` runs English only, then the languages (default en,fr,es), and
-         prints the ratio of their sustained rates.
+         prints the ratio of their sustained rates. `--picture` broadcasts an item with a
+         picture (served on 127.0.0.1; the emulator fetches it as Telegram would) and counts
+         the images Telegram had to take in (goal: 1); `--compare-picture` runs the same
+         broadcast without, then with the picture, side by side.
 ceiling  Limits off: the engine's messages/s beside plain clients posting the same sendMessage
          calls to the same emulator in the same run (aiohttp; PTB's Bot on httpx and on our
          aiohttp transport).
@@ -58,8 +62,10 @@ from bot.render import item_card
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
+from emulator import make_png
 from tests.databases import scratch_postgres
 from tests.harness import TOKEN
+from tests.image_server import serving_images
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_CHAT = 10_000_000
@@ -141,12 +147,13 @@ async def seed(
     return NewsService(sessions)
 
 
-def draft(n: int = 1) -> ItemDraft:
+def draft(n: int = 1, image_url: str | None = None) -> ItemDraft:
     return ItemDraft(
         "News",
         f"Benchmark item {n}: co-operatives & the social economy",
         f"https://example.org/bench/{n}/{uuid.uuid4().hex[:6]}",
         "A summary of about the usual length, so that the request is the size of a real one.",
+        image_url=image_url,
     )
 
 
@@ -174,6 +181,7 @@ async def run_engine(
     sample: Callable[[float, int], None] | None = None,
     stop_after: float | None = None,
     instrument: Callable[[DeliveryEngine], None] | None = None,
+    image_url: str | None = None,
 ) -> tuple[float, int, object]:
     """Start the bot, publish one item and wait until `total` messages went out (or
     `stop_after` seconds). Returns (seconds from the first send to the last, sent, stats).
@@ -183,7 +191,7 @@ async def run_engine(
         engine = services.delivery
         if instrument is not None:
             instrument(engine)
-        await services.news.publish(draft(), source="bench")
+        await services.news.publish(draft(image_url=image_url), source="bench")
         while engine.stats.sent == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
             await asyncio.sleep(0.001)
         first = time.monotonic()
@@ -218,7 +226,7 @@ class RenderCount:
     def install(self, engine: DeliveryEngine) -> None:
         render, build, claim = engine._render_item, engine._render, engine._store.claim
 
-        async def counted_render(item_id: int, language: str) -> str | None:
+        async def counted_render(item_id: int, language: str):  # type: ignore[no-untyped-def]
             self.calls += 1
             return await render(item_id, language)
 
@@ -253,6 +261,9 @@ class LimitsRun:
     flood_waits: int
     server: dict
     renders: RenderCount
+    picture: bool = False
+    image_requests: int = 0  # what the image server was asked for (Telegram's fetches)
+    photos: int = 0  # sent as photos, by the engine's count
 
     def language_of(self, chat_id: int) -> str:
         return self.languages[(chat_id - FIRST_CHAT) % len(self.languages)]
@@ -283,14 +294,21 @@ def sustained_rate(samples: list[tuple[float, int]], seconds: float) -> float:
     return (middle[-1][1] - middle[0][1]) / (middle[-1][0] - middle[0][0])
 
 
-async def limits_run(n: int, languages: tuple[str, ...], database_url: str | None) -> LimitsRun:
+async def limits_run(
+    n: int, languages: tuple[str, ...], database_url: str | None, *, picture: bool = False
+) -> LimitsRun:
     renders = RenderCount()
     async with (
         emulator(limits=True, record_texts=True) as emu,
         database(database_url) as url,
+        serving_images() as images,
     ):
         news = await seed(url, emu.base_url, n, languages)
         await news._sessions.kw["bind"].dispose()
+        # a photo of a usual size (about 200 KB), which the emulator fetches as Telegram would
+        image_url = None
+        if picture:
+            image_url = images.serve("bench.png", make_png(1280, 720, padding=200_000))
         samples: list[tuple[float, int]] = []
         seconds, sent, stats = await run_engine(
             url,
@@ -299,8 +317,10 @@ async def limits_run(n: int, languages: tuple[str, ...], database_url: str | Non
             n,
             sample=lambda t, count: samples.append((t, count)),
             instrument=renders.install,
+            image_url=image_url,
         )
         server = await emu.finish()
+        requested = images.requests["bench.png"]
     return LimitsRun(
         n,
         languages,
@@ -310,6 +330,9 @@ async def limits_run(n: int, languages: tuple[str, ...], database_url: str | Non
         stats.flood_waits,  # type: ignore[attr-defined]
         server,
         renders,
+        picture,
+        requested,
+        stats.photos,  # type: ignore[attr-defined]
     )
 
 
@@ -328,6 +351,7 @@ def limits_table(run: LimitsRun) -> None:
         ("429s answered by the emulator", f"{run.server['too_many_requests']}"),
         ("429s seen by the engine", f"{run.flood_waits}"),
         ("sendMessage calls at the emulator", f"{run.server['sendMessage']:,}"),
+        ("sendPhoto calls at the emulator", f"{run.server.get('sendPhoto', 0):,}"),
         (
             "renders (render callback calls)",
             f"{renders.calls:,} for {run.sent:,} messages "
@@ -340,6 +364,15 @@ def limits_table(run: LimitsRun) -> None:
         ),
         ("most renders of one (item, language) in a batch", f"{renders.most_in_one_batch}"),
     ]
+    if run.picture:
+        rows += [
+            ("sent as photos (engine)", f"{run.photos:,}"),
+            (
+                "images Telegram took in: fetched, uploaded",
+                f"{run.server.get('downloads', 0)}, {run.server.get('uploads', 0)}"
+                f" (image server asked {run.image_requests} time(s); goal: 1)",
+            ),
+        ]
     for lang, (chats, delivered, own, other) in run.per_language().items():
         rows.append(
             (
@@ -348,8 +381,8 @@ def limits_table(run: LimitsRun) -> None:
             )
         )
     table(
-        f"Limits on: {run.subscribers:,} subscribers, emulator enforcing 30/s, 1/s per chat, "
-        "20/min per group",
+        f"Limits on{', with a picture' if run.picture else ''}: {run.subscribers:,} subscribers, "
+        "emulator enforcing 30/s, 1/s per chat, 20/min per group",
         rows,
     )
 
@@ -367,9 +400,17 @@ def parse_languages(value: str) -> tuple[str, ...]:
 
 async def bench_limits(args: argparse.Namespace) -> None:
     n = args.subscribers
+    if args.compare_picture:
+        await compare_picture(n, parse_languages(args.languages or "en"), args.database_url)
+        return
     if not args.compare_languages:
         limits_table(
-            await limits_run(n, parse_languages(args.languages or "en"), args.database_url)
+            await limits_run(
+                n,
+                parse_languages(args.languages or "en"),
+                args.database_url,
+                picture=args.picture,
+            )
         )
         return
     mixed_languages = parse_languages(args.languages or ",".join(i18n.LANGUAGES))
@@ -403,6 +444,51 @@ async def bench_limits(args: argparse.Namespace) -> None:
                 "renders per message (English, mixed)",
                 f"{english.renders.calls / english.sent:.4f}, "
                 f"{mixed.renders.calls / mixed.sent:.4f}",
+            ),
+        ],
+    )
+
+
+async def compare_picture(n: int, languages: tuple[str, ...], database_url: str | None) -> None:
+    """The same broadcast without, then with a picture, in one run."""
+    plain = await limits_run(n, languages, database_url)
+    limits_table(plain)
+    pictured = await limits_run(n, languages, database_url, picture=True)
+    limits_table(pictured)
+    goal = 0.95 * 30
+    taken = pictured.server.get("downloads", 0) + pictured.server.get("uploads", 0)
+    table(
+        f"A picture against none: {n:,} subscribers each, limits on, one run",
+        [
+            (
+                "sustained, text (baseline)",
+                f"{plain.sustained:.2f} msg/s  ({plain.sustained / 30:.3f} × 30/s)",
+            ),
+            (
+                "sustained, with a picture",
+                f"{pictured.sustained:.2f} msg/s  ({pictured.sustained / 30:.3f} × 30/s)",
+            ),
+            (
+                "ratio picture / text",
+                f"{pictured.sustained / plain.sustained:.3f}" if plain.sustained else "n/a",
+            ),
+            (
+                "goal: picture ≥ 0.95 × 30/s",
+                f"{'met' if pictured.sustained >= goal else 'NOT met'} "
+                f"({pictured.sustained / 30:.3f})",
+            ),
+            ("sent as photos", f"{pictured.photos:,} of {pictured.sent:,}"),
+            (
+                "images Telegram took in (fetched + uploaded)",
+                f"{taken} (goal: 1; image server asked {pictured.image_requests})",
+            ),
+            (
+                "429s answered (text, picture)",
+                f"{plain.server['too_many_requests']}, {pictured.server['too_many_requests']}",
+            ),
+            (
+                "first to last send (text, picture)",
+                f"{plain.seconds:.1f} s, {pictured.seconds:.1f} s",
             ),
         ],
     )
@@ -593,6 +679,16 @@ def main() -> None:
         "--compare-languages",
         action="store_true",
         help="limits: run English only, then --languages, and compare the sustained rates",
+    )
+    parser.add_argument(
+        "--picture",
+        action="store_true",
+        help="limits: the item has a picture (served on 127.0.0.1, fetched by the emulator)",
+    )
+    parser.add_argument(
+        "--compare-picture",
+        action="store_true",
+        help="limits: the same broadcast without, then with a picture, side by side",
     )
     args = parser.parse_args()
     defaults = {"limits": 10_000, "ceiling": 20_000, "fanout": 1_000_000}

@@ -49,8 +49,13 @@ class LeanEmulator(BotApiEmulator):
             "from": self.bot_user,
             "chat": self.chat(message.chat_id),
             "date": message.date,
-            "text": message.text,
         }
+        if message.photo is not None:  # the sender learns the file_id from it
+            result["photo"] = message.photo
+            if message.caption:
+                result["caption"] = message.caption
+            return result
+        result["text"] = message.text
         if message.entities:
             result["entities"] = message.entities
         return result
@@ -84,6 +89,11 @@ async def main() -> None:
             "too_many_requests": stats.too_many_requests,
             "errors": stats.errors,
             "sendMessage": stats.per_method.get("sendMessage", 0),
+            "sendPhoto": stats.per_method.get("sendPhoto", 0),
+            "sent_photos": stats.sent_photos,
+            # images Telegram had to take in: fetched by URL, or uploaded
+            "downloads": sum(emu.files.downloads.values()),
+            "uploads": emu.files.uploads,
         }
         if args.record_texts:
             counters["texts"] = emu.texts

@@ -28,13 +28,14 @@ from bot.delivery import (
     BroadcastBot,
     DeliveryEngine,
     DeliveryStore,
+    ItemMessage,
     SharedRateLimiter,
     SqliteGuard,
     leadership_for,
 )
 from bot.delivery.shared_budget import budget_for
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
-from bot.render import delivered_item
+from bot.render import item_message
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
@@ -45,6 +46,7 @@ from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
+from bot.services.search import SearchService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.updates import UpdateService
@@ -63,6 +65,7 @@ class StartupError(Exception):
 # operator messages of a start that fails in webhook mode or on a listening address
 PURGE_JOB = "updates-seen-purge"
 PURGE_EVERY = timedelta(hours=1)
+SEARCHES_PURGE_JOB = "searches-purge"
 
 
 def build_application(settings: Settings) -> Application:
@@ -82,11 +85,11 @@ def build_application(settings: Settings) -> Application:
     )
     store = DeliveryStore(sessions)
 
-    async def render(item_id: int, language: str) -> str | None:
+    async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
         if item is None:
             return None
-        return delivered_item(item, settings.tz, i18n.translator(language))
+        return item_message(item, settings.tz, i18n.translator(language))
 
     delivery = DeliveryEngine(
         store=store,
@@ -141,6 +144,7 @@ def build_application(settings: Settings) -> Application:
         corrections=CorrectionsService(sessions, news),
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
+        search=SearchService(sessions, engine.dialect.name),
     )
     application = (
         Application.builder()
@@ -399,6 +403,13 @@ async def _purge_seen_updates(context: BotContext) -> None:
         log.debug("forgot %d webhook update(s) seen over a day ago", purged)
 
 
+async def _purge_searches(context: BotContext) -> None:
+    """Searches over a day old are forgotten: their More buttons answer "expired"."""
+    purged = await context.services.search.purge()
+    if purged:
+        log.debug("forgot %d search(es) made over a day ago", purged)
+
+
 async def _running(opened: _Opened) -> Application:
     """Start everything, in order, noting in `opened` what the stop will have to close."""
     settings = opened.settings
@@ -433,6 +444,9 @@ async def _running(opened: _Opened) -> Application:
     if application.job_queue is not None:  # any process may purge: a DELETE by age
         application.job_queue.run_repeating(
             _purge_seen_updates, interval=PURGE_EVERY, first=PURGE_EVERY, name=PURGE_JOB
+        )
+        application.job_queue.run_repeating(
+            _purge_searches, interval=PURGE_EVERY, first=PURGE_EVERY, name=SEARCHES_PURGE_JOB
         )
     opened.sender_started = True  # (a start that fails half-way is still stopped)
     await application.bot_data["services"].delivery.start()

@@ -9,6 +9,7 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:sub:<a|category id>[:<chat id>]   v1:sub:done         Toggle, Close (subscriptions)
     v1:<add|ed|del>:<action>[:<argument>]                   FlowButton (/add, /edit, /delete)
     v1:lang:<ui|news>:<code>                                ChooseLanguage (/language)
+    v1:srch:<search id>:<search cursor>                     SearchMore (/search)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from telegram import InlineKeyboardButton
 from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.i18n import LANGUAGES, NEWS_CHOICES
+from bot.services.search import SearchCursor
 from bot.services.views import Cursor
 
 VERSION = "v1"
@@ -78,7 +80,16 @@ class ChooseLanguage:
     news: bool = False
 
 
-Callback = MorePage | ShowCategory | Toggle | Close | FlowButton | ChooseLanguage
+@dataclass(frozen=True, slots=True)
+class SearchMore:
+    """ "More" under /search results: the search's text is kept in a row (`search_id`), as
+    it may be far longer than callback data; `cursor` is where the last page stopped."""
+
+    search_id: int
+    cursor: SearchCursor
+
+
+Callback = MorePage | ShowCategory | Toggle | Close | FlowButton | ChooseLanguage | SearchMore
 
 
 def _checked(data: str) -> str:
@@ -110,6 +121,8 @@ def encode(action: Callback) -> str:
             return _checked(":".join([VERSION, *parts]))
         case ChooseLanguage(code, news):
             return _checked(f"{VERSION}:lang:{'news' if news else 'ui'}:{code}")
+        case SearchMore(search_id, cursor):
+            return _checked(f"{VERSION}:srch:{search_id}:{cursor.encode()}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -146,6 +159,12 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             return ChooseLanguage(code)
         case ["lang", "news", code] if code in NEWS_CHOICES:
             return ChooseLanguage(code, news=True)
+        case ["srch", search_id, cursor]:
+            try:
+                position = SearchCursor.decode(cursor)
+            except ValueError:
+                raise StaleCallback(cursor) from None
+            return SearchMore(_number(search_id, low=1), position)
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -162,6 +181,7 @@ def decode(
         Close,
         FlowButton,
         ChooseLanguage,
+        SearchMore,
     ),
     *,
     max_limit: int = 100,

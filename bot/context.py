@@ -17,6 +17,7 @@ from bot.services.feeds import FeedService
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
+from bot.services.search import SearchService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
 
@@ -42,6 +43,7 @@ class Services:
     corrections: CorrectionsService
     stats: StatsService
     reports: ReportService
+    search: SearchService
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -5,15 +5,21 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, tzinfo
 
+from telegram import Bot, Message
 from telegram.constants import MessageLimit
 
 from bot import i18n, texts
+from bot.delivery.content import CAPTION_MAX, ItemMessage, send_item_message
 from bot.services.views import ItemView
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
 SUMMARY_LINE_MAX = 200
+# a shared title becomes the inline query `@bot <title>`: Telegram holds 256 characters, and a
+# few whole words are enough for the search to find the item again
+SHARE_QUERY_MAX = 64
 _TAG = re.compile(r"<[^>]+>")
 ELLIPSIS = "…"
 
@@ -93,8 +99,80 @@ def item_list(
     return "\n\n".join(parts), shown
 
 
-def delivered_item(item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None) -> str:
+def delivered_item(
+    item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None, *, footer: str | None = None
+) -> str:
     """An item as pushed to subscribers: the card of /latest and a footer to manage them,
-    in the subscriber's language."""
+    in the subscriber's language (`footer`: another one, e.g. for an item opened by link)."""
     tr = tr or i18n.current()
-    return item_card(item, tz, tr) + "\n\n" + tr(texts.DELIVERY_FOOTER)
+    return item_card(item, tz, tr) + "\n\n" + (footer or tr(texts.DELIVERY_FOOTER))
+
+
+def share_query(item: ItemView) -> str:
+    """What the "Share" button puts after the bot's name in the chat the reader picks: the
+    title on one line, cut at a word boundary (no "…": it would be part of the query)."""
+    return trimmed(item.title, SHARE_QUERY_MAX)
+
+
+def trimmed(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit + 1].rsplit(" ", 1)[0]
+    return (cut if 0 < len(cut) <= limit else line[:limit]).rstrip(" ,.;:")
+
+
+def delivered_caption(
+    item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None, *, footer: str | None = None
+) -> str:
+    """The item as a photo's caption: as pushed when that fits 1,024 characters; otherwise
+    without its summary, and with its title cut if even that is too long."""
+    tr = tr or i18n.current()
+    full = delivered_item(item, tz, tr, footer=footer)
+    if visible_length(full) <= CAPTION_MAX:
+        return full
+    short = replace(item, summary=None)
+    caption = delivered_item(short, tz, tr, footer=footer)
+    title = item.title
+    while visible_length(caption) > CAPTION_MAX and len(title) > 1:
+        title = one_line(title, max(1, len(title) * 3 // 4))
+        caption = delivered_item(replace(short, title=title), tz, tr, footer=footer)
+    return caption
+
+
+def item_message(
+    item: ItemView,
+    tz: tzinfo,
+    tr: i18n.Translator | None = None,
+    *,
+    share: bool = True,
+    footer: str | None = None,
+) -> ItemMessage:
+    """The item as pushed, with its picture and a "Share" button, in `tr`'s language (see
+    `bot.delivery.content` for how the picture goes out)."""
+    tr = tr or i18n.current()
+    text = delivered_item(item, tz, tr, footer=footer)
+    return ItemMessage(
+        text=text,
+        caption=delivered_caption(item, tz, tr, footer=footer) if item.has_image else text,
+        image_url=item.image_url,
+        image_file_id=item.image_file_id,
+        share_label=tr(texts.SHARE_BUTTON) if share else None,
+        share_query=share_query(item) if share else None,
+    )
+
+
+async def send_item(
+    bot: Bot,
+    chat_id: int,
+    item: ItemView,
+    tz: tzinfo,
+    tr: i18n.Translator | None = None,
+    *,
+    footer: str | None = None,
+) -> Message:
+    """Show one item in a chat (a deep link, for instance) as subscribers get it: with its
+    picture as a photo when the item fits the caption, else with a large preview of the
+    image; a picture Telegram refuses falls back to text. Lists stay text (`item_list`)."""
+    return await send_item_message(bot, chat_id, item_message(item, tz, tr, footer=footer))

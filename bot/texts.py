@@ -23,6 +23,7 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("latest", N_("Newest co-op news"), N_("[N]")),
     Command("category", N_("Browse news by category"), N_("[name]")),
+    Command("search", N_("Find news by words"), N_("words")),
     Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
@@ -190,15 +191,15 @@ ADMIN_OWNER_FIXED = N_(
 
 # guided /add
 ADD_ASK_TITLE = N_(
-    "📝 <b>New item</b> — step 1 of 4\nSend the <b>title</b>.\n\n"
+    "📝 <b>New item</b> — step 1 of 5\nSend the <b>title</b>.\n\n"
     "<i>/cancel stops at any step. For a one-line /add, see /help.</i>"
 )
-ADD_ASK_CATEGORY = N_("Step 2 of 4: choose the <b>category</b>, or type the name of a new one.")
+ADD_ASK_CATEGORY = N_("Step 2 of 5: choose the <b>category</b>, or type the name of a new one.")
 ADD_ASK_CATEGORY_NONE = N_(
-    "Step 2 of 4: type the name of the <b>category</b> (there are none yet)."
+    "Step 2 of 5: type the name of the <b>category</b> (there are none yet)."
 )
-ADD_ASK_LINK = N_("Step 3 of 4: send the <b>link</b> (https://…), or press Skip.")
-ADD_ASK_SUMMARY = N_("Step 4 of 4: send a short <b>summary</b>, or press Skip.")
+ADD_ASK_LINK = N_("Step 3 of 5: send the <b>link</b> (https://…), or press Skip.")
+ADD_ASK_SUMMARY = N_("Step 4 of 5: send a short <b>summary</b>, or press Skip.")
 ADD_ASK_AGAIN = N_("⚠️ Not quite: {problem}\nPlease send it again, or /cancel.")
 ADD_LINK_TAKEN = N_(
     "⚠️ That link is already stored as <b>#{id}</b>. Send another link, press Skip, or /cancel."
@@ -497,3 +498,100 @@ NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
+
+
+# Inline mode, deep links and sharing (@CoopNewsBot in any chat, /start item_N, /start sub_N)
+SHARE_BUTTON = N_("↗️ Share")
+SHARE_ITEM_BUTTON = N_("↗️ Share: {title}")
+INLINE_OPEN_BOT = N_("Open Co-op News Bot")
+INLINE_OPEN_ITEM_BUTTON = N_("📰 Open in Co-op News Bot")
+ITEM_LINK_HINT = N_("<i>/latest for the newest items · /subscribe to get news as it comes</i>")
+ITEM_GONE = N_("Sorry, this item is no longer available. /latest shows the newest co-op news.")
+SUBSCRIBE_LINK_OFFER = N_(
+    "🔔 Get new items in <b>{name}</b> in this chat as they are published? "
+    "Tap the button to subscribe."
+)
+SUBSCRIBE_LINK_BUTTON = N_("🔔 Subscribe to {name}")
+SUBSCRIBE_LINK_UNKNOWN = N_(
+    "That category no longer exists. /subscribe lists the categories you can follow."
+)
+
+# /search
+SEARCH_HELP = N_(
+    "🔎 <b>Search the news</b>\n"
+    "Send /search and the words to look for:\n"
+    "<code>/search housing cooperatives</code> — items with both words\n"
+    '<code>/search "fair trade"</code> — this exact phrase\n'
+    "<code>/search coffee -brazil</code> — leave out items with a word\n"
+    "<code>/search kenya or ghana</code> — either word\n\n"
+    "Capitals and accents do not matter, and “cooperative” also finds “cooperatives”."
+)
+SEARCH_NOTHING = N_(
+    "There is no word to look for in that: a search needs at least one word "
+    "that is not excluded with a minus sign."
+)
+SEARCH_HEADER = N_("🔎 <b>Results for “{query}”</b>")
+SEARCH_MORE_HEADER = N_("🔎 <b>More results for “{query}”</b>")
+SEARCH_NO_MATCH = N_(
+    "🔎 Nothing matches “{query}”. Try fewer or other words, or browse the news by topic "
+    "with /category."
+)
+SEARCH_NO_MATCH_IN_LANGUAGES = N_(
+    "🔎 Nothing matches “{query}” in the languages this chat reads (/language changes them). "
+    "Try fewer or other words, or browse the news by topic with /category."
+)
+SEARCH_NO_MORE = N_("That was the last result.")
+
+# Pictures (delivery side): the admin told of a broken picture (pushed items' Share button
+# is SHARE_BUTTON above)
+IMAGE_BROKEN_REPORT = N_(
+    "🖼 <b>The picture of #{id} could not be sent</b> — {title}\n"
+    "Telegram answered: <code>{error}</code>\n"
+    "The item went out as text without it, and will from now on."
+)
+
+
+# --- Pictures, the input side: guided /add, a photo with an /add caption, /edit, checks ---------
+
+PROBLEMS.update(
+    {
+        "bad_image_url": N_(
+            "the picture's address must be a full web address starting with https:// "
+            "(http:// and other kinds are not accepted)."
+        ),
+        "image_url_too_long": N_(
+            "the picture's address is {length} characters long; the limit is {max}."
+        ),
+        "photo_too_big": N_("the photo is {size} MB; the limit is {max} MB. Send a smaller one."),
+        "caption_too_long": N_(
+            "the caption is {length} characters long; a photo's caption may have at most {max}. "
+            "Shorten the summary, or use the guided /add."
+        ),
+    }
+)
+ADD_ASK_PHOTO = N_(
+    "Step 5 of 5: send a <b>photo</b> for the item (or the https:// address of a picture), "
+    "or press Skip."
+)
+ADD_ASK_NEW["image"] = N_("Send the new <b>picture</b>: a photo, or the https:// address of one.")
+FIELD_NAMES["image"] = N_("Picture")
+ADD_PHOTO_NOT_NOW = N_(
+    "📷 I'm not asking for a picture at this step. Please answer the last question, "
+    "or send /cancel."
+)
+ADD_PICTURE_REFUSED = N_(
+    "⚠️ Telegram could not use this picture (<code>{error}</code>), so subscribers would get "
+    "the item without it. Choose ✏️ Edit → Picture to send another one."
+)
+PHOTO_HINT = N_(
+    "📷 To publish this photo as an item, send it again with the caption "
+    "<code>/add Category | Title | https://link | optional summary</code>, "
+    "or send /add for the guided form."
+)
+BUTTON_REMOVE_PICTURE = N_("🗑 Remove picture")
+EDIT_PICTURE_REMOVED = N_("🖼 The picture will be removed.")
+HELP_ADMIN_PICTURES = N_(
+    "🖼 Pictures: the guided /add asks for a photo at its last step; or send a photo with the "
+    "caption <code>/add Category | Title | https://link | summary</code>. "
+    "/edit changes or removes an item's picture."
+)

@@ -11,11 +11,22 @@ Webhook mode: once the bot called setWebhook (``http://127.0.0.1:<port>/...`` UR
 accepted besides Telegram's https ones), queued updates are POSTed to it; see
 ``set_webhook_targets``, ``wait_webhook_idle``, ``webhook_info``, ``webhook_stats``,
 ``webhook_attempts``, ``webhook_timeout`` and ``webhook_retry_delays``.
+
+Inline mode: ``inline_query`` (type ``@bot text``, wait for the answer),
+``choose_inline_result`` (post it "via" the bot), and the switches ``inline_mode``,
+``inline_feedback``, ``inline_cache`` and ``inline_query_timeout``; see ``emulator.inline``.
+
+Photos: ``sendPhoto`` by URL (fetched by the emulator itself, only from 127.0.0.1 or what a test
+puts in ``files.hosted``), by upload and by ``file_id``; ``editMessageMedia`` and
+``editMessageCaption``; ``send_photo(user_id=...)`` for a user's photo. ``files.downloads``
+counts the fetches per URL and ``files.uploads`` the uploads (see ``emulator.files``).
 """
 
 from .errors import ApiError
 from .faults import Faults
+from .files import FileStore, HostedFile, make_png
 from .html import HtmlParseError, parse_html, utf16_len
+from .inline import InlineAnswer, InlinePost, InlineResult
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .server import BotApiEmulator
@@ -26,12 +37,18 @@ __all__ = [
     "BotApiEmulator",
     "CallRecord",
     "Faults",
+    "FileStore",
+    "HostedFile",
     "HtmlParseError",
+    "InlineAnswer",
+    "InlinePost",
+    "InlineResult",
     "RateLimiter",
     "SentMessage",
     "Stats",
     "WebhookAttempt",
     "WebhookTargetStats",
+    "make_png",
     "parse_html",
     "utf16_len",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from .errors import ApiError, bad_request
+from .files import NO_PHOTO
 from .html import HtmlParseError, parse_html, strip_message_text, utf16_len
 from .models import SentMessage
 from .params import Params
@@ -23,6 +24,7 @@ __all__ = ["ASYNC_METHODS", "FAULTABLE", "METHODS", "RATE_LIMITED"]
 Handler = Callable[[EmulatorState, Params], Any]
 
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 DELETE_WINDOW_SECONDS = 48 * 3600
@@ -98,10 +100,34 @@ def _render_text(
     source = p.get_str("text")
     if not source:
         raise bad_request("message text is empty")
-    parse_mode = p.get_str("parse_mode") or None
+    text, entities, html, parse_mode = _formatted(
+        state, source, p.get_str("parse_mode") or None, p.get_json("entities")
+    )
+    if not text:
+        raise bad_request("message text is empty")
+    if utf16_len(text) > MAX_TEXT_LENGTH:
+        raise bad_request("message is too long")
+    return text, entities, html, parse_mode
+
+
+def _render_caption(
+    state: EmulatorState, source: str | None, parse_mode: str | None, entities: Any
+) -> tuple[str | None, list[dict[str, Any]], str | None, str | None]:
+    """(caption, caption entities, html source, parse_mode); no caption is allowed."""
+    if not source:
+        return None, [], None, parse_mode
+    caption, entities, html, parse_mode = _formatted(state, source, parse_mode, entities)
+    if utf16_len(caption) > MAX_CAPTION_LENGTH:
+        raise bad_request("message caption is too long")
+    return caption or None, entities, html, parse_mode
+
+
+def _formatted(
+    state: EmulatorState, source: str, parse_mode: str | None, given_entities: Any
+) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
     html: str | None = None
     if parse_mode is None:
-        text, entities = source, p.get_json("entities") or []
+        text, entities = source, given_entities or []
     elif parse_mode.lower() == "html":
         try:
             text, entities = parse_html(source, strict_ampersand=state.strict_ampersand)
@@ -113,10 +139,6 @@ def _render_text(
     else:
         raise bad_request("unsupported parse_mode")
     text, entities = strip_message_text(text, entities)
-    if not text:
-        raise bad_request("message text is empty")
-    if utf16_len(text) > MAX_TEXT_LENGTH:
-        raise bad_request("message is too long")
     return text, entities, html, parse_mode
 
 
@@ -222,7 +244,7 @@ def get_me(state: EmulatorState, p: Params) -> Any:
         **state.bot_user,
         "can_join_groups": True,
         "can_read_all_group_messages": False,
-        "supports_inline_queries": False,
+        "supports_inline_queries": bool(getattr(state, "inline_mode", False)),
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }
@@ -412,15 +434,23 @@ def send_message(state: EmulatorState, p: Params) -> Any:
 
 def edit_message_text(state: EmulatorState, p: Params) -> Any:
     message = _own_message(state, p, "message to edit not found")
+    if message.photo is not None:
+        raise bad_request("there is no text in the message to edit")
     text, entities, html, parse_mode = _render_text(state, p)
     keyboard = _inline_keyboard(p)
-    if text == message.text and entities == message.entities and keyboard == message.reply_markup:
+    link_preview = _link_preview(p)
+    if (
+        text == message.text
+        and entities == message.entities
+        and keyboard == message.reply_markup
+        # a new preview (another link, or large) is a change of the message too
+        and link_preview in (None, message.link_preview_options)
+    ):
         raise bad_request(NOT_MODIFIED)
     message.history.append(message.html if message.html is not None else message.text)
     message.text, message.entities, message.html = text, entities, html
     message.parse_mode = parse_mode
     message.reply_markup = keyboard
-    link_preview = _link_preview(p)
     if link_preview is not None:
         message.link_preview_options = link_preview
     _mark_edited(state, message, p)
@@ -435,6 +465,124 @@ def edit_message_reply_markup(state: EmulatorState, p: Params) -> Any:
     message.reply_markup = keyboard
     _mark_edited(state, message, p)
     return state.bot_message_dict(message)
+
+
+# -- photos --------------------------------------------------------------------------------
+
+
+async def _input_photo(
+    state: EmulatorState, p: Params, field: str, value: Any
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The PhotoSizes that `value` names, and the URL they were fetched from: an upload in
+    field `field` (or `attach://<name>`), an HTTP URL (fetched now) or a file_id."""
+    upload = p.files.get(field)
+    if isinstance(value, str) and value.startswith("attach://"):
+        upload = p.files.get(value.removeprefix("attach://"))
+        if upload is None:
+            raise bad_request(NO_PHOTO)
+    if upload is not None:
+        return state.files.from_upload(upload).sizes, None
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(NO_PHOTO)
+    if "://" in value:
+        photo = await state.files.from_url(value)
+        return photo.sizes, value
+    sizes = state.files.lookup(value)
+    if sizes is None:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    return sizes, None
+
+
+async def send_photo(state: EmulatorState, p: Params) -> Any:
+    chat = _chat(state, p)
+    chat_id = chat["id"]
+    caption, entities, html, parse_mode = _render_caption(
+        state, p.get_str("caption"), p.get_str("parse_mode") or None, p.get_json("caption_entities")
+    )
+    keyboard = _inline_keyboard(p)
+    reply_to = _reply_to(state, p, chat_id)
+    sizes, url = await _input_photo(state, p, "photo", p.raw.get("photo"))
+    message = SentMessage(
+        message_id=state.next_message_id(chat_id),
+        chat_id=chat_id,
+        text="",
+        entities=[],
+        html=html,
+        parse_mode=parse_mode,
+        reply_markup=keyboard,
+        date=state.now(),
+        received_at=p.received_at,
+        reply_to_message_id=reply_to,
+        message_thread_id=p.get_int("message_thread_id"),
+        disable_notification=p.get_bool("disable_notification"),
+        photo=sizes,
+        caption=caption,
+        caption_entities=entities,
+        photo_url=url,
+    )
+    state.store_bot_message(message)
+    state.stats.sent_messages += 1
+    state.stats.sent_photos += 1
+    return state.bot_message_dict(message)
+
+
+def edit_message_caption(state: EmulatorState, p: Params) -> Any:
+    message = _own_message(state, p, "message to edit not found")
+    if message.photo is None:
+        raise bad_request("there is no caption in the message to edit")
+    caption, entities, html, parse_mode = _render_caption(
+        state, p.get_str("caption"), p.get_str("parse_mode") or None, p.get_json("caption_entities")
+    )
+    keyboard = _inline_keyboard(p)
+    if (
+        caption == message.caption
+        and entities == message.caption_entities
+        and keyboard == message.reply_markup
+    ):
+        raise bad_request(NOT_MODIFIED)
+    _keep_history(message)
+    message.caption, message.caption_entities, message.html = caption, entities, html
+    message.parse_mode = parse_mode
+    message.reply_markup = keyboard
+    _mark_edited(state, message, p)
+    return state.bot_message_dict(message)
+
+
+async def edit_message_media(state: EmulatorState, p: Params) -> Any:
+    message = _own_message(state, p, "message to edit not found")
+    media = p.get_json("media")
+    if not isinstance(media, dict):
+        raise bad_request("can't parse InputMedia JSON object")
+    if media.get("type") != "photo":
+        raise bad_request("unsupported media type: the emulator edits photos only")
+    if message.photo is None:  # a text message cannot become a photo
+        raise bad_request("there is no media in the message to edit")
+    caption, entities, html, parse_mode = _render_caption(
+        state, media.get("caption"), media.get("parse_mode"), media.get("caption_entities")
+    )
+    keyboard = _inline_keyboard(p)
+    sizes, url = await _input_photo(state, p, "media", media.get("media"))
+    if (
+        sizes[-1]["file_unique_id"] == message.photo[-1]["file_unique_id"]
+        and caption == message.caption
+        and entities == message.caption_entities
+        and keyboard == message.reply_markup
+    ):
+        raise bad_request(NOT_MODIFIED)
+    _keep_history(message)
+    message.photo, message.photo_url = sizes, url
+    message.caption, message.caption_entities, message.html = caption, entities, html
+    message.parse_mode = parse_mode
+    message.reply_markup = keyboard
+    _mark_edited(state, message, p)
+    return state.bot_message_dict(message)
+
+
+def _keep_history(message: SentMessage) -> None:
+    if message.html is not None:
+        message.history.append(message.html)
+    else:
+        message.history.append((message.caption or "") if message.photo else message.text)
 
 
 def _mark_edited(state: EmulatorState, message: SentMessage, p: Params) -> None:
@@ -547,6 +695,7 @@ METHODS: dict[str, Handler] = {
     "sendmessage": send_message,
     "editmessagetext": edit_message_text,
     "editmessagereplymarkup": edit_message_reply_markup,
+    "editmessagecaption": edit_message_caption,
     "deletemessage": delete_message,
     "answercallbackquery": answer_callback_query,
     "getchat": get_chat,
@@ -559,6 +708,20 @@ METHODS: dict[str, Handler] = {
 }
 ASYNC_METHODS: dict[str, Callable[[EmulatorState, Params], Awaitable[Any]]] = {
     "getupdates": get_updates,
+    "sendphoto": send_photo,  # fetches its URL first
+    "editmessagemedia": edit_message_media,
 }
-FAULTABLE = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup", "deletemessage"})
-RATE_LIMITED = frozenset({"sendmessage", "editmessagetext"})
+FAULTABLE = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagemedia",
+        "editmessagereplymarkup",
+        "deletemessage",
+    }
+)
+RATE_LIMITED = frozenset(
+    {"sendmessage", "sendphoto", "editmessagetext", "editmessagecaption", "editmessagemedia"}
+)

@@ -11,7 +11,11 @@ __all__ = ["CallRecord", "SentMessage", "Stats"]
 
 @dataclass(slots=True)
 class SentMessage:
-    """A message the bot sent, as it currently looks in the chat."""
+    """A message the bot sent, as it currently looks in the chat.
+
+    A photo message has `photo` (its PhotoSize dicts, smallest first), `caption` and
+    `caption_entities`, and an empty `text`; `html` is the HTML source of the text or caption.
+    """
 
     message_id: int
     chat_id: int
@@ -31,10 +35,32 @@ class SentMessage:
     edited_at: float | None = None
     deleted: bool = False
     history: list[str] = field(default_factory=list)
+    photo: list[dict[str, Any]] | None = None
+    caption: str | None = None
+    caption_entities: list[dict[str, Any]] = field(default_factory=list)
+    photo_url: str | None = None  # the URL the photo was fetched from, if sent by URL
 
     @property
     def edited(self) -> bool:
         return self.edit_count > 0
+
+    @property
+    def is_photo(self) -> bool:
+        return self.photo is not None
+
+    @property
+    def file_id(self) -> str | None:
+        """The file_id of the photo's largest size (None for a text message)."""
+        return self.photo[-1]["file_id"] if self.photo else None
+
+    @property
+    def file_unique_id(self) -> str | None:
+        return self.photo[-1]["file_unique_id"] if self.photo else None
+
+    @property
+    def body(self) -> str:
+        """What the reader reads: the text, or a photo's caption."""
+        return (self.caption or "") if self.photo is not None else self.text
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -57,7 +83,8 @@ class Stats:
     """Counters since start (or the last :meth:`reset`)."""
 
     requests: int = 0
-    sent_messages: int = 0
+    sent_messages: int = 0  # photos included
+    sent_photos: int = 0
     edited_messages: int = 0
     deleted_messages: int = 0
     too_many_requests: int = 0
@@ -65,6 +92,6 @@ class Stats:
     per_method: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
-        self.requests = self.sent_messages = self.edited_messages = 0
+        self.requests = self.sent_messages = self.sent_photos = self.edited_messages = 0
         self.deleted_messages = self.too_many_requests = self.errors = 0
         self.per_method.clear()

@@ -16,11 +16,17 @@ _TRUE = frozenset({"true", "True", "1"})
 class Params:
     """Request parameters; form values arrive as strings, so accessors coerce them."""
 
-    __slots__ = ("raw", "received_at")
+    __slots__ = ("files", "raw", "received_at")
 
-    def __init__(self, raw: Mapping[str, Any], received_at: float = 0.0) -> None:
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        received_at: float = 0.0,
+        files: Mapping[str, bytes] | None = None,
+    ) -> None:
         self.raw = raw
         self.received_at = received_at
+        self.files: Mapping[str, bytes] = files or {}  # multipart uploads by field name
 
     def __contains__(self, name: str) -> bool:
         return self.raw.get(name) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import time
@@ -14,10 +15,10 @@ from aiohttp import web
 
 from .errors import ApiError
 from .faults import DROP_CONNECTION, SERVER_ERROR
+from .inline import INLINE_METHODS, InlineSide
 from .methods import ASYNC_METHODS, FAULTABLE, METHODS, RATE_LIMITED
 from .models import CallRecord
 from .params import Params
-from .user import UserSide
 from .webhook import LOOPBACK_HOSTS
 
 __all__ = ["BotApiEmulator"]
@@ -33,7 +34,7 @@ class _ConnectionDropped(Exception):
     """The request was answered by closing the socket."""
 
 
-class BotApiEmulator(UserSide):
+class BotApiEmulator(InlineSide):
     """A fake Telegram Bot API server for python-telegram-bot.
 
     Point PTB at it with ``Application.builder().token(emu.token).base_url(emu.base_url)``.
@@ -62,7 +63,8 @@ class BotApiEmulator(UserSide):
         """Listen on loopback; ``port=0`` picks a free port (see :attr:`port`)."""
         if host not in LOOPBACK_HOSTS:
             raise ValueError("the emulator only binds to the loopback interface")
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+        # room for a photo upload over Telegram's 10 MB, so it gets Telegram's answer
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
         runner = web.AppRunner(
@@ -83,6 +85,7 @@ class BotApiEmulator(UserSide):
         self._closing = True
         self._updates_event.set()
         await self._webhook.aclose()
+        await self.files.aclose()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -119,8 +122,8 @@ class BotApiEmulator(UserSide):
         try:
             if request.match_info["token"] != self.token:
                 raise _UNAUTHORIZED
-            params = await _read_params(request)
-            result = await self._dispatch(request, key, Params(params, received_at))
+            params, files = await _read_params(request)
+            result = await self._dispatch(request, key, Params(params, received_at, files))
             status = 200
             return _response(200, {"ok": True, "result": result})
         except ApiError as exc:
@@ -140,16 +143,21 @@ class BotApiEmulator(UserSide):
                 self.notify_changed()
 
     async def _dispatch(self, request: web.Request, key: str, params: Params) -> Any:
-        handler = METHODS.get(key)
-        if handler is None:
-            async_handler = ASYNC_METHODS.get(key)
-            if async_handler is None:
-                raise _NOT_FOUND
-            return await async_handler(self, params)
+        if key in ASYNC_METHODS and key not in FAULTABLE:
+            return await ASYNC_METHODS[key](self, params)
+        if key not in METHODS and key not in ASYNC_METHODS and key not in INLINE_METHODS:
+            raise _NOT_FOUND
         if key in FAULTABLE and self.faults.active:
             return await self._with_faults(request, key, params)
         self._check_rate_limit(key, params)
-        return handler(self, params)
+        return await self._call(key, params)
+
+    async def _call(self, key: str, params: Params) -> Any:
+        handler = METHODS.get(key) or INLINE_METHODS.get(key) or ASYNC_METHODS[key]
+        result = handler(self, params)
+        if inspect.isawaitable(result):  # sendPhoto fetches its URL first
+            result = await result
+        return result
 
     def _check_rate_limit(self, key: str, params: Params) -> None:
         if self.enforce_limits and key in RATE_LIMITED:
@@ -175,13 +183,13 @@ class BotApiEmulator(UserSide):
         fault = faults.pick(chat_id)
         if fault is None:
             self._check_rate_limit(key, params)
-            return METHODS[key](self, params)
+            return await self._call(key, params)
         if fault.kind == SERVER_ERROR:
             raise fault.error()
         result: Any = None
         if fault.delivered:
             with contextlib.suppress(ApiError):
-                result = METHODS[key](self, params)
+                result = await self._call(key, params)
         if fault.kind == DROP_CONNECTION:
             if request.transport is not None:
                 request.transport.close()
@@ -200,10 +208,13 @@ def _chat_id(params: Params) -> int | None:
         return None
 
 
-async def _read_params(request: web.Request) -> dict[str, Any]:
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The request's parameters, and its uploaded files by field name (a file field's
+    parameter is its file name, as the call log shows it)."""
     params: dict[str, Any] = dict(request.query) if request.query_string else {}
+    files: dict[str, bytes] = {}
     if not request.body_exists:
-        return params
+        return params, files
     if request.content_type == _JSON:
         try:
             body = await request.json()
@@ -212,11 +223,15 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "Bad Request: JSON object expected")
         params.update(body)
-        return params
+        return params, files
     form = await request.post()
     for name, value in form.items():
-        params[name] = value if isinstance(value, str) else getattr(value, "filename", "file")
-    return params
+        if isinstance(value, str):
+            params[name] = value
+        else:
+            params[name] = getattr(value, "filename", None) or "file"
+            files[name] = value.file.read()
+    return params, files
 
 
 def _response(status: int, payload: dict[str, Any]) -> web.Response:

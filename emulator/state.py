@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .faults import Faults
+from .files import FileStore
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
 from .shapes import chat_dict, user_dict
@@ -44,6 +45,8 @@ class EmulatorState:
         self.limits = RateLimiter()
         self.faults = Faults(seed, on_migrate=self._on_migrate)
         self.stats = Stats()
+        # photos by file_id, and the image fetches (per URL) and uploads the bot caused
+        self.files = FileStore(bot_id=self.bot_id)
         self.calls: deque[CallRecord] = deque(maxlen=max_calls)
         self.callback_answers: list[dict[str, Any]] = []
         self.update_handed_out_at: dict[int, float] = {}
@@ -178,9 +181,16 @@ class EmulatorState:
             result["edit_date"] = message.edit_date
         if message.message_thread_id is not None:
             result["message_thread_id"] = message.message_thread_id
-        result["text"] = message.text
-        if message.entities:
-            result["entities"] = message.entities
+        if message.photo is not None:
+            result["photo"] = message.photo
+            if message.caption:
+                result["caption"] = message.caption
+            if message.caption_entities:
+                result["caption_entities"] = message.caption_entities
+        else:
+            result["text"] = message.text
+            if message.entities:
+                result["entities"] = message.entities
         if message.reply_markup:
             result["reply_markup"] = {"inline_keyboard": message.reply_markup}
         if nested and message.reply_to_message_id is not None:

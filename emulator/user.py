@@ -89,6 +89,52 @@ class UserSide(EmulatorState):
         self.queue_update("message", message)
         return message
 
+    def send_photo(
+        self,
+        *,
+        user_id: int,
+        chat_id: int | None = None,
+        caption: str | None = None,
+        size_bytes: int = 180_000,
+        width: int = 1280,
+        height: int = 960,
+        chat_type: str = "private",
+        first_name: str = "Test",
+        username: str | None = None,
+        chat_title: str | None = None,
+        language_code: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue a ``message`` update with a photo from ``user_id``; returns the Message dict.
+
+        The photo is stored like any other (so the bot can send it on by ``file_id``) and shown
+        as Telegram shows it: ``photo`` is a list of PhotoSizes, smallest first, the largest
+        ``width`` × ``height`` and ``size_bytes``. A ``caption`` gets ``bot_command`` entities.
+        """
+        if chat_id is None:
+            chat_id = user_id
+        user = self._remember_user(user_id, first_name, username, None, language_code)
+        chat = self.register_chat(
+            chat_id, chat_type, chat_title, first_name=first_name, username=username
+        )
+        if chat["type"] != "private":
+            self._members.setdefault((chat_id, user_id), "member")
+        photo = self.files.store(width, height, size_bytes, source="user")
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "from": user,
+            "chat": chat,
+            "date": self.now(),
+            "photo": [dict(size) for size in photo.sizes],
+        }
+        if caption:
+            message["caption"] = caption
+            entities = bot_command_entities(caption)
+            if entities:
+                message["caption_entities"] = entities
+        self._user_messages[(chat_id, message["message_id"])] = message
+        self.queue_update("message", message)
+        return message
+
     def send_channel_post(
         self,
         text: str,

@@ -8,6 +8,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -21,9 +22,11 @@ from handlers import (
     corrections,
     feeds,
     flows,
+    inline,
     languages,
     membership,
     publishing,
+    search,
     stats,
     subscriptions,
 )
@@ -44,12 +47,22 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("help", common.show_help, filters=NEW),
             CommandHandler("latest", browse.latest, filters=NEW),
             CommandHandler("category", browse.category, filters=NEW),
+            CommandHandler("search", search.search, filters=NEW),
             # the guided /add and /edit: before the one-line /add and before the catch-alls,
             # since it takes an admin's plain text while a flow waits for an answer
             flows.conversation(services),
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
             CommandHandler("add", publishing.add_refused, filters=NEW),
+            # the same with a picture: a photo captioned "/add Category | Title | …" (command
+            # handlers read only a message's text, so this is a caption filter). The flows
+            # above take an admin's other photos (the picture step, else a hint) and leave
+            # these alone, so a captioned photo publishes even mid-flow, like a text /add;
+            # before the catch-alls, which would give a non-admin the chat hint, not a refusal
+            MessageHandler(
+                NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
+            ),
+            MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, publishing.add_refused),
             CommandHandler("edit", corrections.private_only, filters=NEW & services.admins),
             CommandHandler("edit", admins.refused, filters=NEW),
             CommandHandler("delete", corrections.delete, filters=NEW & services.admins),
@@ -82,6 +95,11 @@ def register(application: Application, services: Services) -> None:
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
+            # `@CoopNewsBot …` typed in any chat: no other handler takes inline queries, so
+            # the place is free; the update has no chat, so group -1 records none and the
+            # handler reads its language from the user's private chat or app
+            InlineQueryHandler(inline.on_inline_query),
+            CallbackQueryHandler(search.on_more, pattern=r"^v1:srch:"),
             # any other button (forged, or from an older release) has expired
             CallbackQueryHandler(browse.on_button),
         ]
@@ -94,7 +112,8 @@ def register(application: Application, services: Services) -> None:
         [
             MessageHandler(NEW & filters.COMMAND & private, common.unknown_command),
             MessageHandler(NEW & filters.COMMAND & common.ADDRESSED_TO_ME, common.unknown_command),
-            MessageHandler(NEW & private & ~filters.COMMAND, common.plain_text),
+            # a message a user posted via this bot (an inline result) is theirs, not a question
+            MessageHandler(NEW & private & ~filters.COMMAND & ~filters.VIA_BOT, common.plain_text),
             MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, common.edited_message),
         ]
     )

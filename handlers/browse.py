@@ -16,18 +16,23 @@ from bot.render import item_list
 from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView, Page
+from handlers.deep_links import share_button
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
 
 
-def _more_keyboard(page: Page, shown: int, category_id: int | None, limit: int):
-    """A More button when older items follow the last one shown (or when not all fitted)."""
-    if shown == 0 or (shown == len(page.items) and not page.more):
-        return None
-    last = page.items[shown - 1]
-    data = callbacks.encode(MorePage(category_id, limit, last.cursor))
-    return InlineKeyboardMarkup([[InlineKeyboardButton(_(texts.MORE_BUTTON), callback_data=data)]])
+def _more_keyboard(
+    page: Page, shown: int, category_id: int | None, limit: int, *, share: bool = False
+):
+    """A More button when older items follow the last one shown (or when not all fitted);
+    with `share`, first a Share button per item shown, labelled with its title."""
+    rows = [[share_button(item, labelled=True)] for item in page.items[:shown]] if share else []
+    if shown and (shown < len(page.items) or page.more):
+        last = page.items[shown - 1]
+        data = callbacks.encode(MorePage(category_id, limit, last.cursor))
+        rows.append([InlineKeyboardButton(_(texts.MORE_BUTTON), callback_data=data)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def categories_keyboard(categories: list[CategoryView]) -> InlineKeyboardMarkup:
@@ -92,7 +97,7 @@ async def _send_category(
     )
     text, shown = item_list(header, page.items, context.services.settings.tz)
     await update.effective_chat.send_message(
-        text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT)
+        text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT, share=True)
     )
 
 
@@ -171,8 +176,11 @@ async def on_button(update: Update, context: BotContext) -> None:
         else _(texts.LATEST_MORE_HEADER)
     )
     text, shown = item_list(header, page.items, context.services.settings.tz)
+    # a category's pages offer Share buttons like its first page; /latest's stay compact
+    share = action.category_id is not None
     await update.effective_chat.send_message(
-        text, reply_markup=_more_keyboard(page, shown, action.category_id, action.limit)
+        text,
+        reply_markup=_more_keyboard(page, shown, action.category_id, action.limit, share=share),
     )
     await _drop_button(query)
 

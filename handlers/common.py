@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.services.chats import ChatInfo
 from bot.services.errors import STORE_UNAVAILABLE
+from handlers import deep_links
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def help_text(bot_username: str, *, for_admin: bool) -> str:
     if for_admin:
         lines.append(_(texts.HELP_ADMIN_HEADER))
         lines.extend(_help_line(c) for c in texts.COMMANDS if c.admin_only)
+        lines.append(_(texts.HELP_ADMIN_PICTURES))
     lines.append(_(texts.HELP_FOOTER, bot_username=html.escape(bot_username)))
     return "\n".join(lines)
 
@@ -81,7 +83,13 @@ async def remember_chat(update: Update, context: BotContext) -> None:
 
 
 async def start(update: Update, context: BotContext) -> None:
+    """The welcome; with a deep link's payload (`t.me/<bot>?start=item_12`), what it names."""
     message = update.effective_message
+    payload = context.args[0] if context.args and len(context.args) == 1 else ""
+    if payload.startswith((deep_links.ITEM_PREFIX, deep_links.SUBSCRIBE_PREFIX)):
+        await deep_links.open_link(update, context, payload)
+        return
+    # anything else (`inline`, from the inline button; an unknown payload): the welcome
     if update.effective_chat.type == ChatType.PRIVATE:
         name = html.escape(update.effective_user.first_name if update.effective_user else "")
         await message.reply_text(_(texts.WELCOME, name=name))

@@ -20,11 +20,17 @@ from bot import texts
 from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
 from bot.i18n import _, current
-from bot.render import delivered_item, item_card
+from bot.render import item_card
 from bot.services.corrections import EDITABLE
 from bot.services.drafts import DraftState
 from bot.services.reports import CorrectionReportView
-from bot.services.validation import ValidationFailed, clean_field
+from bot.services.validation import (
+    Problem,
+    ValidationFailed,
+    check_photo_size,
+    clean_field,
+    clean_image_url,
+)
 from bot.services.views import ItemView
 from handlers.ui import (
     ACTIVE,
@@ -37,11 +43,14 @@ from handlers.ui import (
     draft_keys,
     drop_buttons,
     end_flow,
+    largest_photo,
+    send_item_preview,
 )
 
 KIND = Flow.EDIT
 FLOW = "ed"  # in callback data
 LIST_SIZE = 10
+IMAGE = "image"  # the picture: changed by a photo or an https address, or removed
 
 
 class Step(enum.StrEnum):
@@ -176,6 +185,7 @@ async def start(update: Update, context: BotContext) -> int:
         [
             [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in EDITABLE[:2]],
             [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in EDITABLE[2:]],
+            [button(_(texts.FIELD_NAMES[IMAGE]), FLOW, "f", IMAGE)],
             [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
@@ -210,7 +220,13 @@ async def _confirm(
         *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
     )
     changed = dataclasses.replace(item, **{field: value})
-    keyboard = InlineKeyboardMarkup(
+    await update.effective_chat.send_message(_(texts.EDIT_PREVIEW, id=item.id))
+    await send_item_preview(update, changed, context.services.settings.tz, _save_keyboard())
+    return ACTIVE
+
+
+def _save_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
             [
                 button(_(texts.BUTTON_SAVE), FLOW, "save"),
@@ -218,11 +234,51 @@ async def _confirm(
             ]
         ]
     )
-    await update.effective_chat.send_message(_(texts.EDIT_PREVIEW, id=item.id))
-    await update.effective_chat.send_message(
-        delivered_item(changed, context.services.settings.tz), reply_markup=keyboard
+
+
+async def _confirm_image(
+    update: Update,
+    context: BotContext,
+    data: Mapping[str, Any],
+    *,
+    image_url: str | None = None,
+    image_file_id: str | None = None,
+) -> int:
+    """The item with its new picture (or without one), to save or cancel."""
+    item = await context.services.news.get_item(data["item_id"])
+    if item is None:
+        await context.services.drafts.discard(*draft_keys(update))
+        await update.effective_chat.send_message(
+            _(texts.CORRECT_UNKNOWN, id=data["item_id"], command="edit")
+        )
+        return END
+    if (item.image_url, item.image_file_id) == (image_url, image_file_id):
+        await update.effective_chat.send_message(_(texts.EDIT_NOTHING))
+        return ACTIVE
+    value = {"image_url": image_url, "image_file_id": image_file_id}
+    await context.services.drafts.save(
+        *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
     )
+    intro = _(texts.EDIT_PREVIEW, id=item.id)
+    if image_url is None and image_file_id is None:
+        intro += "\n" + _(texts.EDIT_PICTURE_REMOVED)
+    await update.effective_chat.send_message(intro)
+    changed = dataclasses.replace(item, **value)
+    await send_item_preview(update, changed, context.services.settings.tz, _save_keyboard())
     return ACTIVE
+
+
+async def photo_step(update: Update, context: BotContext, draft: DraftState) -> int:
+    """A photo while a guided /edit waits: the new picture, when that is what it asked for."""
+    if draft.step != Step.VALUE or draft.get("field") != IMAGE:
+        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
+        return ACTIVE
+    photo = largest_photo(update.effective_message)
+    try:
+        check_photo_size(photo.file_size if photo is not None else None)
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    return await _confirm_image(update, context, draft.data, image_file_id=photo.file_id)
 
 
 async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:
@@ -230,6 +286,14 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
         await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
     field = draft.get("field")
+    if field == IMAGE:
+        try:
+            url = clean_image_url(update.effective_message.text or "")
+            if url is None:
+                raise ValidationFailed(Problem.BAD_IMAGE_URL)
+        except ValidationFailed as failure:
+            return await ask_again(update, failure)
+        return await _confirm_image(update, context, draft.data, image_url=url)
     try:
         value = clean_field(field, update.effective_message.text or "", required=True)
     except ValidationFailed as failure:
@@ -256,14 +320,19 @@ async def _cancel(
 async def _pick_field(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int | None:
-    if argument not in EDITABLE:
+    if argument not in (*EDITABLE, IMAGE):
         return None
     await update.callback_query.answer()
     await drop_buttons(update)
     data = {**draft.data, "field": argument}
     await context.services.drafts.save(*draft_keys(update), KIND, Step.VALUE, data)
     markup = None
-    if argument == "category":
+    if argument == IMAGE:
+        item = await context.services.news.get_item(draft["item_id"])
+        if item is not None and item.has_image:
+            remove = button(_(texts.BUTTON_REMOVE_PICTURE), FLOW, "noimg")
+            markup = InlineKeyboardMarkup([[remove]])
+    elif argument == "category":
         categories = await context.services.news.categories()
         markup = category_keyboard(FLOW, categories)
     elif argument in ("url", "summary"):
@@ -280,6 +349,16 @@ async def _skip(
     await update.callback_query.answer()
     await drop_buttons(update)
     return await _confirm(update, context, draft.data, None)
+
+
+async def _remove_image(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if draft.get("field") != IMAGE:
+        return None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _confirm_image(update, context, draft.data)
 
 
 async def _pick_category(
@@ -306,6 +385,7 @@ _BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
     (None, "cancel"): _cancel,
     (Step.FIELD, "f"): _pick_field,
     (Step.VALUE, "skip"): _skip,
+    (Step.VALUE, "noimg"): _remove_image,
     (Step.VALUE, "cat"): _pick_category,
     (Step.CONFIRM, "save"): _save_button,
 }
@@ -331,14 +411,20 @@ def cancelled_text(draft: DraftState) -> str:
 
 async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
     chat_id, user_id = draft_keys(update)
+    corrections = context.services.corrections
     try:
-        edited = await context.services.corrections.edit(
-            user_id,
-            draft["item_id"],
-            draft["field"],
-            draft.get("value"),
-            report_chat_id=chat_id,
-        )
+        if draft["field"] == IMAGE:
+            edited = await corrections.set_image(
+                draft["item_id"], **draft["value"], actor_id=user_id, report_chat_id=chat_id
+            )
+        else:
+            edited = await corrections.edit(
+                user_id,
+                draft["item_id"],
+                draft["field"],
+                draft.get("value"),
+                report_chat_id=chat_id,
+            )
         _corrected(context, draft["item_id"])
     except LookupError:
         edited = None

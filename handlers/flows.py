@@ -2,8 +2,8 @@
 
 The step a flow is at lives in the database (`DraftService`), not in the handler's memory:
 each message or button loads the draft and goes to the step function of its kind. So after a
-restart the next message simply carries on (the text and button handlers are entry points
-too), and a draft left too long answers that it expired. One handler for both flows means a
+restart the next message simply carries on (the text, photo and button handlers are entry
+points too), and a draft left too long answers that it expired. One handler for both flows means a
 user is in at most one of them; starting either replaces the other.
 """
 
@@ -29,11 +29,13 @@ from bot.services.drafts import DraftState
 from handlers import common, corrections, publishing
 from handlers.ui import ACTIVE, END, Flow
 
-# each flow's module: `text_step`, `button_step` and `cancelled_text` for its drafts
+# each flow's module: `text_step`, `photo_step`, `button_step` and `cancelled_text` for its drafts
 _STEPS = {Flow.ADD: publishing, Flow.EDIT: corrections}
 # the flow a button belongs to, by the name its callback data carries
 _BY_BUTTON = {publishing.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
 BUTTONS = rf"^v1:({publishing.FLOW}|{corrections.FLOW}):"
+# a photo whose caption is a one-line /add publishes at once, in a flow or not
+ADD_CAPTION = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
 
 
 def _hours(context: BotContext) -> int:
@@ -58,6 +60,18 @@ async def on_text(update: Update, context: BotContext) -> int:
         await update.effective_message.reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return END
     return await _STEPS[draft.kind].text_step(update, context, draft)
+
+
+async def on_photo(update: Update, context: BotContext) -> int:
+    """An admin's photo in a private chat: the picture a flow waits for, else a hint."""
+    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    if draft is None:
+        await publishing.photo_hint(update, context)
+        return END
+    if draft.expired:
+        await update.effective_message.reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
+        return END
+    return await _STEPS[draft.kind].photo_step(update, context, draft)
 
 
 async def on_button(update: Update, context: BotContext) -> int | None:
@@ -101,6 +115,7 @@ def conversation(services: Services) -> ConversationHandler:
     new = filters.UpdateType.MESSAGE
     admin = new & private & services.admins
     text = MessageHandler(admin & filters.TEXT & ~filters.COMMAND, on_text)
+    photo = MessageHandler(admin & filters.PHOTO & ~ADD_CAPTION, on_photo)
     buttons = CallbackQueryHandler(on_button, pattern=BUTTONS)
     bare_add = filters.Regex(r"^/add(@\w+)?\s*$")  # "/add Category | …" stays the one-liner
     with warnings.catch_warnings():
@@ -112,9 +127,10 @@ def conversation(services: Services) -> ConversationHandler:
                 CommandHandler("add", publishing.start, filters=admin & bare_add),
                 CommandHandler("edit", corrections.start, filters=admin),
                 text,
+                photo,
                 buttons,
             ],
-            states={ACTIVE: [text, buttons]},
+            states={ACTIVE: [text, photo, buttons]},
             fallbacks=[CommandHandler("cancel", cancel, filters=admin)],
             allow_reentry=True,
         )

@@ -7,7 +7,8 @@ scheduled-items  SCHEDULE_POLL_SECONDS (30 s)         publish scheduled items wh
 feeds            FEED_INTERVAL_SECONDS, at most 60 s  fetch the feeds that are due (each feed
                                                       keeps its own next poll time)
 reports          SCHEDULE_POLL_SECONDS (30 s)         tell the publishing admin how a finished
-                                                      broadcast went
+                                                      broadcast went, and of a picture
+                                                      Telegram refused
 delivery-poll    DELIVERY_POLL_SECONDS (5 s)          wake the sender for items that other
                                                       processes (the CLI) queued
 ===============  ===================================  =========================================
@@ -126,6 +127,19 @@ async def report_broadcasts(context: BotContext) -> None:
         # TelegramError: the admin blocked the bot or never opened a chat with it
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(report.admin_id, text)
+    for refused in await context.services.reports.take_refused_pictures():
+        # the publishing admin; the owners for items from feeds and imports
+        owners = sorted(context.services.settings.admin_ids)
+        for admin_id in [refused.admin_id] if refused.admin_id is not None else owners:
+            with i18n.speaking(await chats.language_of(admin_id)):
+                text = _(
+                    texts.IMAGE_BROKEN_REPORT,
+                    id=refused.item_id,
+                    title=html.escape(refused.title),
+                    error=html.escape(refused.error),
+                )
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_message(admin_id, text)
 
 
 @leader_only

@@ -10,16 +10,18 @@ from __future__ import annotations
 import enum
 import html
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 
 from bot import i18n, texts
 from bot.callbacks import button
 from bot.context import BotContext
 from bot.i18n import _, current
-from bot.render import delivered_item, item_card, local_time
+from bot.render import item_card, local_time, visible_length
 from bot.services.drafts import DraftState
 from bot.services.scheduling import WHEN_FORMAT, BadWhen, parse_when
 from bot.services.validation import (
@@ -27,7 +29,10 @@ from bot.services.validation import (
     ItemDraft,
     Problem,
     ValidationFailed,
+    check_caption,
+    check_photo_size,
     clean_field,
+    clean_image_url,
     clean_language,
     parse_add_line,
 )
@@ -43,7 +48,9 @@ from handlers.ui import (
     draft_keys,
     drop_buttons,
     end_flow,
+    largest_photo,
     problem_text,
+    send_item_preview,
 )
 
 KIND = Flow.ADD
@@ -57,6 +64,7 @@ class Step(enum.StrEnum):
     CATEGORY = "category"
     URL = "url"
     SUMMARY = "summary"
+    IMAGE = "image"  # a photo, an https address, or Skip
     PREVIEW = "preview"  # publish, schedule, change a field or cancel
     FIELD = "field"  # which field to change, from the preview
     WHEN = "when"  # the date and time to publish at
@@ -64,7 +72,14 @@ class Step(enum.StrEnum):
 
 
 # the fields in the order they are asked for; the preview follows the last
-_NEXT = {Step.TITLE: Step.CATEGORY, Step.CATEGORY: Step.URL, Step.URL: Step.SUMMARY}
+_NEXT = {
+    Step.TITLE: Step.CATEGORY,
+    Step.CATEGORY: Step.URL,
+    Step.URL: Step.SUMMARY,
+    Step.SUMMARY: Step.IMAGE,
+}
+# what the preview's "Edit" offers: the text fields, and the picture
+_CHANGEABLE = (*FIELDS, Step.IMAGE.value)
 
 
 def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: int = 0) -> ItemView:
@@ -77,6 +92,8 @@ def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: in
         category=data["category"],
         published_at=published_at,
         language=data.get("language", i18n.ENGLISH),
+        image_url=data.get("image_url"),
+        image_file_id=data.get("image_file_id"),
     )
 
 
@@ -100,9 +117,40 @@ async def add(update: Update, context: BotContext) -> None:
     if not args.strip():
         await message.reply_text(_usage())
         return
+    await _publish_line(update, context, args)
+
+
+async def add_photo(update: Update, context: BotContext) -> None:
+    """A photo from an admin with the caption `/add Category | Title | https://link | …`:
+    the one-line /add, published with that picture (the largest size Telegram made)."""
+    message = update.effective_message
+    caption = message.caption or ""
+    photo = largest_photo(message)
+    try:
+        check_caption(caption)
+        check_photo_size(photo.file_size if photo is not None else None)
+    except ValidationFailed as failure:
+        await message.reply_text(_(texts.ADD_PROBLEM, problem=problem_text(failure)))
+        return
+    args = _command_args(caption)
+    if not args.strip():
+        await message.reply_text(_usage())
+        return
+    await _publish_line(update, context, args, photo.file_id if photo is not None else None)
+
+
+async def photo_hint(update: Update, context: BotContext) -> None:
+    """An admin's photo outside a flow and without an /add caption: how to publish it."""
+    await update.effective_message.reply_text(_(texts.PHOTO_HINT))
+
+
+async def _publish_line(
+    update: Update, context: BotContext, args: str, image_file_id: str | None = None
+) -> None:
+    message = update.effective_message
     user = update.effective_user
     try:
-        draft = parse_add_line(args, current().language)
+        draft = replace(parse_add_line(args, current().language), image_file_id=image_file_id)
         published = await context.services.news.publish(draft, actor_id=user.id)
     except ValidationFailed as failure:
         if failure.problem is Problem.DUPLICATE_URL:
@@ -122,7 +170,11 @@ async def add(update: Update, context: BotContext) -> None:
     else:
         intro = _(texts.ADD_DONE, id=item.id)
     await message.reply_text(intro)
-    await message.reply_text(item_card(item, context.services.settings.tz))
+    card = item_card(item, context.services.settings.tz)
+    if image_file_id is not None and visible_length(card) <= MessageLimit.CAPTION_LENGTH:
+        await message.reply_photo(image_file_id, caption=card)  # with its picture
+    else:
+        await message.reply_text(card)
 
 
 async def add_refused(update: Update, context: BotContext) -> None:
@@ -189,6 +241,12 @@ async def _ask_summary(update: Update, context: BotContext, data: Mapping[str, A
     await _ask_optional(update, context, data, Step.SUMMARY)
 
 
+async def _ask_image(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    prompt = _(texts.ADD_ASK_NEW["image"]) if data.get("editing") else _(texts.ADD_ASK_PHOTO)
+    skip = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
+    await update.effective_chat.send_message(prompt, reply_markup=skip)
+
+
 async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     chat = update.effective_chat
     tr = current()
@@ -212,10 +270,8 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
         ]
     )
     now = context.services.scheduling.now()
-    await chat.send_message(
-        delivered_item(preview_view(data, published_at=now), context.services.settings.tz),
-        reply_markup=keyboard,
-    )
+    view = preview_view(data, published_at=now)
+    await send_item_preview(update, view, context.services.settings.tz, keyboard)
 
 
 async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
@@ -223,8 +279,9 @@ async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any
         _(texts.ADD_EDIT_WHICH),
         reply_markup=InlineKeyboardMarkup(
             [
-                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in FIELDS[:2]],
-                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in FIELDS[2:]],
+                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in _CHANGEABLE[:2]],
+                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in _CHANGEABLE[2:4]],
+                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in _CHANGEABLE[4:]],
                 [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
             ]
         ),
@@ -261,6 +318,7 @@ _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[Non
     Step.CATEGORY: _ask_category,
     Step.URL: _ask_url,
     Step.SUMMARY: _ask_summary,
+    Step.IMAGE: _ask_image,
     Step.PREVIEW: _ask_preview,
     Step.FIELD: _ask_field,
     Step.WHEN: _ask_when,
@@ -295,6 +353,8 @@ def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
         url=data.get("url"),
         summary=data.get("summary"),
         language=data.get("language", i18n.ENGLISH),
+        image_url=data.get("image_url"),
+        image_file_id=data.get("image_file_id"),
     )
 
 
@@ -376,6 +436,43 @@ async def _field_answer(update: Update, context: BotContext, draft: DraftState, 
     return await _accepted(update, context, draft, field, value)
 
 
+async def _image_accepted(
+    update: Update,
+    context: BotContext,
+    draft: DraftState,
+    *,
+    image_url: str | None = None,
+    image_file_id: str | None = None,
+) -> int:
+    """The picture (or none): a new one replaces whatever the draft had; then the preview."""
+    data = {**draft.data, "image_url": image_url, "image_file_id": image_file_id}
+    return await _ask(update, context, Step.PREVIEW, data)
+
+
+async def _image_answer(update: Update, context: BotContext, draft: DraftState, text: str) -> int:
+    """The picture's https address, typed instead of a photo."""
+    try:
+        url = clean_image_url(text)
+        if url is None:
+            raise ValidationFailed(Problem.BAD_IMAGE_URL)
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    return await _image_accepted(update, context, draft, image_url=url)
+
+
+async def photo_step(update: Update, context: BotContext, draft: DraftState) -> int:
+    """A photo while a guided /add waits: the picture at its step, else a word on when."""
+    if _step(draft) is not Step.IMAGE:
+        await update.effective_message.reply_text(_(texts.ADD_PHOTO_NOT_NOW))
+        return ACTIVE
+    photo = largest_photo(update.effective_message)
+    try:
+        check_photo_size(photo.file_size if photo is not None else None)
+    except ValidationFailed as failure:
+        return await ask_again(update, failure)
+    return await _image_accepted(update, context, draft, image_file_id=photo.file_id)
+
+
 async def _language_answer(
     update: Update, context: BotContext, draft: DraftState, text: str
 ) -> int:
@@ -395,6 +492,7 @@ _ANSWERS: dict[Step, Callable[[Update, BotContext, DraftState, str], Awaitable[i
     Step.CATEGORY: _field_answer,
     Step.URL: _field_answer,
     Step.SUMMARY: _field_answer,
+    Step.IMAGE: _image_answer,
     Step.WHEN: _schedule,
     Step.LANGUAGE: _language_answer,
 }
@@ -427,6 +525,14 @@ async def _skip(
     return await _accepted(update, context, draft, draft.step, None)
 
 
+async def _skip_image(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int:
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _image_accepted(update, context, draft)
+
+
 async def _pick_category(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int | None:
@@ -443,7 +549,7 @@ async def _pick_category(
 async def _pick_field(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int | None:
-    if argument not in FIELDS:
+    if argument not in _CHANGEABLE:
         return None
     await update.callback_query.answer()
     await drop_buttons(update)
@@ -482,6 +588,7 @@ _BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
     (None, "cancel"): _cancel,
     (Step.URL, "skip"): _skip,
     (Step.SUMMARY, "skip"): _skip,
+    (Step.IMAGE, "skip"): _skip_image,
     (Step.CATEGORY, "cat"): _pick_category,
     (Step.FIELD, "f"): _pick_field,
     (Step.PREVIEW, "pub"): _publish_now,

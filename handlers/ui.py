@@ -1,24 +1,29 @@
 """What the guided flows (/add, /edit) and /delete share on screen: the conversation state,
-the category keyboard, retiring a step's buttons, and a validation problem in words."""
+the category keyboard, retiring a step's buttons, a validation problem in words, and an item
+shown as it will be delivered (with its picture)."""
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import html
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, PhotoSize, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
-from bot.i18n import _
+from bot.delivery.content import Shape, is_picture_error
+from bot.i18n import _, current
+from bot.render import item_message
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed
-from bot.services.views import CategoryView
+from bot.services.views import CategoryView, ItemView
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
@@ -38,8 +43,14 @@ class Flow(enum.StrEnum):
 
 
 def problem_text(failure: ValidationFailed) -> str:
-    """The problem in words; its details hold what the text needs (a limit as `max`)."""
-    return _(texts.PROBLEMS[failure.problem.value], **failure.details)
+    """The problem in words; its details hold what the text needs (a limit as `max`); a
+    fraction (a photo's size in MB) is written the reader's way."""
+    tr = current()
+    details = {
+        key: tr.number(value) if isinstance(value, float) else value
+        for key, value in failure.details.items()
+    }
+    return tr(texts.PROBLEMS[failure.problem.value], **details)
 
 
 def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
@@ -85,3 +96,45 @@ async def end_flow(update: Update, context: BotContext, farewell: str) -> int:
     await context.services.drafts.discard(*draft_keys(update))
     await update.effective_chat.send_message(farewell)
     return END
+
+
+def largest_photo(message: Message) -> PhotoSize | None:
+    """The biggest of the sizes Telegram made of a photo (the one worth keeping)."""
+    if not message.photo:
+        return None
+    return max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+
+
+async def send_item_preview(
+    update: Update, item: ItemView, tz: tzinfo, reply_markup: InlineKeyboardMarkup | None
+) -> Message:
+    """The item as subscribers will get it, shaped the way the sender shapes it
+    (`bot.delivery.content`): a photo with the item as caption, or the text with a large
+    preview of the picture, or plain text. A picture Telegram refuses (an address it cannot
+    fetch, say) is shown as the text with a warning, so the admin can pick another."""
+    chat = update.effective_chat
+    message = item_message(item, tz, share=False)
+    if message.shape is Shape.PHOTO:
+        try:
+            return await chat.send_photo(
+                message.picture or "", caption=message.caption, reply_markup=reply_markup
+            )
+        except BadRequest as exc:
+            if not is_picture_error(exc):
+                raise
+            warning = _(texts.ADD_PICTURE_REFUSED, error=html.escape(exc.message))
+            text = warning + "\n\n" + message.text
+            return await chat.send_message(text, reply_markup=reply_markup)
+    if message.shape is Shape.PREVIEW:
+        # is_disabled=False said outright: PTB fills unset fields from the bot's Defaults,
+        # which turn link previews off
+        options = LinkPreviewOptions(
+            is_disabled=False,
+            url=message.image_url,
+            prefer_large_media=True,
+            show_above_text=True,
+        )
+        return await chat.send_message(
+            message.text, link_preview_options=options, reply_markup=reply_markup
+        )
+    return await chat.send_message(message.text, reply_markup=reply_markup)

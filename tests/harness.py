@@ -21,7 +21,7 @@ from bot.app import running_bot
 from bot.config import Settings
 from bot.sandbox import UpdateTracker
 from bot.tasks import awaiting
-from emulator import BotApiEmulator
+from emulator import BotApiEmulator, InlineAnswer, InlinePost
 from emulator.models import SentMessage
 
 SHUTDOWN_LIMIT_SECONDS = 60
@@ -60,6 +60,32 @@ class Chatter:
         await self.harness.settle()
         return self.harness.emu.messages(self.chat_id)[before:]
 
+    async def send_photo(
+        self,
+        caption: str | None = None,
+        *,
+        size_bytes: int = 180_000,
+        width: int = 1280,
+        height: int = 960,
+    ) -> list[SentMessage]:
+        """Send a photo (with an optional caption); returns what the bot sent in response.
+        `last_sent["photo"][-1]["file_id"]` is the photo's file_id."""
+        before = self.harness.message_count(self.chat_id)
+        self.last_sent = self.harness.emu.send_photo(
+            user_id=self.user_id,
+            chat_id=self.chat_id,
+            caption=caption,
+            size_bytes=size_bytes,
+            width=width,
+            height=height,
+            chat_type=self.chat_type,
+            first_name=self.first_name,
+            chat_title=self.chat_title,
+            language_code=self.language_code,
+        )
+        await self.harness.settle()
+        return self.harness.emu.messages(self.chat_id)[before:]
+
     async def reply(self, text: str) -> SentMessage:
         """Send a message that must get exactly one reply; returns it."""
         replies = await self.send(text)
@@ -80,6 +106,31 @@ class Chatter:
         await self.harness.settle()
         answers = self.harness.emu.callback_answers[answers_before:]
         return self.harness.emu.messages(self.chat_id)[before:], answers
+
+    async def inline(self, query: str, offset: str = "") -> InlineAnswer:
+        """Type `@bot query` in this chat (inline mode); returns the bot's answer."""
+        answer = await self.harness.emu.inline_query(
+            query,
+            user_id=self.user_id,
+            offset=offset,
+            chat_type="sender" if self.chat_type == "private" else self.chat_type,
+            first_name=self.first_name,
+            language_code=self.language_code,
+        )
+        await self.harness.settle()
+        return answer
+
+    async def choose(self, answer: InlineAnswer, result_id: str) -> InlinePost:
+        """Choose a result of `answer`: it is posted in this chat via the bot."""
+        post = self.harness.emu.choose_inline_result(
+            answer,
+            result_id,
+            chat_id=self.chat_id,
+            chat_type=self.chat_type,
+            chat_title=self.chat_title,
+        )
+        await self.harness.settle()
+        return post
 
 
 @dataclass

@@ -73,6 +73,7 @@ ALERTS = frozenset(
         "BUTTON_EXPIRED",
         "NOT_ADMIN",
         "NO_MORE_ITEMS",
+        "SEARCH_NO_MORE",
         "SUBSCRIBE_ADMINS_ONLY_ALERT",
         "SUBSCRIBE_TOGGLED_ON",
         "SUBSCRIBE_TOGGLED_OFF",

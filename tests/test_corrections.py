@@ -110,6 +110,7 @@ async def test_edit_and_delete_list_the_last_ten_and_explain_bad_numbers(
         "Summary",
         "Link",
         "Category",
+        "Picture",
         texts.BUTTON_CANCEL,
     ]
     assert (await admin.reply("/cancel")).html == texts.EDIT_CANCELLED.format(id=5)

@@ -127,7 +127,8 @@ async def test_previews_confirmations_and_reports_use_the_zone(database_url: str
         await admin.send("Guided")
         await admin.send("News")
         await admin.send("https://coop.example/guided")
-        _, preview = await admin.send("A summary")
+        [ask_photo] = await admin.send("A summary")
+        (_, preview), _answers = await admin.press(ask_photo, texts.BUTTON_SKIP)
         assert f"{today} · News" in preview.text
 
         # the scheduled confirmation, and the report when the scheduled item went out

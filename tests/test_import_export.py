@@ -162,7 +162,15 @@ async def test_export_reads_back_as_the_same_items(transfer, tmp_path, sessions,
         "Co-ops and the SDGs",
         "No link at all",
     ]
-    assert list(records[0]) == ["category", "title", "url", "summary", "published", "language"]
+    assert list(records[0]) == [
+        "category",
+        "title",
+        "url",
+        "summary",
+        "published",
+        "language",
+        "image",
+    ]
     # one item a line, so a problem in an edited export points at the right line
     assert [line for line, _row in read_rows(exported)] == [2, 3, 4]
 

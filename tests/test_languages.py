@@ -134,7 +134,9 @@ async def test_the_same_conversation_in_each_language(database_url: str, languag
         assert ask_link.html == tr(texts.ADD_ASK_LINK)
         [ask_summary] = await admin.send("https://coop.example/sdg")
         assert ask_summary.html == tr(texts.ADD_ASK_SUMMARY)
-        intro, preview = await _press(admin, ask_summary, tr(texts.BUTTON_SKIP))
+        [ask_photo] = await _press(admin, ask_summary, tr(texts.BUTTON_SKIP))
+        assert ask_photo.html == tr(texts.ADD_ASK_PHOTO)
+        intro, preview = await _press(admin, ask_photo, tr(texts.BUTTON_SKIP))
         own_name = tr.language_name(language)
         assert intro.html == (
             tr(texts.ADD_PREVIEW) + "\n" + tr(texts.ADD_PREVIEW_LANGUAGE, language=own_name)
@@ -400,7 +402,8 @@ async def test_an_unknown_item_language_is_refused(harness: Harness) -> None:
     await admin.send("Title")
     await admin.send("News")
     [ask_summary] = await admin.send("https://coop.example/y")
-    _, preview = await _press(admin, ask_summary, texts.BUTTON_SKIP)
+    [ask_photo] = await _press(admin, ask_summary, texts.BUTTON_SKIP)
+    _, preview = await _press(admin, ask_photo, texts.BUTTON_SKIP)
     [ask] = await _press(admin, preview, texts.BUTTON_ITEM_LANGUAGE)
     assert ask.html == texts.ADD_ASK_LANGUAGE
     [again] = await admin.send("klingon")

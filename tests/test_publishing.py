@@ -60,7 +60,14 @@ async def _to_preview(chat: Chatter, title: str = "A title") -> list[SentMessage
     await chat.send(title)
     await chat.send("Events")
     await chat.send("https://coop.example/new")
-    return await chat.send("A summary")
+    return await _skip_photo(chat, await chat.send("A summary"))
+
+
+async def _skip_photo(chat: Chatter, asked: list[SentMessage]) -> list[SentMessage]:
+    """The last step, the picture: Skip (the preview follows)."""
+    [ask_photo] = asked
+    assert ask_photo.html == texts.ADD_ASK_PHOTO
+    return await _press(chat, ask_photo, texts.BUTTON_SKIP)
 
 
 async def test_guided_add_with_an_existing_category_and_every_skip(harness: Harness) -> None:
@@ -75,7 +82,9 @@ async def test_guided_add_with_an_existing_category_and_every_skip(harness: Harn
     assert harness.emu.bot_message(ADMIN_ID, ask_category.message_id).buttons == []
     [ask_summary] = await _press(admin, ask_link, texts.BUTTON_SKIP)
     assert ask_summary.html == texts.ADD_ASK_SUMMARY
-    intro, preview = await _press(admin, ask_summary, texts.BUTTON_SKIP)
+    [ask_photo] = await _press(admin, ask_summary, texts.BUTTON_SKIP)
+    assert ask_photo.html == texts.ADD_ASK_PHOTO
+    intro, preview = await _press(admin, ask_photo, texts.BUTTON_SKIP)
     assert intro.html == PREVIEW_INTRO
     assert preview.html == _card("Co-ops grow", "Events")
     assert [b["text"] for b in preview.buttons] == [
@@ -114,7 +123,7 @@ async def test_guided_add_with_a_new_category_then_editing_every_field(harness: 
     await admin.send("Title one")
     assert (await admin.reply("fresh   Topic")).html == texts.ADD_ASK_LINK
     assert (await admin.reply("https://coop.example/a")).html == texts.ADD_ASK_SUMMARY
-    intro, preview = await admin.send("Summary one")
+    intro, preview = await _skip_photo(admin, await admin.send("Summary one"))
     assert preview.html == _card(
         "Title one", "fresh Topic", "https://coop.example/a", "Summary one"
     )
@@ -127,6 +136,7 @@ async def test_guided_add_with_a_new_category_then_editing_every_field(harness: 
             "Category",
             "Link",
             "Summary",
+            "Picture",
             texts.BUTTON_CANCEL,
         ]
         [ask] = await _press(admin, which, label)
@@ -235,7 +245,7 @@ async def test_every_validation_case_in_the_guided_flow_asks_again(harness: Harn
     assert taken.html == texts.ADD_LINK_TAKEN.format(id=1)
     assert (await admin.reply("https://coop.example/fine")).html == texts.ADD_ASK_SUMMARY
     assert (await admin.reply("s" * 1001)).html == _again("summary_too_long", length=1001, max=1000)
-    _, preview = await admin.send("s" * 1000)
+    _, preview = await _skip_photo(admin, await admin.send("s" * 1000))
     assert preview.html == _card("t" * 256, "c" * 64, "https://coop.example/fine", "s" * 1000)
     assert (await admin.reply("what now?")).html == texts.ADD_USE_BUTTONS
     # the category keyboard of an earlier step no longer works
@@ -358,7 +368,7 @@ async def test_schedule_publishes_at_the_given_local_time(rome: tuple[Harness, C
     await admin.send("Later")
     await admin.send("Events")
     await admin.send("https://coop.example/later")
-    _, preview = await admin.send("Soon")
+    _, preview = await _skip_photo(admin, await admin.send("Soon"))
     [ask] = await _press(admin, preview, texts.BUTTON_SCHEDULE)
     assert ask.html == texts.ADD_ASK_WHEN.format(tz="Europe/Rome", example="2030-01-11 09:00")
     assert (await admin.reply("tomorrow")).html == _when_problem("format")

@@ -271,7 +271,9 @@ async def test_a_guided_add_whose_steps_alternate_between_workers(
             assert ask_link.html == texts.ADD_ASK_LINK
             [ask_summary] = await say("https://coop.example/e2e-workers")
             assert ask_summary.html == texts.ADD_ASK_SUMMARY
-            intro, preview = await press(ask_summary, texts.BUTTON_SKIP)
+            [ask_photo] = await press(ask_summary, texts.BUTTON_SKIP)
+            assert ask_photo.html == texts.ADD_ASK_PHOTO
+            intro, preview = await press(ask_photo, texts.BUTTON_SKIP)
             assert intro.html.startswith(texts.ADD_PREVIEW)
             assert "Workers share a webhook" in preview.text
             [done] = await press(preview, texts.BUTTON_PUBLISH)
@@ -295,7 +297,7 @@ async def test_a_guided_add_whose_steps_alternate_between_workers(
             got = {r: [m.text.split("\n")[0] for m in emu.messages(r)] for r in readers}
             assert all(lines == ["Workers share a webhook"] for lines in got.values()), got
             await emu.wait_idle(quiet=0.2, timeout=HANG_GUARD)
-            assert len(emu.messages(ADMIN_ID)) == 7  # one answer to each step, no more
+            assert len(emu.messages(ADMIN_ID)) == 8  # one answer to each step, no more
     finally:
         await engine.dispose()
 

@@ -1,6 +1,7 @@
 """Push delivery: fan-out of new items to subscribers, sent within Telegram's limits."""
 
 from bot.delivery.budget import Budget, SharedRateLimiter
+from bot.delivery.content import ItemMessage, send_item_message
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.leader import AlreadyRunning, SqliteGuard, leadership_for
 from bot.delivery.options import DeliveryOptions
@@ -15,7 +16,9 @@ __all__ = [
     "DeliveryEngine",
     "DeliveryOptions",
     "DeliveryStore",
+    "ItemMessage",
     "SharedRateLimiter",
     "SqliteGuard",
     "leadership_for",
+    "send_item_message",
 ]

@@ -1,12 +1,17 @@
 """The sender's second job: edits and deletions of messages already sent.
 
     /edit, /delete ─▶ corrections (pending) ◀─ a delivery recorded with an older revision
-                           │ claim (lease) ─▶ queue ─▶ workers ─▶ editMessageText / deleteMessage
+                           │ claim (lease) ─▶ queue ─▶ workers ─▶ editMessage* / deleteMessage
                            ◀──────── outcomes, written in batches ◀──┘
 
 It works beside the delivery loop, in the same process (the one holding the sender lock), with
 the same budget (BULK: replies to people still go first), the same retries (429 waits its
 `retry_after`; 5xx, timeouts and dropped connections back off) and the same leases.
+
+A text message gets `editMessageText` (with a large preview of the image if the item has a
+picture URL now). A photo gets `editMessageMedia` when the picture changed (the new picture
+is fetched once, as for sends: `bot.delivery.pictures`), else `editMessageCaption`. A photo
+whose item lost its picture keeps it: Telegram cannot turn a photo into a text message.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import LinkPreviewOptions
+from telegram import InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -31,27 +36,32 @@ from bot.db.base import utcnow
 from bot.db.models.corrections import EDIT
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
 from bot.delivery.budget import Budget
+from bot.delivery.content import ItemMessage, is_picture_error
 from bot.delivery.options import DeliveryOptions
+from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
 from bot.delivery.store import ClaimedCorrection, CorrectionOutcome, DeliveryStore
 from bot.delivery.transport import BroadcastBot
 
 log = logging.getLogger(__name__)
 
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """An item's message text, and the item revision it is at least as new as."""
+    """An item's message, and the item revision it is at least as new as."""
 
     revision: int
-    text: str
+    message: ItemMessage
+
+    @property
+    def text(self) -> str:
+        return self.message.text
 
 
 @dataclass
 class CorrectionStats:
     edited: int = 0
+    media_edits: int = 0  # photos that got a new picture
     deleted: int = 0
     failed: int = 0
     retries: int = 0  # timeouts, network errors, 5xx
@@ -73,8 +83,10 @@ class CorrectionSender:
         is_leader: Callable[[], bool],
         stop: StopSignal,
         poll_seconds: float,
+        pictures: Pictures,
     ) -> None:
         self._store = store
+        self._pictures = pictures
         self._bot = bot
         self._budget = budget
         self._options = options
@@ -167,53 +179,99 @@ class CorrectionSender:
 
     async def _correct(self, row: ClaimedCorrection) -> CorrectionOutcome:
         revision = row.revision
-        text = None
+        message: ItemMessage | None = None
         if row.action == EDIT:
             rendered = await self._rendered(row.item_id, row.revision, row.language)
             if rendered is None:  # deleted meanwhile: the deletion takes over
                 return self._final(row, revision, CANCELLED, "item gone", tried=False)
-            revision, text = rendered.revision, rendered.text
-        while True:
-            while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
-                self._recorded.clear()
-                await self._stop.wait(self._recorded, 0.5)
-            await send_turn(self._stop, self._budget, row.chat_id)
-            try:
-                if text is not None:
-                    await self._bot.edit_message_text(
-                        text,
-                        chat_id=row.chat_id,
-                        message_id=row.message_id,
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=_NO_PREVIEW,
-                        read_timeout=self._options.send_timeout,
+            revision, message = rendered.revision, rendered.message
+        # a photo whose picture changed gets the new one, if there is one to give
+        media = row.photo and row.media and message is not None and message.has_picture
+        turn: Turn | None = None
+        try:
+            while True:
+                while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
+                    self._recorded.clear()
+                    await self._stop.wait(self._recorded, 0.5)
+                if media and turn is None:
+                    assert message is not None
+                    turn = await self._pictures.take(row.item_id, message)
+                    media = turn is not None
+                await send_turn(self._stop, self._budget, row.chat_id)
+                try:
+                    if message is None:
+                        await self._bot.delete_message(
+                            row.chat_id, row.message_id, read_timeout=self._options.send_timeout
+                        )
+                    else:
+                        await self._edit(row, message, turn)
+                except RetryAfter as exc:  # flood control: wait, then the very same request
+                    self.stats.flood_waits += 1
+                    await flood_wait(self._stop, self._budget, exc)
+                    continue
+                except ChatMigrated:  # the old group's messages stay as they are
+                    return self._final(row, revision, FAILED, "chat migrated")
+                except Forbidden as exc:  # blocked, kicked: the chat is gone for every send
+                    await self._store.deactivate_chat(row.chat_id, exc.message)
+                    return self._final(row, revision, FAILED, exc.message)
+                except BadRequest as exc:
+                    reason = exc.message.lower()
+                    if turn is not None and is_picture_error(exc):
+                        # the new picture is refused: the caption is still corrected
+                        await self._pictures.refused(turn, exc.message)
+                        turn, media = None, False
+                        continue
+                    if "not modified" in reason:  # it already shows this text
+                        return self._done(row, revision)
+                    if "not found" in reason and row.action != EDIT and row.attempts:
+                        # an earlier try (timed out, or cut off by a crash) may have deleted
+                        # it: either way it is gone, as asked
+                        return self._done(row, revision)
+                    # deleted by someone, older than 48 h, chat gone: retrying cannot help
+                    return self._final(row, revision, FAILED, exc.message)
+                except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
+                    return self._transient(
+                        row, revision, f"{exc.__class__.__name__}: {exc.message}"
                     )
-                else:
-                    await self._bot.delete_message(
-                        row.chat_id, row.message_id, read_timeout=self._options.send_timeout
-                    )
-            except RetryAfter as exc:  # flood control: wait, then the very same request again
-                self.stats.flood_waits += 1
-                await flood_wait(self._stop, self._budget, exc)
-                continue
-            except ChatMigrated:  # the old group's messages stay as they are
-                return self._final(row, revision, FAILED, "chat migrated")
-            except Forbidden as exc:  # blocked, kicked: the chat is gone for every send
-                await self._store.deactivate_chat(row.chat_id, exc.message)
-                return self._final(row, revision, FAILED, exc.message)
-            except BadRequest as exc:
-                reason = exc.message.lower()
-                if "not modified" in reason:  # it already shows this text
-                    return self._done(row, revision)
-                if "not found" in reason and row.action != EDIT and row.attempts:
-                    # an earlier try (timed out, or cut off by a crash) may have deleted it:
-                    # either way it is gone, as asked
-                    return self._done(row, revision)
-                # deleted by someone, older than 48 h, chat gone: retrying cannot help
-                return self._final(row, revision, FAILED, exc.message)
-            except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
-                return self._transient(row, revision, f"{exc.__class__.__name__}: {exc.message}")
-            return self._done(row, revision)
+                if turn is not None:
+                    self.stats.media_edits += 1
+                return self._done(row, revision)
+        finally:
+            if turn is not None:
+                self._pictures.released(turn)
+
+    async def _edit(self, row: ClaimedCorrection, message: ItemMessage, turn: Turn | None) -> None:
+        timeout = self._options.send_timeout
+        if turn is not None:  # a photo with a new picture
+            edited = await self._bot.edit_message_media(
+                InputMediaPhoto(turn.picture, caption=message.caption, parse_mode=ParseMode.HTML),
+                chat_id=row.chat_id,
+                message_id=row.message_id,
+                reply_markup=message.markup,
+                read_timeout=timeout,
+            )
+            sizes = edited.photo if not isinstance(edited, bool) else ()
+            file_id = max(sizes, key=lambda s: s.width * s.height).file_id if sizes else None
+            await self._pictures.learned(turn, file_id)
+        elif row.photo:
+            await self._bot.edit_message_caption(
+                chat_id=row.chat_id,
+                message_id=row.message_id,
+                caption=message.caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=message.markup,
+                read_timeout=timeout,
+            )
+        else:  # a text message: with a large preview of the picture, if it has a URL now
+            await self._bot.edit_message_text(
+                message.text,
+                chat_id=row.chat_id,
+                message_id=row.message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=message.picture_preview,
+                reply_markup=message.markup,
+                read_timeout=timeout,
+            )
 
     def _done(self, row: ClaimedCorrection, revision: int) -> CorrectionOutcome:
         if row.action == EDIT:

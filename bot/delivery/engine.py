@@ -23,7 +23,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram.error import (
     BadRequest,
@@ -37,9 +37,11 @@ from telegram.error import (
 from bot.db.base import utcnow
 from bot.db.models.delivery import CANCELLED, FAILED, PENDING, SENT
 from bot.delivery.budget import Budget
+from bot.delivery.content import ItemMessage, Shape, is_picture_error
 from bot.delivery.corrections import CorrectionSender, Rendered
 from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
+from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
 from bot.delivery.store import Claimed, DeliveryStore, Outcome
 from bot.delivery.transport import BroadcastBot
@@ -69,11 +71,14 @@ class EngineStats:
     flood_waits: int = 0  # 429s answered
     migrated: int = 0
     expanded: int = 0  # delivery rows created
+    photos: int = 0  # sent as photos (the rest of `sent` as text)
+    picture_fallbacks: int = 0  # a refused picture: sent as text instead
 
 
 # the message for an item as subscribers get it, in an interface language (item id,
-# language); None once the item is withdrawn
-RenderItem = Callable[[int, str], Awaitable[str | None]]
+# language): its text, caption, picture and button (or just an HTML text); None once the
+# item is withdrawn
+RenderItem = Callable[[int, str], Awaitable[ItemMessage | str | None]]
 # told the outcome of each delivery attempt: "sent", "blocked" (the chat is gone: blocked,
 # kicked, deleted), "failed" (for good), "retried" (it will be tried again), "cancelled"
 OnOutcome = Callable[[str], None]
@@ -130,6 +135,8 @@ class DeliveryEngine:
         self._inactive: set[int] = set()
         # one text per (item, interface language), however many chats read it
         self._texts: dict[tuple[int, str], asyncio.Future[Rendered | None]] = {}
+        # each item's picture: by URL once, then by the file_id Telegram gave for it
+        self.pictures = Pictures(store, self._stop)
         self._tasks: list[asyncio.Task[None]] = []
         self.cancelled_on_stop = 0  # tasks that overran the stop's bound (0 when all is well)
         self.corrections = CorrectionSender(
@@ -141,6 +148,7 @@ class DeliveryEngine:
             rendered=self._text,
             is_leader=lambda: self.is_leader,
             stop=self._stop,
+            pictures=self.pictures,
             poll_seconds=poll_seconds,
         )
 
@@ -255,6 +263,7 @@ class DeliveryEngine:
     def corrected(self, item_id: int) -> None:
         """An item was just edited or deleted: send it as it is now, and correct what was sent."""
         self.forget(item_id)
+        self.pictures.forget(item_id)
         self.corrections.wake()
 
     # -- claiming ----------------------------------------------------------------------------
@@ -366,12 +375,21 @@ class DeliveryEngine:
 
     async def _render(self, item_id: int, language: str) -> Rendered | None:
         # the revision first: the text read after it is at least that new, so a message is
-        # never recorded as newer than it is (a stale one gets its edit when recorded)
-        revision = await self._store.item_revision(item_id)
-        text = await self._render_item(item_id, language)
-        if text is None or revision is None:
+        # never recorded as newer than it is (a stale one gets its edit when recorded); the
+        # picture's file_id and state come with it, fresh, whatever the renderer cached
+        state = await self._store.item_state(item_id)
+        message = await self._render_item(item_id, language)
+        if message is None or state is None:
             return None
-        return Rendered(revision, text)
+        if isinstance(message, str):
+            message = ItemMessage(text=message, caption=message)
+        if message.image_url or message.image_file_id:
+            message = replace(
+                message,
+                image_file_id=state.image_file_id or message.image_file_id,
+                image_broken=state.image_broken,
+            )
+        return Rendered(state.revision, message)
 
     async def _deliver(self, row: Claimed) -> Outcome:
         chat_id = row.chat_id
@@ -379,56 +397,93 @@ class DeliveryEngine:
         if rendered is None:  # the item was deleted before it reached everyone
             self._on_outcome("cancelled")
             return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="item gone")
-        text = rendered.text
-        while True:
-            if chat_id in self._inactive:
-                self.stats.cancelled += 1
-                self._on_outcome("cancelled")
-                return Outcome(row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive")
-            while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
-                self._recorded.clear()
-                await self._wait(self._recorded, 0.5)
-            await send_turn(self._stop, self._budget, chat_id)
-            try:
-                message_id = await self._bot.send_html(
-                    chat_id, text, read_timeout=self._options.send_timeout
-                )
-            except RetryAfter as exc:  # flood control: wait, then the very same message again
-                self.stats.flood_waits += 1
-                await flood_wait(self._stop, self._budget, exc)
-                continue
-            except ChatMigrated as exc:
-                migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
-                self.stats.migrated += 1
-                log.info("delivery: chat %s moved to %s", chat_id, migrated.new_chat_id)
-                key = (row.item_id, chat_id)
-                self._queued.discard(key)
-                chat_id = exc.new_chat_id
-                self._queued.add((row.item_id, chat_id))
-                continue
-            except Forbidden as exc:
-                return await self._gone(row, chat_id, exc.message)
-            except BadRequest as exc:
-                if any(reason in exc.message.lower() for reason in _GONE_CHAT):
+        message = rendered.message
+        shape = message.shape
+        turn: Turn | None = None  # the picture, while it goes as a photo
+        try:
+            while True:
+                if chat_id in self._inactive:
+                    self.stats.cancelled += 1
+                    self._on_outcome("cancelled")
+                    return Outcome(
+                        row.item_id, chat_id, CANCELLED, row.attempts, last_error="inactive"
+                    )
+                while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
+                    self._recorded.clear()
+                    await self._wait(self._recorded, 0.5)
+                if shape is Shape.PHOTO and turn is None:
+                    turn = await self.pictures.take(row.item_id, message)
+                    if turn is None:  # refused: the item goes as text
+                        shape = Shape.TEXT
+                await send_turn(self._stop, self._budget, chat_id)
+                file_id = None
+                try:
+                    if turn is not None:
+                        message_id, file_id = await self._bot.send_picture(
+                            chat_id,
+                            turn.picture,
+                            message.caption,
+                            read_timeout=self._options.send_timeout,
+                            markup=message.markup_json,
+                        )
+                    else:
+                        message_id = await self._bot.send_html(
+                            chat_id,
+                            message.text,
+                            read_timeout=self._options.send_timeout,
+                            preview_url=message.image_url if shape is Shape.PREVIEW else None,
+                            markup=message.markup_json,
+                        )
+                except RetryAfter as exc:  # flood control: wait, then the very same message
+                    self.stats.flood_waits += 1
+                    await flood_wait(self._stop, self._budget, exc)
+                    continue
+                except ChatMigrated as exc:
+                    migrated = await self._store.migrate_chat(chat_id, exc.new_chat_id)
+                    self.stats.migrated += 1
+                    log.info("delivery: chat %s moved to %s", chat_id, migrated.new_chat_id)
+                    key = (row.item_id, chat_id)
+                    self._queued.discard(key)
+                    chat_id = exc.new_chat_id
+                    self._queued.add((row.item_id, chat_id))
+                    continue
+                except Forbidden as exc:
                     return await self._gone(row, chat_id, exc.message)
-                self.stats.failed += 1  # the message itself is wrong: retrying cannot help
-                self._on_outcome("failed")
+                except BadRequest as exc:
+                    if any(reason in exc.message.lower() for reason in _GONE_CHAT):
+                        return await self._gone(row, chat_id, exc.message)
+                    if turn is not None and is_picture_error(exc):
+                        # a broken picture does not lose the delivery: text, at once
+                        await self.pictures.refused(turn, exc.message)
+                        self.stats.picture_fallbacks += 1
+                        turn, shape = None, Shape.TEXT
+                        continue
+                    self.stats.failed += 1  # the message itself is wrong: retrying cannot help
+                    self._on_outcome("failed")
+                    return Outcome(
+                        row.item_id, chat_id, FAILED, row.attempts + 1, last_error=exc.message
+                    )
+                except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
+                    return self._transient(row, chat_id, f"{exc.__class__.__name__}: {exc.message}")
+                if turn is not None:
+                    await self.pictures.learned(turn, file_id)
+                    turn = None
+                    self.stats.photos += 1
+                self.stats.sent += 1
+                self._on_outcome("sent")
                 return Outcome(
-                    row.item_id, chat_id, FAILED, row.attempts + 1, last_error=exc.message
+                    row.item_id,
+                    chat_id,
+                    SENT,
+                    row.attempts + 1,
+                    message_id=message_id,
+                    sent_at=utcnow(),
+                    revision=rendered.revision,
+                    photo=shape is Shape.PHOTO,
                 )
-            except (NetworkError, TelegramError) as exc:  # timeouts, dropped connections, 5xx
-                return self._transient(row, chat_id, f"{exc.__class__.__name__}: {exc.message}")
-            self.stats.sent += 1
-            self._on_outcome("sent")
-            return Outcome(
-                row.item_id,
-                chat_id,
-                SENT,
-                row.attempts + 1,
-                message_id=message_id,
-                sent_at=utcnow(),
-                revision=rendered.revision,
-            )
+        finally:
+            if turn is not None:  # a first send that did not settle: another worker tries
+                self.pictures.released(turn)
 
     async def _gone(self, row: Claimed, chat_id: int, reason: str) -> Outcome:
         if len(self._inactive) > 100_000:

@@ -40,6 +40,7 @@ from bot.db.models import (
 )
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
+from bot.db.models.news import FILE_ID_MAX, IMAGE_ERROR_MAX
 from bot.i18n import news_choice
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
@@ -69,6 +70,7 @@ class Outcome:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     revision: int | None = None  # of the item, for a sent message: what it was rendered from
+    photo: bool = False  # the message is a photo with the item as its caption
 
     def row(self) -> dict[str, object]:
         return {
@@ -79,6 +81,7 @@ class Outcome:
             "message_id": self.message_id,
             "sent_at": self.sent_at,
             "revision": self.revision,
+            "photo": self.photo,
             "next_attempt_at": self.next_attempt_at,
             "last_error": self.last_error[:LAST_ERROR_MAX] if self.last_error else None,
             "lease_owner": None,
@@ -95,6 +98,18 @@ class ClaimedCorrection:
     revision: int
     attempts: int
     language: str = "en"  # the chat's interface language, for an edit's new text
+    photo: bool = False  # the sent message is a photo (its caption and picture get edited)
+    media: bool = False  # the item's picture changed: a photo gets the new one
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What the sender reads of an item beside its text, once per claimed batch: the revision
+    (the text read after it is at least that new) and the picture as Telegram knows it."""
+
+    revision: int
+    image_file_id: str | None
+    image_broken: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +284,58 @@ class DeliveryStore:
         )
         return {item_id: revision for item_id, revision in rows}
 
+    async def item_state(self, item_id: int) -> ItemState | None:
+        """Read before the item's text: revision, file_id learned, picture refused."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Item.revision, Item.image_file_id, Item.image_error).where(
+                        Item.id == item_id
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        return ItemState(row.revision, row.image_file_id, row.image_error is not None)
+
+    async def learn_file_id(self, item_id: int, image_url: str, file_id: str) -> bool:
+        """Keep the file_id Telegram gave for the item's picture URL, so every later send (in
+        any process) reuses it instead of another fetch. Only while the item still has that
+        URL and no file_id; not an edit (the revision stays)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Item)
+                .where(
+                    Item.id == item_id,
+                    Item.image_url == image_url,
+                    Item.image_file_id.is_(None),
+                )
+                .values(image_file_id=file_id[:FILE_ID_MAX])
+                .execution_options(synchronize_session=False)
+            )
+        return result.rowcount == 1
+
+    async def refuse_picture(
+        self, item_id: int, image_url: str | None, image_file_id: str | None, error: str
+    ) -> bool:
+        """Telegram refused the item's picture: it goes out as text from now on, and the report
+        job tells the admin. True only for the call that marked it (once per picture, across
+        retries and processes); a picture changed meanwhile is left alone."""
+        same_url = Item.image_url.is_(None) if image_url is None else Item.image_url == image_url
+        same_file = (
+            Item.image_file_id.is_(None)
+            if image_file_id is None
+            else Item.image_file_id == image_file_id
+        )
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Item)
+                .where(Item.id == item_id, Item.image_error.is_(None), same_url, same_file)
+                .values(image_error=error[:IMAGE_ERROR_MAX])
+                .execution_options(synchronize_session=False)
+            )
+        return result.rowcount == 1
+
     async def item_revision(self, item_id: int) -> int | None:
         """Read before the item's text: the text read afterwards is at least this new."""
         async with self._sessions() as session:
@@ -350,6 +417,8 @@ class DeliveryStore:
                         "message_id": o.message_id,
                         "revision": revision,
                         "request_id": request_id,
+                        # what changed is unknown here: a photo gets the picture as it is now
+                        "media": True,
                         "created_at": now,
                         "updated_at": now,
                     }
@@ -407,19 +476,38 @@ class DeliveryStore:
                 Correction.message_id,
                 Correction.revision,
                 Correction.attempts,
+                Correction.media,
             )
             .execution_options(synchronize_session=False)
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
             languages = await self._languages(session, {row.chat_id for row in rows})
+            photos = await self._photos(session, {(row.item_id, row.chat_id) for row in rows})
         # attempts made before this one
         return [
             ClaimedCorrection(
-                *row[:5], attempts=row[5] - 1, language=languages.get(row.chat_id, "en")
+                *row[:5],
+                attempts=row[5] - 1,
+                language=languages.get(row.chat_id, "en"),
+                photo=(row.item_id, row.chat_id) in photos,
+                media=bool(row.media),
             )
             for row in rows
         ]
+
+    @staticmethod
+    async def _photos(session: AsyncSession, keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which of these (item, chat) deliveries went out as photos."""
+        if not keys:
+            return set()
+        rows = await session.execute(
+            select(Delivery.item_id, Delivery.chat_id).where(
+                tuple_(Delivery.item_id, Delivery.chat_id).in_(sorted(keys)),
+                Delivery.photo.is_(True),
+            )
+        )
+        return {(item_id, chat_id) for item_id, chat_id in rows}
 
     async def record_corrections(self, outcomes: Sequence[CorrectionOutcome]) -> None:
         """Write back a batch of correction outcomes (two executemany, one commit).

@@ -93,6 +93,7 @@ class FeedEntry:
     published: datetime | None
     categories: tuple[str, ...]
     language: str | None = None  # ISO 639-1, from the entry or else the feed; None: unsaid
+    image: str | None = None  # the entry's picture, as the feed gives it (any scheme)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,25 @@ def _summary(entry: dict[str, Any]) -> str | None:
     return summary or None
 
 
+def _is_image(media: dict[str, Any]) -> bool:
+    return str(media.get("type") or "").lower().startswith("image/")
+
+
+def _entry_image(entry: dict[str, Any]) -> str | None:
+    """The entry's picture: an `enclosure` of an image type, else a `media:content` that is an
+    image (medium="image" or an image type), else the first `media:thumbnail`. The first with
+    an https address wins; `bot.services.feeds` checks it like any image URL."""
+    candidates = [e.get("href") for e in entry.get("enclosures") or () if _is_image(e)]
+    candidates += [
+        m.get("url")
+        for m in entry.get("media_content") or ()
+        if str(m.get("medium") or "").lower() == "image" or _is_image(m)
+    ]
+    candidates += [t.get("url") for t in entry.get("media_thumbnail") or ()]
+    urls = [url.strip() for url in candidates if isinstance(url, str) and url.strip()]
+    return next((url for url in urls if url.lower().startswith("https://")), None)
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse bytes we fetched ourselves; raises FeedError(NOT_A_FEED) for anything else."""
     headers = {"content-location": url}  # relative links resolve against the feed's URL
@@ -182,6 +202,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
                     if (term := tag.get("term") or tag.get("label")) and term.strip()
                 ),
                 language=_entry_language(raw) or feed_language,
+                image=_entry_image(raw),
             )
         )
     feed_title = _text(document.feed.get("title"), document.feed.get("title_detail"))

@@ -97,9 +97,10 @@ class CorrectionsService:
         request: CorrectionRequest,
         revision: int,
         *conditions: ColumnElement[bool],
+        media: bool = False,
     ) -> int:
         """One correction row per sent message of the item (INSERT ... SELECT, re-arming a
-        row that is there already); returns how many."""
+        row that is there already); returns how many. `media`: the picture changed."""
         now = request.created_at
         sent = select(
             Delivery.item_id,
@@ -108,6 +109,7 @@ class CorrectionsService:
             Delivery.message_id,
             literal(revision),
             literal(request.id, BigIntId),
+            literal(media),
             literal(now, UTCDateTime()),
             literal(now, UTCDateTime()),
         ).where(
@@ -123,6 +125,7 @@ class CorrectionsService:
             "message_id",
             "revision",
             "request_id",
+            "media",
             "created_at",
             "updated_at",
         ]
@@ -184,6 +187,47 @@ class CorrectionsService:
                 session, actor_id, item_id, EDIT, report_chat_id, self.now()
             )
             request.total = await self._arm(session, request, item.revision)
+            await announce(session, ITEMS)
+        self._news.invalidate()
+        return Edited(after, before, request.id, request.total)
+
+    async def set_image(
+        self,
+        item_id: int,
+        *,
+        image_url: str | None,
+        image_file_id: str | None,
+        actor_id: int,
+        report_chat_id: int | None = None,
+    ) -> Edited:
+        """Give the item a new picture (an https URL already validated, or a photo's file_id),
+        or none (both None), and have the messages already sent follow: photos get the new
+        picture (editMessageMedia), text messages a preview of it. An edit like any other:
+        the revision moves on, the audit log and the report say who did it.
+
+        A picture Telegram refused before is forgiven: the new one is tried. Raises
+        LookupError when the item is unknown or deleted."""
+        before = await self._news.get_item(item_id)
+        if before is None:
+            raise LookupError(item_id)
+        async with self._sessions.begin() as session:
+            item = await session.get(Item, item_id, with_for_update=True)
+            if item is None or item.deleted_at is not None:
+                raise LookupError(item_id)
+            item.image_url = image_url
+            item.image_file_id = image_file_id
+            item.image_error = None
+            item.image_error_reported_at = None
+            item.revision += 1
+            old = before.image_url or before.image_file_id
+            new = image_url or image_file_id
+            record(session, actor_id, "edit", item_id=item_id, detail=f"image: {old!r} -> {new!r}")
+            await session.flush()
+            after = item_view(item, before.category)
+            request = await self._request(
+                session, actor_id, item_id, EDIT, report_chat_id, self.now()
+            )
+            request.total = await self._arm(session, request, item.revision, media=True)
             await announce(session, ITEMS)
         self._news.invalidate()
         return Edited(after, before, request.id, request.total)

@@ -36,6 +36,7 @@ from bot.services.validation import (
     ItemDraft,
     ValidationFailed,
     clean_category,
+    clean_image_url,
     clean_language,
     clean_url,
 )
@@ -199,6 +200,15 @@ def _fits(validator: str | None, limit: int) -> str | None:
 def _error_text(error: FeedError) -> str:
     text = f"{error.code.value}:{error.detail}" if error.detail else error.code.value
     return text[:FEED_ERROR_MAX]
+
+
+def _image_url(raw: str | None) -> str | None:
+    """A feed's picture if it is a usable https URL; anything else is dropped, not an error
+    (the entry is still published, without a picture)."""
+    try:
+        return clean_image_url(raw)
+    except ValidationFailed:
+        return None
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -559,4 +569,5 @@ class FeedService:
             url=url,
             summary=_shorten(entry.summary, SUMMARY_MAX) if entry.summary else None,
             language=entry.language or feed.language or DEFAULT_LANGUAGE,
+            image_url=_image_url(entry.image),
         )

@@ -1,5 +1,6 @@
 """Reports to admins: to the one who published an item, once its broadcast has ended; to the
-one who edited or deleted an item, once the sent messages are corrected.
+one who edited or deleted an item, once the sent messages are corrected; to the one who
+published an item whose picture Telegram refused (the owners for feed items), once.
 
 A broadcast has ended when the item left the broadcast queue (fanned out) and none of its
 deliveries is pending any more. Each item is reported once: the report row is written
@@ -58,6 +59,16 @@ class CorrectionReportView:
     failed: int  # chat gone, message deleted meanwhile, gave up after retries
     too_old: int  # deletion: sent more than 48 h ago, Telegram refuses
     cancelled: int  # deletion: pending deliveries that never went out
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedPictureView:
+    """A picture Telegram refused: the item went out as text."""
+
+    item_id: int
+    title: str
+    error: str  # Telegram's answer
+    admin_id: int | None  # who published it; None for feeds and imports (tell the owners)
 
 
 # what Telegram answers to a deletion after its 48 hours
@@ -191,6 +202,47 @@ class ReportService:
                     failed=failed,
                     too_old=request.too_old + old,
                     cancelled=request.cancelled,
+                )
+            )
+        return reports
+
+    async def take_refused_pictures(self, limit: int = 50) -> list[RefusedPictureView]:
+        """Pictures Telegram refused (their items went out as text) that nobody was told of
+        yet; marks them, so each is reported once however many chats, retries and processes
+        met it. The admin who published the item hears of it; for feed and imported items,
+        `admin_id` is None: the owners do."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Item.id, Item.title, Item.source, Item.image_error)
+                    .where(
+                        Item.image_error.is_not(None),
+                        Item.image_error_reported_at.is_(None),
+                        Item.deleted_at.is_(None),
+                    )
+                    .order_by(Item.id)
+                    .limit(limit)
+                )
+            ).all()
+        reports = []
+        for item_id, title, source, error in rows:
+            async with self._sessions.begin() as session:
+                taken = await session.execute(
+                    update(Item)
+                    .where(Item.id == item_id, Item.image_error_reported_at.is_(None))
+                    .values(image_error_reported_at=self.now())
+                    .execution_options(synchronize_session=False)
+                )
+            if taken.rowcount != 1:
+                continue  # another run reported it
+            admin = (source or "").removeprefix(ADMIN_SOURCE) if source else ""
+            is_admin = bool(source and source.startswith(ADMIN_SOURCE) and admin.isdigit())
+            reports.append(
+                RefusedPictureView(
+                    item_id=item_id,
+                    title=title,
+                    error=error or "",
+                    admin_id=int(admin) if is_admin else None,
                 )
             )
         return reports

@@ -3,11 +3,14 @@
 Every row is checked like `/add` (`bot.services.validation`); a bad row is reported with
 its line number and the good rows still load. Export writes what import reads back.
 
-Columns (CSV header, or JSON object keys): category, title, url, summary, published, language.
+Columns (CSV header, or JSON object keys): category, title, url, summary, published, language,
+image.
 category and title are required; url and summary may be empty; published is an ISO 8601
 date or date-time (without an offset it is in the bot's TIMEZONE; empty means now); language
 is the item's ISO 639-1 code (fr, es…), and English when empty or absent, so files written
-before items had languages still load.
+before items had languages still load. image is the item's picture as an https URL (may be
+empty); export writes it for items that have one by URL (a photo an admin sent is known only by
+Telegram's file_id, which means nothing to another bot, so it is left out).
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ from bot.services.validation import (
     ItemDraft,
     Problem,
     ValidationFailed,
+    clean_image_url,
     clean_item,
     clean_language,
 )
 
-COLUMNS = ("category", "title", "url", "summary", "published", "language")
+COLUMNS = ("category", "title", "url", "summary", "published", "language", "image")
 REQUIRED = ("category", "title")
 EXPORT_BATCH = 500
 
@@ -132,7 +136,9 @@ class TransferService:
             values[column] = value
         draft = clean_item(values["category"], values["title"], values["url"], values["summary"])
         language = clean_language(values["language"])
-        return replace(draft, language=language), self._date(values["published"])
+        image_url = clean_image_url(values["image"])
+        draft = replace(draft, language=language, image_url=image_url)
+        return draft, self._date(values["published"])
 
     def _date(self, raw: str | None) -> datetime | None:
         if raw is None or not raw.strip():
@@ -175,6 +181,7 @@ class TransferService:
                     "summary": item.summary,
                     "published": item.published_at.isoformat(),
                     "language": item.language,
+                    "image": item.image_url,
                 }
                 out.write(("\n" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
                 count += 1

@@ -11,17 +11,29 @@ from urllib.parse import urlsplit
 from bot.db.models.news import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
 from bot.i18n import is_language_code
 
+IMAGE_URL_MAX = URL_MAX  # 2048, as for links
+# a photo's largest size, as Telegram reports it: larger ones are refused (Telegram's own limit
+# for photos is 10 MB, and a picture that big would be slow in every subscriber's chat)
+PHOTO_BYTES_MAX = 10 * 1024 * 1024
+CAPTION_MAX = 1024  # Telegram's limit for a photo's caption (MessageLimit.CAPTION_LENGTH)
+
 __all__ = [
+    "CAPTION_MAX",
     "CATEGORY_NAME_MAX",
     "FIELDS",
+    "IMAGE_URL_MAX",
+    "PHOTO_BYTES_MAX",
     "SUMMARY_MAX",
     "TITLE_MAX",
     "URL_MAX",
     "ItemDraft",
     "Problem",
     "ValidationFailed",
+    "check_caption",
+    "check_photo_size",
     "clean_category",
     "clean_field",
+    "clean_image_url",
     "clean_item",
     "clean_language",
     "clean_summary",
@@ -52,6 +64,10 @@ class Problem(enum.Enum):
     URL_TOO_LONG = "url_too_long", URL_MAX
     DUPLICATE_URL = "duplicate_url"
     BAD_LANGUAGE = "bad_language"
+    BAD_IMAGE_URL = "bad_image_url"
+    IMAGE_URL_TOO_LONG = "image_url_too_long", IMAGE_URL_MAX
+    PHOTO_TOO_BIG = "photo_too_big", PHOTO_BYTES_MAX // (1024 * 1024)  # in MB
+    CAPTION_TOO_LONG = "caption_too_long", CAPTION_MAX
 
 
 class ValidationFailed(Exception):
@@ -127,6 +143,42 @@ def clean_url(raw: str | None) -> str | None:
     ):
         raise ValidationFailed(Problem.BAD_URL)
     return url
+
+
+def clean_image_url(raw: str | None) -> str | None:
+    """An item's picture by address: https only (Telegram fetches it itself, and a picture
+    from a plain-http address could be swapped on the way); empty → None."""
+    if raw is None or not raw.strip():
+        return None
+    url = raw.strip()
+    if len(url) > IMAGE_URL_MAX:
+        raise ValidationFailed(Problem.IMAGE_URL_TOO_LONG, length=len(url))
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise ValidationFailed(Problem.BAD_IMAGE_URL) from None
+    if (
+        parts.scheme.lower() != "https"
+        or not host
+        or ("." not in host.strip(".") and host != "localhost")
+        or any(ch.isspace() for ch in url)
+    ):
+        raise ValidationFailed(Problem.BAD_IMAGE_URL)
+    return url
+
+
+def check_photo_size(file_size: int | None) -> None:
+    """A photo an admin sent, by the size of its largest version (unknown counts as fine)."""
+    if file_size is not None and file_size > PHOTO_BYTES_MAX:
+        raise ValidationFailed(Problem.PHOTO_TOO_BIG, size=round(file_size / (1024 * 1024), 1))
+
+
+def check_caption(caption: str) -> None:
+    """A photo's caption as sent: Telegram cuts longer ones, so a longer one-line /add would
+    arrive cut short; it is refused rather than published truncated."""
+    if len(caption) > CAPTION_MAX:
+        raise ValidationFailed(Problem.CAPTION_TOO_LONG, length=len(caption))
 
 
 FIELDS = ("title", "category", "url", "summary")

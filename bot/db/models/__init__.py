@@ -7,6 +7,7 @@ from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
 from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.news import Category, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
+from bot.db.models.search import Search
 from bot.db.models.updates import UpdateSeen
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "FeedEntrySeen",
     "Item",
     "ScheduledItem",
+    "Search",
     "Subscription",
     "UpdateSeen",
 ]

@@ -8,7 +8,17 @@ asked and how many messages there were, for the report once every row is final.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, PrimaryKeyConstraint, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    case,
+    false,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.dml import Insert
@@ -66,6 +76,9 @@ class Correction(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     revision: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the item's picture changed: a photo message gets the new one (editMessageMedia), not
+    # just a new caption
+    media: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=PENDING, server_default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -93,6 +106,11 @@ def insert_corrections(dialect: str) -> Insert:
             "message_id": excluded.message_id,
             "revision": excluded.revision,
             "request_id": excluded.request_id,
+            # a picture change still waiting is not undone by a text edit after it
+            "media": case(
+                (statement.table.c.status == PENDING, statement.table.c.media | excluded.media),
+                else_=excluded.media,
+            ),
             "status": PENDING,
             "attempts": 0,
             "next_attempt_at": None,

@@ -12,6 +12,7 @@ SUMMARY_MAX = 1000
 CATEGORY_NAME_MAX = 64
 URL_MAX = 2048
 FILE_ID_MAX = 256
+IMAGE_ERROR_MAX = 200
 
 
 class Category(Base):
@@ -59,5 +60,10 @@ class Item(Base):
     # so every later chat reuses the uploaded file instead of another fetch)
     image_url: Mapped[str | None] = mapped_column(String(URL_MAX))
     image_file_id: Mapped[str | None] = mapped_column(String(FILE_ID_MAX))
+    # why Telegram refused the picture (a dead URL, a wrong file_id, no image): set once by the
+    # sender, which then sends the item as text; cleared when the picture changes. The report
+    # job tells the admin once, and stamps `image_error_reported_at`
+    image_error: Mapped[str | None] = mapped_column(String(IMAGE_ERROR_MAX))
+    image_error_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category] = relationship(lazy="raise")

@@ -1,0 +1,383 @@
+"""Full-text search over items' titles and summaries: /search and inline mode.
+
+    user text --parse--> Query (AST: groups of alternatives, exclusions)
+              --compile--> FTS5 MATCH string (SQLite)  |  tsquery expression (PostgreSQL)
+              --> ranked rows, best first, then newest --> SearchPage + SearchCursor
+
+One syntax on both databases: words (all must match), "a phrase", -word (excludes), and
+`or` between words. The user's text is never handed to the database as syntax: it is cut
+into words (letters and digits only), and each word or phrase goes in as a quoted FTS5
+string or as a bound parameter of websearch_to_tsquery. So any input is safe; the worst case
+is no match. Case and accents are ignored by the index itself (see migration 0009).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import struct
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    tuple_,
+)
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.base import utcnow
+from bot.db.models import Category, Item, Search
+from bot.db.models.search import SEARCH_TEXT_MAX
+from bot.services.news import EPOCH, NewsChoices, _in_languages, item_view
+from bot.services.views import Cursor, ItemView
+
+MAX_TERMS = 16  # words or phrases a query may hold; the rest is ignored
+MAX_PHRASE_WORDS = 8
+MAX_WORD = 64  # characters; longer words are cut (and will hardly match)
+KEEP_SEARCHES = timedelta(days=1)
+# Relevance is ranked over the newest WINDOW matches: ranking every item that holds a
+# common word ("cooperative" is in most) would read the whole archive for each search.
+# More pages and inline offsets stop there; more words narrow a search to older items.
+WINDOW = 200
+
+# -- the query language -------------------------------------------------------------------------
+
+_CHUNK = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word, or a phrase: words that must follow each other."""
+
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Every group must match (a group: any one of its terms), and no excluded term."""
+
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups
+
+
+def _words(chunk: str) -> tuple[str, ...]:
+    found = (w[:MAX_WORD] for w in _WORD.findall(chunk.casefold()))
+    return tuple(w for w in found if any(ch.isalnum() for ch in w))[:MAX_PHRASE_WORDS]
+
+
+def parse(text: str) -> Query:
+    """The user's text as a Query; anything that is not a word, phrase, -exclusion or `or`
+    between two terms is dropped (a query of nothing but that is empty)."""
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    joining = False  # an `or` came after the last positive term
+    terms = 0
+    for match in _CHUNK.finditer(text[:SEARCH_TEXT_MAX]):
+        if terms >= MAX_TERMS:
+            break
+        negated_phrase, phrase, bare = match.groups()
+        if phrase is not None:
+            negated, words = bool(negated_phrase), _words(phrase)
+        else:
+            if bare.casefold() == "or":
+                joining = bool(groups)
+                continue
+            negated = bare.startswith("-")
+            words = _words(bare)
+        if not words:
+            continue
+        terms += 1
+        term = Term(words)
+        if negated:
+            excluded.append(term)
+            joining = False
+        elif joining:
+            groups[-1].append(term)
+            joining = False
+        else:
+            groups.append([term])
+    return Query(tuple(tuple(g) for g in groups), tuple(excluded))
+
+
+def fts5_match(query: Query) -> str:
+    """An FTS5 MATCH string: every word or phrase double-quoted, so none of it is syntax."""
+
+    def quoted(term: Term) -> str:
+        return '"' + " ".join(term.words).replace('"', '""') + '"'
+
+    def group(terms: tuple[Term, ...]) -> str:
+        inner = " OR ".join(quoted(t) for t in terms)
+        return f"({inner})" if len(terms) > 1 else inner
+
+    match = " AND ".join(group(g) for g in query.groups)
+    for term in query.excluded:
+        match += " NOT " + quoted(term)
+    return match
+
+
+def pg_tsquery(query: Query) -> tuple[ColumnElement, ColumnElement]:
+    """A tsquery built from the AST: each term a bound websearch_to_tsquery (a phrase as
+    "w1 w2"), joined with tsquery_and / tsquery_or / tsquery_not, so the precedence is ours
+    (`a b or c` is a AND (b OR c)) rather than websearch's. Returns the whole tsquery and
+    its wanted part (without the exclusions)."""
+    counter = iter(range(10_000))
+
+    def one(term: Term) -> ColumnElement:
+        words = " ".join(term.words)
+        value = f'"{words}"' if len(term.words) > 1 else words
+        return func.websearch_to_tsquery(
+            literal_column("'english'::regconfig"),
+            func.search_unaccent(bindparam(f"term_{next(counter)}", value)),
+        )
+
+    def either(terms: tuple[Term, ...]) -> ColumnElement:
+        expression = one(terms[0])
+        for term in terms[1:]:
+            expression = func.tsquery_or(expression, one(term))
+        return expression
+
+    wanted = either(query.groups[0])
+    for terms in query.groups[1:]:
+        wanted = func.tsquery_and(wanted, either(terms))
+    expression = wanted
+    for term in query.excluded:
+        expression = func.tsquery_and(expression, func.tsquery_not(one(term)))
+    return expression, wanted
+
+
+# -- results and the position in them ------------------------------------------------------------
+
+_CURSOR = struct.Struct("<Bdqq")  # version, rank, published µs, item id: 25 bytes
+_CURSOR_VERSION = 1
+_CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{34}")
+_US_LIMIT = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class SearchCursor:
+    """A position in best-first order: results ranked below, or as high but older, come next."""
+
+    rank: float  # higher is better
+    published_us: int
+    item_id: int
+
+    def encode(self) -> str:
+        """34 ASCII characters (URL-safe base64, no padding): fits callback data and offsets."""
+        packed = _CURSOR.pack(_CURSOR_VERSION, self.rank, self.published_us, self.item_id)
+        return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+    @classmethod
+    def decode(cls, data: str) -> SearchCursor:
+        """The cursor `encode` made; ValueError for anything else (forged, cut, other version)."""
+        if not isinstance(data, str) or not _CURSOR_TEXT.fullmatch(data):
+            raise ValueError("not a search cursor")
+        try:
+            raw = base64.urlsafe_b64decode(data + "==")
+        except (binascii.Error, ValueError):
+            raise ValueError("not a search cursor") from None
+        if len(raw) != _CURSOR.size:
+            raise ValueError("not a search cursor")
+        version, rank, published_us, item_id = _CURSOR.unpack(raw)
+        cursor = cls(rank, published_us, item_id)
+        if (
+            version != _CURSOR_VERSION
+            or not math.isfinite(rank)
+            or not -_US_LIMIT < published_us < _US_LIMIT
+            or item_id < 1
+            or cursor.encode() != data  # one spelling per cursor (no stray padding bits)
+        ):
+            raise ValueError("not a search cursor")
+        return cursor
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """Best matches first; `more`: others follow `cursor` (the last item's position)."""
+
+    items: tuple[ItemView, ...]
+    more: bool
+    cursor: SearchCursor | None
+    nothing_to_search: bool = False  # the text held no word to look for
+
+
+NOTHING_TO_SEARCH = SearchPage(items=(), more=False, cursor=None, nothing_to_search=True)
+
+
+# -- the two backends ----------------------------------------------------------------------------
+
+
+class _Backend:
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+        """(item_id, rank) of the `window` newest matches (by id, so by when they were
+        added) that also meet `where`; rank: higher is better."""
+        raise NotImplementedError
+
+
+class _Fts5(_Backend):
+    """SQLite: the `items_fts` FTS5 table. FTS5 walks the matches newest first and stops at
+    the window. The rank counts the query's words found in each row, a title's four times a
+    summary's (FTS5's own highlight() marks them, with stemming and accent folding): unlike
+    bm25, it costs nothing beyond the window's rows, where bm25 counts every row holding each
+    word (its IDF) once per search, tens of milliseconds for a common word on a big archive."""
+
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+        fts = table("items_fts", column("rowid"))
+        match = literal_column("items_fts").op("MATCH")(bindparam("match", fts5_match(query)))
+        rank = (4.0 * _marked(0) + _marked(1)).label("rank")
+        return (
+            select(fts.c.rowid.label("item_id"), rank)
+            .select_from(fts)
+            .join(Item, Item.id == fts.c.rowid)
+            .where(match, *where)
+            .order_by(fts.c.rowid.desc())
+            .limit(window)
+        )
+
+
+def _marked(column_index: int) -> ColumnElement:
+    """How many of the query's words FTS5 found in one column of the row: highlight() puts
+    a marker before each, and the length lost by removing the markers is the count (0 for a
+    row without a summary)."""
+    marked = func.highlight(literal_column("items_fts"), column_index, _MARK, "")
+    found = func.length(marked) - func.length(func.replace(marked, _MARK, ""))
+    return cast(func.coalesce(found, 0), Float(precision=53))
+
+
+_MARK = "\x01"  # a character no title or summary holds
+
+
+class _Tsvector(_Backend):
+    """PostgreSQL: the generated `items.search_vector` (GIN); rank is ts_rank_cd. The
+    planner walks the newest items for a common word and the GIN index for a rare one."""
+
+    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+        vector = literal_column("items.search_vector")
+        tsquery, wanted = pg_tsquery(query)
+        newest = (
+            select(Item.id)
+            # the wanted words may all be stop words ("the"), which PostgreSQL drops: then
+            # only the exclusions would be left, and they would match nearly everything
+            .where(func.numnode(wanted) > 0, vector.op("@@")(tsquery), *where)
+            .order_by(Item.id.desc())
+            .limit(window)
+            .cte("newest")
+        )
+        # ranked in a step of its own, so only the window's rows are ranked whatever plan
+        # finds them (a sort would otherwise rank every match)
+        rank = cast(func.ts_rank_cd(vector, tsquery), Float(precision=53))
+        return select(Item.id.label("item_id"), rank.label("rank")).join(
+            newest, newest.c.id == Item.id
+        )
+
+
+class SearchService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dialect: str,
+        *,
+        window: int | None = WINDOW,
+    ) -> None:
+        self._sessions = sessions
+        self._postgres = dialect != "sqlite"
+        self._backend: _Backend = _Tsvector() if self._postgres else _Fts5()
+        self._window = window
+
+    async def search(
+        self,
+        text: str,
+        *,
+        limit: int,
+        after: SearchCursor | None = None,
+        news: NewsChoices = None,
+    ) -> SearchPage:
+        """Up to `limit` items matching `text`, best first, then newest; after `after` when
+        given; in the item languages a chat takes (`news`; None: all)."""
+        query = parse(text)
+        if query.empty:
+            return NOTHING_TO_SEARCH
+        where = [Item.deleted_at.is_(None)]
+        if news is not None:
+            where.append(_in_languages(news))
+        # computed once per hit, not again wherever the rank is compared
+        hits = self._backend.hits(query, where, self._window).cte("hits")
+        hits = hits.prefix_with("MATERIALIZED")
+        rank = hits.c.rank
+        statement = (
+            select(Item, Category.name, rank)
+            .join(hits, hits.c.item_id == Item.id)
+            .join(Category, Item.category_id == Category.id)
+            .order_by(rank.desc(), Item.published_at.desc(), Item.id.desc())
+            .limit(limit + 1)
+        )
+        if after is not None:
+            published = EPOCH + timedelta(microseconds=after.published_us)
+            statement = statement.where(
+                or_(
+                    rank < after.rank,
+                    and_(
+                        rank == after.rank,
+                        tuple_(Item.published_at, Item.id) < (published, after.item_id),
+                    ),
+                )
+            )
+        async with self._sessions() as session:
+            if self._postgres:
+                # a plan for these words, not a generic one: whether to walk the newest items
+                # or the GIN index depends on how common the words are
+                await session.execute(sql("SET LOCAL plan_cache_mode = force_custom_plan"))
+            rows = (await session.execute(statement)).all()
+        shown = rows[:limit]
+        items = tuple(item_view(item, name) for item, name, _rank in shown)
+        cursor = None
+        if shown:
+            last, _name, last_rank = shown[-1]
+            position = Cursor.of(last.published_at, last.id)
+            cursor = SearchCursor(float(last_rank), position.published_us, position.item_id)
+        return SearchPage(items=items, more=len(rows) > limit, cursor=cursor)
+
+    # -- the searches behind More buttons ------------------------------------------------------
+
+    async def remember(self, chat_id: int, text: str) -> int:
+        """Keep a search's text for its More button; returns the id the button carries."""
+        async with self._sessions.begin() as session:
+            row = Search(chat_id=chat_id, text=text[:SEARCH_TEXT_MAX])
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def recall(self, search_id: int, chat_id: int) -> str | None:
+        """The text of a search made in this chat; None once purged, or from another chat."""
+        async with self._sessions() as session:
+            row = await session.get(Search, search_id)
+        if row is None or row.chat_id != chat_id:
+            return None
+        return row.text
+
+    async def purge(self, older_than: timedelta = KEEP_SEARCHES) -> int:
+        """Forget searches older than `older_than`; their More buttons then expire."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(Search).where(Search.created_at < utcnow() - older_than)
+            )
+        return max(result.rowcount or 0, 0)

@@ -1,0 +1,95 @@
+"""Deep links (`t.me/<bot>?start=<payload>`) and the Share button that leads to inline mode.
+
+    item_<id>   /start shows that item, with a Share button (posted inline results and
+                shared links open it)
+    sub_<id>    /start offers to subscribe this chat to that category with one tap (the
+                subscriptions keyboard's Toggle button, so the tap is handled there)
+
+A payload is whatever the link's author typed: anything that does not name a live item or
+category (`item_abc`, `item_-1`, 300 characters, a deleted item) gets a polite "no longer
+available", never an error.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import texts
+from bot.callbacks import Toggle, encode
+from bot.context import BotContext
+from bot.i18n import _
+from bot.render import send_item, share_query, trimmed
+from bot.services.views import ItemView
+
+ITEM_PREFIX = "item_"
+SUBSCRIBE_PREFIX = "sub_"
+MAX_ID = 2**63 - 1
+SHARE_LABEL_MAX = 40  # the item's title in a Share button's label, under a list
+
+
+def _number(text: str) -> int | None:
+    """A positive id written in plain ASCII digits, or None."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def share_button(item: ItemView, *, labelled: bool = False) -> InlineKeyboardButton:
+    """ "↗️ Share": pick a chat, and inline mode opens there with the item's title.
+    `labelled`: the title is in the label too, for lists where several items have one."""
+    label = (
+        _(texts.SHARE_ITEM_BUTTON, title=trimmed(item.title, SHARE_LABEL_MAX))
+        if labelled
+        else _(texts.SHARE_BUTTON)
+    )
+    return InlineKeyboardButton(label, switch_inline_query=share_query(item))
+
+
+async def open_link(update: Update, context: BotContext, payload: str) -> None:
+    if payload.startswith(ITEM_PREFIX):
+        await _show_item(update, context, _number(payload.removeprefix(ITEM_PREFIX)))
+    else:
+        await _offer_subscription(update, context, _number(payload.removeprefix(SUBSCRIBE_PREFIX)))
+
+
+async def _show_item(update: Update, context: BotContext, item_id: int | None) -> None:
+    message = update.effective_message
+    item = await context.services.news.get_item(item_id) if item_id is not None else None
+    if item is None:
+        await message.reply_text(_(texts.ITEM_GONE))
+        return
+    # as subscribers get it (with its picture and Share button), but with a hint for someone
+    # who opened a link rather than the subscribers' footer
+    await send_item(
+        context.bot,
+        message.chat_id,
+        item,
+        context.services.settings.tz,
+        footer=_(texts.ITEM_LINK_HINT),
+    )
+
+
+async def _offer_subscription(update: Update, context: BotContext, category_id: int | None) -> None:
+    message = update.effective_message
+    services = context.services
+    category = None
+    if category_id is not None and category_id < 2**31:
+        category = await services.news.get_category(category_id)
+    if category is None:
+        await message.reply_text(_(texts.SUBSCRIBE_LINK_UNKNOWN))
+        return
+    name = category.name
+    following = await services.subscriptions.following(update.effective_chat.id)
+    if following.everything or category.id in following.category_ids:
+        await message.reply_text(_(texts.ALREADY_SUBSCRIBED, name=html.escape(name)))
+        return
+    button = InlineKeyboardButton(
+        _(texts.SUBSCRIBE_LINK_BUTTON, name=name), callback_data=encode(Toggle(category.id))
+    )
+    await message.reply_text(
+        _(texts.SUBSCRIBE_LINK_OFFER, name=html.escape(name)),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+    )
