@@ -6,6 +6,7 @@ waits for a clock; topics are opened, closed and deleted by users in the emulato
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,11 @@ from sqlalchemy import select, update
 from bench.delivery_kit import delivery_harness, drain, publish, services, sessions
 from bot import texts
 from bot.db.models import Chat, Subscription
+from bot.services.validation import ItemDraft
+from emulator import make_png
 from emulator.models import SentMessage
 from tests.harness import Harness
+from tests.image_server import serving_images
 
 FORUM = -100_777_000_222
 ADMIN = 5005
@@ -276,3 +280,29 @@ async def test_closed_topic_falls_back_to_general_and_admins_are_told_once(
         ).all()
     assert threads == [None, None]
     assert services(harness).delivery.stats.topic_fallbacks >= 2
+
+
+async def test_photo_pushes_are_silent_and_routed_too(harness: Harness) -> None:
+    async with serving_images() as images:
+        url = images.serve("coop.png", make_png(1200, 800))
+        [pictures] = open_forum(harness, "Pictures")
+        await in_topic(harness, "/subscribe news", pictures)
+        await in_topic(harness, f"/quiet {window_around_now('UTC', starts_in=-30, lasts=60)}", None)
+
+        async def photo_item(n: int) -> None:
+            draft = ItemDraft("News", f"Bakery {n}", f"https://example.org/bakery/{n}", "Bread.")
+            await services(harness).news.publish(replace(draft, image_url=url), source="test")
+            await drain(harness)
+
+        await photo_item(1)
+        [sent] = [m for m in harness.emu.messages(FORUM) if m.is_photo]
+        assert (sent.message_thread_id, sent.disable_notification) == (pictures, True)
+
+        harness.emu.close_topic(FORUM, pictures, user_id=ADMIN)
+        await harness.settle()
+        await photo_item(2)
+        photos = [m for m in harness.emu.messages(FORUM) if m.is_photo]
+        assert len(photos) == 2
+        assert (photos[1].message_thread_id, photos[1].disable_notification) == (None, True)
+        notices = [m for m in harness.emu.messages(FORUM) if "administrators:" in m.text]
+        assert len(notices) == 1 and "Pictures" in notices[0].text
