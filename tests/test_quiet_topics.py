@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bench.delivery_kit import delivery_harness, drain, publish, services, sessions
+from bench.delivery_kit import add_subscribers, delivery_harness, drain, publish, services, sessions
 from bot import texts
 from bot.db.models import Chat, Subscription
 from bot.services.validation import ItemDraft
@@ -306,3 +306,23 @@ async def test_photo_pushes_are_silent_and_routed_too(harness: Harness) -> None:
         assert (photos[1].message_thread_id, photos[1].disable_notification) == (None, True)
         notices = [m for m in harness.emu.messages(FORUM) if "administrators:" in m.text]
         assert len(notices) == 1 and "Pictures" in notices[0].text
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_quiet_hours(harness: Harness) -> None:
+    group = -4_000_077
+    harness.emu.register_chat(group, "group", "Old Group")
+    news = next(c for c in await services(harness).news.categories() if c.name == "News")
+    await add_subscribers(sessions(harness), [group], news.id, chat_type="group")
+    now = datetime.now(UTC)
+    minute = now.hour * 60 + now.minute
+    async with sessions(harness).begin() as session:
+        await session.execute(
+            update(Chat)
+            .where(Chat.id == group)
+            .values(quiet_start=(minute - 60) % 1440, quiet_end=(minute + 60) % 1440)
+        )
+    new_id = harness.emu.faults.migrate(group)
+    for _ in range(2):  # the first finds the move, the second is claimed for the new chat
+        await publish(harness, "News")
+        await drain(harness)
+    assert [m.disable_notification for m in pushes(harness, new_id)] == [True, True]

@@ -742,6 +742,10 @@ class DeliveryStore:
                         language=old.language if old else "en",
                         language_chosen=old.language_chosen if old else False,
                         news_languages=old.news_languages if old else None,
+                        # and the same nights: quiet hours in the same zone
+                        timezone=old.timezone if old else None,
+                        quiet_start=old.quiet_start if old else None,
+                        quiet_end=old.quiet_end if old else None,
                     )
                 )
                 await session.flush()
