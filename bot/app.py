@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +35,7 @@ from bot.delivery import (
     leadership_for,
 )
 from bot.delivery.shared_budget import budget_for
+from bot.delivery.store import TopicGone
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import item_message
 from bot.services.admins import AdminService
@@ -44,6 +46,7 @@ from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -83,7 +86,7 @@ def build_application(settings: Settings) -> Application:
     budget = budget_for(
         options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
     )
-    store = DeliveryStore(sessions)
+    store = DeliveryStore(sessions, timezone=settings.timezone)
 
     async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
@@ -91,9 +94,16 @@ def build_application(settings: Settings) -> Application:
             return None
         return item_message(item, settings.tz, i18n.translator(language))
 
+    def topic_notice(gone: TopicGone) -> str:
+        tr = i18n.translator(gone.language)
+        topic = gone.name or tr(texts.TOPIC_UNNAMED, id=gone.thread_id)
+        return tr(texts.TOPIC_GONE_NOTICE, topic=html.escape(topic))
+
     delivery = DeliveryEngine(
         store=store,
         render=render,
+        # a forum topic that stopped taking pushes: the group's admins are told in General
+        topic_notice=topic_notice,
         # items published by another process (CLI, replica) show in listings at once
         after_fanout=news.invalidate,
         on_outcome=metrics.delivery_outcome,
@@ -145,6 +155,7 @@ def build_application(settings: Settings) -> Application:
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
         search=SearchService(sessions, engine.dialect.name),
+        quiet=QuietHoursService(sessions, settings.timezone),
     )
     application = (
         Application.builder()

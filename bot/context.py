@@ -15,6 +15,7 @@ from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -44,6 +45,7 @@ class Services:
     stats: StatsService
     reports: ReportService
     search: SearchService
+    quiet: QuietHoursService
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

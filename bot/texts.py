@@ -28,6 +28,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
     Command("language", N_("Language of the bot, and of the news you get"), N_("[en | fr | es]")),
+    Command("quiet", N_("Quiet hours: pushes arrive without a sound"), N_("[22:00-07:00 | off]")),
     Command("help", N_("What this bot can do")),
     Command("start", N_("Welcome and how to begin")),
     Command(
@@ -594,4 +595,45 @@ HELP_ADMIN_PICTURES = N_(
     "🖼 Pictures: the guided /add asks for a photo at its last step; or send a photo with the "
     "caption <code>/add Category | Title | https://link | summary</code>. "
     "/edit changes or removes an item's picture."
+)
+
+
+# --- Quiet hours and forum topics (hx-topics) ----------------------------------------------
+
+QUIET_SHOW = N_(
+    "🌙 Quiet hours: <b>{start}–{end}</b> ({zone}). New items pushed in that time arrive "
+    "without a sound.\n"
+    "<code>/quiet 22:00-07:00</code> to change them, <code>/quiet off</code> to remove them."
+)
+QUIET_NONE = N_(
+    "🔔 No quiet hours: new items arrive with a sound at any time.\n"
+    "<code>/quiet 22:00-07:00</code> sets quiet hours ({zone}): items pushed in that time "
+    "arrive without a sound."
+)
+QUIET_SET = N_(
+    "🌙 Quiet hours set: <b>{start}–{end}</b> ({zone}). New items pushed in that time will "
+    "arrive without a sound; nothing is held back."
+)
+QUIET_OFF = N_("🔔 Quiet hours removed: new items arrive with a sound at any time.")
+QUIET_ALREADY_OFF = N_("This chat has no quiet hours.")
+QUIET_BAD_FORM = N_(
+    "I couldn't read “{given}”. Write the start and end as hours and minutes, for example "
+    "<code>/quiet 22:00-07:00</code>, or <code>/quiet off</code>."
+)
+QUIET_EMPTY_WINDOW = N_(
+    "Quiet hours must start and end at different times, for example "
+    "<code>/quiet 22:00-07:00</code>."
+)
+QUIET_ADMINS_ONLY = N_("Only the group's administrators can change its quiet hours.")
+SUBSCRIBED_TOPIC = N_("🔔 Subscribed: new items in <b>{name}</b> will arrive in this topic.")
+SUBSCRIBED_ALL_TOPIC = N_(
+    "🔔 Subscribed to <b>all categories</b>: every new item will arrive in this topic."
+)
+SUBSCRIPTIONS_LINE_TOPIC = N_("• {name} → 💬 {topic}")
+SUBSCRIPTIONS_ALL_TOPIC = N_("💬 They arrive in the topic <b>{topic}</b>.")
+TOPIC_UNNAMED = N_("topic #{id}")
+TOPIC_GONE_NOTICE = N_(
+    "⚠️ <b>For the group's administrators:</b> the topic <b>{topic}</b> is closed or was "
+    "deleted, so new items meant for it now arrive here in General. Send /subscribe inside "
+    "an open topic to route them there again."
 )

@@ -26,6 +26,7 @@ from handlers import (
     languages,
     membership,
     publishing,
+    quiet,
     search,
     stats,
     subscriptions,
@@ -91,6 +92,8 @@ def register(application: Application, services: Services) -> None:
             # the chat's languages: the same rule as subscriptions (groups: admins only)
             CommandHandler("language", languages.language, filters=NEW),
             CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
+            # quiet hours: anyone may look; in groups only administrators change them
+            CommandHandler("quiet", quiet.quiet, filters=NEW),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),

@@ -25,6 +25,8 @@ def upgrade() -> None:
     # -- forum topics --------------------------------------------------------------------------
     op.add_column("subscriptions", sa.Column("thread_id", sa.BigInteger(), nullable=True))
     op.add_column("deliveries", sa.Column("thread_id", sa.BigInteger(), nullable=True))
+    # (hx-topics) the topic's name as learnt from the /subscribe message, for /subscriptions
+    op.add_column("subscriptions", sa.Column("thread_name", sa.String(128), nullable=True))
     # -- keyword filters (hx-filters) ----------------------------------------------------------
     # -- digests (hx-digests) ------------------------------------------------------------------
 
@@ -32,6 +34,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # -- digests (hx-digests) ------------------------------------------------------------------
     # -- keyword filters (hx-filters) ----------------------------------------------------------
+    op.drop_column("subscriptions", "thread_name")
     op.drop_column("deliveries", "thread_id")
     op.drop_column("subscriptions", "thread_id")
     op.drop_column("chats", "quiet_end")
