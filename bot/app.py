@@ -42,6 +42,7 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
@@ -145,6 +146,7 @@ def build_application(settings: Settings) -> Application:
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
         search=SearchService(sessions, engine.dialect.name),
+        filters=FilterService(sessions),
     )
     application = (
         Application.builder()

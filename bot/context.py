@@ -14,6 +14,7 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.news import NewsService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
@@ -44,6 +45,7 @@ class Services:
     stats: StatsService
     reports: ReportService
     search: SearchService
+    filters: FilterService
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -23,6 +23,7 @@ from handlers import (
     feeds,
     flows,
     inline,
+    keyword_filters,
     languages,
     membership,
     publishing,
@@ -91,6 +92,9 @@ def register(application: Application, services: Services) -> None:
             # the chat's languages: the same rule as subscriptions (groups: admins only)
             CommandHandler("language", languages.language, filters=NEW),
             CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
+            # keyword filters: the same rule again (groups: admins only)
+            CommandHandler("filter", keyword_filters.filter_command, filters=NEW),
+            CallbackQueryHandler(keyword_filters.on_button, pattern=r"^v1:flt:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
