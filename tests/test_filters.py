@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bench.delivery_kit import drain, sessions
-from bot import texts
+from bot import i18n, texts
 from bot.db.models import ChatFilter, Delivery
 from bot.services.filters import (
     MAX_TERMS,
@@ -289,3 +289,30 @@ async def test_help_and_menu_list_filter(harness: Harness) -> None:
     assert empty.html == texts.FILTER_NONE.format(
         how=texts.FILTER_HOW.format(max=MAX_TERMS, length=TERM_MAX)
     )
+
+
+async def test_a_group_keeps_its_filters_when_it_becomes_a_supergroup(harness: Harness) -> None:
+    emu = harness.emu
+    group = -4_000_101
+    member = Chatter(harness, group, 4103, chat_type="group", chat_title="Old")
+    emu.set_member_status(group, 4103, "administrator")
+    await member.send("/subscribe all")
+    await member.send("/filter add housing -bank")
+    new_id = emu.faults.migrate(group)
+    admin = harness.admin()
+    await admin.send("/add News | Housing bank opens | https://coop.example/m1")
+    await admin.send("/add News | Housing co-ops grow | https://coop.example/m2")
+    await emu.wait_for_messages(new_id, 1)
+    await drain(harness)
+    assert await _terms(harness, new_id) == [("housing", False), ("bank", True)]
+    assert _heads(emu.messages(new_id)) == ["Housing co-ops grow"]
+
+
+async def test_filter_speaks_the_chats_language(harness: Harness) -> None:
+    french = i18n.translator("fr")
+    reader = harness.private(language_code="fr")
+    reply = await reader.reply("/filter add !!!")
+    assert reply.html == french(texts.FILTER_ONLY_PUNCTUATION, term="!!!")
+    reply = await reader.reply('/filter add café "co-op de travail"')
+    assert reply.html.startswith(french(texts.FILTER_ADDED))
+    assert french(texts.FILTER_INCLUDE, terms="« café », « co-op de travail »") in reply.html

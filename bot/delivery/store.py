@@ -33,6 +33,7 @@ from bot.db.base import BigIntId, UTCDateTime, utcnow
 from bot.db.models import (
     BroadcastQueue,
     Chat,
+    ChatFilter,
     Correction,
     CorrectionRequest,
     Delivery,
@@ -243,6 +244,20 @@ class DeliveryStore:
         if held_back:  # merge: an item queued a second time is counted once
             await session.merge(FilteredPush(item_id=item_id, held_back=held_back))
         return subscribers.where(Subscription.chat_id.not_in(rejected))
+
+    @staticmethod
+    async def _move_keyword_filters(session: AsyncSession, old_chat_id: int, new_chat_id: int):
+        """A migrated group keeps its keyword filters, unless the supergroup has its own."""
+        has_own = await session.scalar(
+            select(func.count()).where(ChatFilter.chat_id == new_chat_id)
+        )
+        if not has_own:
+            await session.execute(
+                update(ChatFilter)
+                .where(ChatFilter.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _insert_deliveries(self, session: AsyncSession, subscribers: Select) -> int:
         """INSERT ... SELECT, unique on (item, chat). The plain form is a third faster on a
@@ -698,6 +713,7 @@ class DeliveryStore:
                 .where(Subscription.chat_id == old_chat_id)
                 .values(chat_id=new_chat_id)
             )
+            await self._move_keyword_filters(session, old_chat_id, new_chat_id)
             taken = select(Delivery.item_id).where(Delivery.chat_id == new_chat_id)
             await session.execute(
                 update(Delivery)
