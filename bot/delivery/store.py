@@ -7,15 +7,18 @@ each delivery or correction either pending (sent again later) or recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
     Row,
     Select,
     and_,
     bindparam,
+    column,
     delete,
     func,
     literal,
@@ -233,17 +236,23 @@ class DeliveryStore:
     ) -> Select:
         """`subscribers` without the chats whose keyword filters hold this item back, and
         the number held back recorded for /stats. The rule runs in SQL once per item: one
-        grouped pass over chat_filters (see bot.filtering), left out with NOT IN, so a chat
-        without filters costs one hash probe."""
-        rejected = rejecting_chats(item_words(item.title, item.summary), session.bind.dialect.name)
-        held_back = await session.scalar(
-            select(func.count()).select_from(
-                subscribers.where(Subscription.chat_id.in_(rejected)).distinct().subquery()
+        grouped pass over chat_filters (see bot.filtering) gives the subscribers it holds
+        back, which the INSERT leaves out with a hashed NOT IN, so a chat without filters
+        costs one hash probe."""
+        dialect = session.bind.dialect.name
+        rejected = rejecting_chats(item_words(item.title, item.summary), dialect)
+        held = list(
+            await session.scalars(
+                subscribers.with_only_columns(Subscription.chat_id)
+                .where(Subscription.chat_id.in_(rejected))
+                .distinct()
             )
         )
-        if held_back:  # merge: an item queued a second time is counted once
-            await session.merge(FilteredPush(item_id=item_id, held_back=held_back))
-        return subscribers.where(Subscription.chat_id.not_in(rejected))
+        if not held:
+            return subscribers
+        # merge: an item queued a second time is counted once
+        await session.merge(FilteredPush(item_id=item_id, held_back=len(held)))
+        return subscribers.where(Subscription.chat_id.not_in(_id_rows(held, dialect)))
 
     @staticmethod
     async def _move_keyword_filters(session: AsyncSession, old_chat_id: int, new_chat_id: int):
@@ -752,3 +761,11 @@ class DeliveryStore:
             pending = await session.scalar(select(func.count()).where(IS_PENDING))
             corrections = await session.scalar(select(func.count()).where(CORRECTION_PENDING))
         return int(queued or 0) + int(pending or 0) + int(corrections or 0)
+
+
+def _id_rows(ids: list[int], dialect: str) -> Select:
+    """A list of ids as rows of one bound parameter (there may be more ids than a statement
+    may have parameters): unnest of an array on PostgreSQL, json_each on SQLite."""
+    if dialect == "postgresql":
+        return select(func.unnest(bindparam("held_ids", ids, type_=postgresql.ARRAY(BigInteger))))
+    return select(column("value")).select_from(func.json_each(json.dumps(ids)))
