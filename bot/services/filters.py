@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Chat, ChatFilter, FilteredPush
+from bot.db.models import Chat, ChatFilter
 from bot.db.models.filters import TERM_MAX
 from bot.filtering import ChatFilters, FilterTerm, item_words, normalise, passes, rejecting_chats
 
@@ -159,11 +159,6 @@ class FilterService:
         async with self._sessions.begin() as session:
             result = await session.execute(delete(ChatFilter).where(ChatFilter.chat_id == chat_id))
             return result.rowcount
-
-    async def held_back(self) -> int:
-        """Pushes the filters held back, over all fan-outs."""
-        async with self._sessions() as session:
-            return int(await session.scalar(select(func.sum(FilteredPush.held_back))) or 0)
 
     @staticmethod
     async def _lock(session: AsyncSession, chat_id: int) -> None:
