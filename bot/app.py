@@ -44,6 +44,7 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.quiet import QuietHoursService
@@ -156,6 +157,7 @@ def build_application(settings: Settings) -> Application:
         reports=ReportService(sessions),
         search=SearchService(sessions, engine.dialect.name),
         quiet=QuietHoursService(sessions, settings.timezone),
+        filters=FilterService(sessions),
     )
     application = (
         Application.builder()

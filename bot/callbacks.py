@@ -10,6 +10,7 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:<add|ed|del>:<action>[:<argument>]                   FlowButton (/add, /edit, /delete)
     v1:lang:<ui|news>:<code>                                ChooseLanguage (/language)
     v1:srch:<search id>:<search cursor>                     SearchMore (/search)
+    v1:flt:rm:<term id>   v1:flt:clear                       FilterButton (/filter)
 """
 
 from __future__ import annotations
@@ -89,7 +90,24 @@ class SearchMore:
     cursor: SearchCursor
 
 
-Callback = MorePage | ShowCategory | Toggle | Close | FlowButton | ChooseLanguage | SearchMore
+@dataclass(frozen=True, slots=True)
+class FilterButton:
+    """/filter's keyboard: remove one term (by its row id; the text may be far longer than
+    callback data), or clear them all (`term_id` None)."""
+
+    term_id: int | None = None
+
+
+Callback = (
+    MorePage
+    | ShowCategory
+    | Toggle
+    | Close
+    | FlowButton
+    | ChooseLanguage
+    | SearchMore
+    | FilterButton
+)
 
 
 def _checked(data: str) -> str:
@@ -123,6 +141,9 @@ def encode(action: Callback) -> str:
             return _checked(f"{VERSION}:lang:{'news' if news else 'ui'}:{code}")
         case SearchMore(search_id, cursor):
             return _checked(f"{VERSION}:srch:{search_id}:{cursor.encode()}")
+        case FilterButton(term_id):
+            action = "clear" if term_id is None else f"rm:{term_id}"
+            return _checked(f"{VERSION}:flt:{action}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -165,6 +186,10 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             except ValueError:
                 raise StaleCallback(cursor) from None
             return SearchMore(_number(search_id, low=1), position)
+        case ["flt", "clear"]:
+            return FilterButton()
+        case ["flt", "rm", term_id]:
+            return FilterButton(_number(term_id, low=1))
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -182,6 +207,7 @@ def decode(
         FlowButton,
         ChooseLanguage,
         SearchMore,
+        FilterButton,
     ),
     *,
     max_limit: int = 100,

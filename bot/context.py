@@ -14,6 +14,7 @@ from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.news import NewsService
 from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
@@ -46,6 +47,7 @@ class Services:
     reports: ReportService
     search: SearchService
     quiet: QuietHoursService
+    filters: FilterService
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

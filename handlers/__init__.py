@@ -23,6 +23,7 @@ from handlers import (
     feeds,
     flows,
     inline,
+    keyword_filters,
     languages,
     membership,
     publishing,
@@ -94,6 +95,9 @@ def register(application: Application, services: Services) -> None:
             CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
             # quiet hours: anyone may look; in groups only administrators change them
             CommandHandler("quiet", quiet.quiet, filters=NEW),
+            # keyword filters: in groups only administrators change them
+            CommandHandler("filter", keyword_filters.filter_command, filters=NEW),
+            CallbackQueryHandler(keyword_filters.on_button, pattern=r"^v1:flt:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),

@@ -28,6 +28,7 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.keyword_filters import rules_text
 from handlers.languages import news_summary
 from handlers.permissions import may_manage
 
@@ -260,7 +261,14 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
-    await update.effective_message.reply_text(following_text(following) + "\n\n" + news)
+    keyword = await context.services.filters.of_chat(chat_id)
+    if keyword.terms:
+        shown = _(texts.SUBSCRIPTIONS_FILTERS, rules=rules_text(keyword))
+    else:
+        shown = _(texts.SUBSCRIPTIONS_NO_FILTERS)
+    await update.effective_message.reply_text(
+        following_text(following) + "\n\n" + news + "\n" + shown
+    )
 
 
 # -- the toggle keyboard -----------------------------------------------------------------

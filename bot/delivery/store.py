@@ -7,15 +7,19 @@ each delivery or correction either pending (sent again later) or recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
+    Row,
     Select,
     and_,
     bindparam,
     case,
+    column,
     delete,
     func,
     literal,
@@ -33,6 +37,7 @@ from bot.db.base import BigIntId, UTCDateTime, utcnow
 from bot.db.models import (
     BroadcastQueue,
     Chat,
+    ChatFilter,
     Correction,
     CorrectionRequest,
     Delivery,
@@ -41,8 +46,10 @@ from bot.db.models import (
 )
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
+from bot.db.models.filters import FilteredPush
 from bot.db.models.news import FILE_ID_MAX, IMAGE_ERROR_MAX
 from bot.delivery.quiet import QuietWindow, quiet_window
+from bot.filtering import item_words, rejecting_chats
 from bot.i18n import news_choice
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
@@ -220,9 +227,13 @@ class DeliveryStore:
             for item_id in queued:
                 item = (
                     await session.execute(
-                        select(Item.category_id, Item.deleted_at, Item.language).where(
-                            Item.id == item_id
-                        )
+                        select(
+                            Item.category_id,
+                            Item.deleted_at,
+                            Item.language,
+                            Item.title,
+                            Item.summary,
+                        ).where(Item.id == item_id)
                     )
                 ).first()
                 count = 0
@@ -248,6 +259,7 @@ class DeliveryStore:
                             ),
                         )
                     )
+                    subscribers = await self._keyword_filtered(session, item_id, item, subscribers)
                     # one row per chat: it may follow the category and "all" too
                     subscribers = subscribers.group_by(Subscription.chat_id)
                     count = await self._insert_deliveries(session, subscribers)
@@ -256,6 +268,44 @@ class DeliveryStore:
                 )
                 done.append(Fanout(item_id, max(count, 0)))
         return done
+
+    @staticmethod
+    async def _keyword_filtered(
+        session: AsyncSession, item_id: int, item: Row, subscribers: Select
+    ) -> Select:
+        """`subscribers` without the chats whose keyword filters hold this item back, and
+        the number held back recorded for /stats. The rule runs in SQL once per item: one
+        grouped pass over chat_filters (see bot.filtering) gives the subscribers it holds
+        back, which the INSERT leaves out with a hashed NOT IN, so a chat without filters
+        costs one hash probe."""
+        dialect = session.bind.dialect.name
+        rejected = rejecting_chats(item_words(item.title, item.summary), dialect)
+        held = list(
+            await session.scalars(
+                subscribers.with_only_columns(Subscription.chat_id)
+                .where(Subscription.chat_id.in_(rejected))
+                .distinct()
+            )
+        )
+        if not held:
+            return subscribers
+        # merge: an item queued a second time is counted once
+        await session.merge(FilteredPush(item_id=item_id, held_back=len(held)))
+        return subscribers.where(Subscription.chat_id.not_in(_id_rows(held, dialect)))
+
+    @staticmethod
+    async def _move_keyword_filters(session: AsyncSession, old_chat_id: int, new_chat_id: int):
+        """A migrated group keeps its keyword filters, unless the supergroup has its own."""
+        has_own = await session.scalar(
+            select(func.count()).where(ChatFilter.chat_id == new_chat_id)
+        )
+        if not has_own:
+            await session.execute(
+                update(ChatFilter)
+                .where(ChatFilter.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _insert_deliveries(self, session: AsyncSession, subscribers: Select) -> int:
         """INSERT ... SELECT, unique on (item, chat). The plain form is a third faster on a
@@ -768,6 +818,7 @@ class DeliveryStore:
                 .where(Subscription.chat_id == old_chat_id)
                 .values(chat_id=new_chat_id)
             )
+            await self._move_keyword_filters(session, old_chat_id, new_chat_id)
             taken = select(Delivery.item_id).where(Delivery.chat_id == new_chat_id)
             await session.execute(
                 update(Delivery)
@@ -806,3 +857,11 @@ class DeliveryStore:
             pending = await session.scalar(select(func.count()).where(IS_PENDING))
             corrections = await session.scalar(select(func.count()).where(CORRECTION_PENDING))
         return int(queued or 0) + int(pending or 0) + int(corrections or 0)
+
+
+def _id_rows(ids: list[int], dialect: str) -> Select:
+    """A list of ids as rows of one bound parameter (there may be more ids than a statement
+    may have parameters): unnest of an array on PostgreSQL, json_each on SQLite."""
+    if dialect == "postgresql":
+        return select(func.unnest(bindparam("held_ids", ids, type_=postgresql.ARRAY(BigInteger))))
+    return select(column("value")).select_from(func.json_each(json.dumps(ids)))
