@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,7 @@ from bot.delivery import (
 )
 from bot.delivery.digests import DigestSender, DigestStore
 from bot.delivery.shared_budget import budget_for
+from bot.delivery.store import TopicGone
 from bot.digest_text import digest_pages
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import item_message
@@ -45,8 +47,10 @@ from bot.services.corrections import CorrectionsService
 from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -86,7 +90,7 @@ def build_application(settings: Settings) -> Application:
     budget = budget_for(
         options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
     )
-    store = DeliveryStore(sessions)
+    store = DeliveryStore(sessions, timezone=settings.timezone)
 
     async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
@@ -105,9 +109,17 @@ def build_application(settings: Settings) -> Application:
             metrics,
         ),
     )
+
+    def topic_notice(gone: TopicGone) -> str:
+        tr = i18n.translator(gone.language)
+        topic = gone.name or tr(texts.TOPIC_UNNAMED, id=gone.thread_id)
+        return tr(texts.TOPIC_GONE_NOTICE, topic=html.escape(topic))
+
     delivery = DeliveryEngine(
         store=store,
         render=render,
+        # a forum topic that stopped taking pushes: the group's admins are told in General
+        topic_notice=topic_notice,
         # items published by another process (CLI, replica) show in listings at once
         after_fanout=news.invalidate,
         on_outcome=metrics.delivery_outcome,
@@ -119,7 +131,8 @@ def build_application(settings: Settings) -> Application:
     )
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
     chats = ChatService(sessions)
-    digests = DigestService(sessions, settings.tz)
+    keyword_filters = FilterService(sessions)
+    digests = DigestService(sessions, settings.tz, filters=keyword_filters)
 
     async def compose_digest(chat_id: int, since: datetime, until: datetime) -> list[str]:
         content = await digests.content(chat_id, since, until)
@@ -168,6 +181,8 @@ def build_application(settings: Settings) -> Application:
         search=SearchService(sessions, engine.dialect.name),
         digests=digests,
         digest_sender=digest_sender,
+        quiet=QuietHoursService(sessions, settings.timezone),
+        filters=keyword_filters,
     )
     application = (
         Application.builder()

@@ -12,6 +12,7 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:srch:<search id>:<search cursor>                     SearchMore (/search)
     v1:dg:<off|daily|weekly>[:<weekday>][:<minute>]          DigestChoice (/digest)
     v1:tz:<IANA zone>                                       ChooseZone (/timezone)
+    v1:flt:rm:<term id>   v1:flt:clear                       FilterButton (/filter)
 """
 
 from __future__ import annotations
@@ -110,6 +111,14 @@ class ChooseZone:
 
 DIGEST_MODES = ("off", "daily", "weekly")
 
+
+class FilterButton:
+    """/filter's keyboard: remove one term (by its row id; the text may be far longer than
+    callback data), or clear them all (`term_id` None)."""
+
+    term_id: int | None = None
+
+
 Callback = (
     MorePage
     | ShowCategory
@@ -120,6 +129,7 @@ Callback = (
     | SearchMore
     | DigestChoice
     | ChooseZone
+    | FilterButton
 )
 
 
@@ -165,6 +175,9 @@ def encode(action: Callback) -> str:
             if ":" in name or not name:
                 raise ValueError(f"not a time zone: {name!r}")
             return _checked(f"{VERSION}:tz:{name}")
+        case FilterButton(term_id):
+            action = "clear" if term_id is None else f"rm:{term_id}"
+            return _checked(f"{VERSION}:flt:{action}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -221,6 +234,10 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             return DigestChoice("weekly", _number(weekday, high=6), _number(minute, high=1439))
         case ["tz", name] if name and name.isascii() and len(name) <= 64:
             return ChooseZone(name)
+        case ["flt", "clear"]:
+            return FilterButton()
+        case ["flt", "rm", term_id]:
+            return FilterButton(_number(term_id, low=1))
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -240,6 +257,7 @@ def decode(
         SearchMore,
         DigestChoice,
         ChooseZone,
+        FilterButton,
     ),
     *,
     max_limit: int = 100,

@@ -16,7 +16,9 @@ from bot.services.corrections import CorrectionsService
 from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -46,6 +48,8 @@ class Services:
     stats: StatsService
     reports: ReportService
     search: SearchService
+    quiet: QuietHoursService
+    filters: FilterService
     # digests: the chats' choices and rows (service) and their sender (beside the engine's)
     digests: DigestService | None = None
     digest_sender: DigestSender | None = None

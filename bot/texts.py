@@ -27,7 +27,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
+    Command("filter", N_("Only get news with, or without, some words"), N_("[add | remove] words")),
     Command("language", N_("Language of the bot, and of the news you get"), N_("[en | fr | es]")),
+    Command("quiet", N_("Quiet hours: pushes arrive without a sound"), N_("[22:00-07:00 | off]")),
     Command("help", N_("What this bot can do")),
     Command("start", N_("Welcome and how to begin")),
     Command(
@@ -597,6 +599,100 @@ HELP_ADMIN_PICTURES = N_(
 )
 
 
+# --- Quiet hours and forum topics (hx-topics) ----------------------------------------------
+
+QUIET_SHOW = N_(
+    "🌙 Quiet hours: <b>{start}–{end}</b> ({zone}). New items pushed in that time arrive "
+    "without a sound.\n"
+    "<code>/quiet 22:00-07:00</code> to change them, <code>/quiet off</code> to remove them."
+)
+QUIET_NONE = N_(
+    "🔔 No quiet hours: new items arrive with a sound at any time.\n"
+    "<code>/quiet 22:00-07:00</code> sets quiet hours ({zone}): items pushed in that time "
+    "arrive without a sound."
+)
+QUIET_SET = N_(
+    "🌙 Quiet hours set: <b>{start}–{end}</b> ({zone}). New items pushed in that time will "
+    "arrive without a sound; nothing is held back."
+)
+QUIET_OFF = N_("🔔 Quiet hours removed: new items arrive with a sound at any time.")
+QUIET_ALREADY_OFF = N_("This chat has no quiet hours.")
+QUIET_BAD_FORM = N_(
+    "I couldn't read “{given}”. Write the start and end as hours and minutes, for example "
+    "<code>/quiet 22:00-07:00</code>, or <code>/quiet off</code>."
+)
+QUIET_EMPTY_WINDOW = N_(
+    "Quiet hours must start and end at different times, for example "
+    "<code>/quiet 22:00-07:00</code>."
+)
+QUIET_ADMINS_ONLY = N_("Only the group's administrators can change its quiet hours.")
+SUBSCRIBED_TOPIC = N_("🔔 Subscribed: new items in <b>{name}</b> will arrive in this topic.")
+SUBSCRIBED_ALL_TOPIC = N_(
+    "🔔 Subscribed to <b>all categories</b>: every new item will arrive in this topic."
+)
+SUBSCRIPTIONS_LINE_TOPIC = N_("• {name} → 💬 {topic}")
+SUBSCRIPTIONS_ALL_TOPIC = N_("💬 They arrive in the topic <b>{topic}</b>.")
+TOPIC_UNNAMED = N_("topic #{id}")
+TOPIC_GONE_NOTICE = N_(
+    "⚠️ <b>For the group's administrators:</b> the topic <b>{topic}</b> is closed or was "
+    "deleted, so new items meant for it now arrive here in General. Send /subscribe inside "
+    "an open topic to route them there again."
+)
+# --- Keyword filters: /filter, its keyboard, and what /subscriptions and /stats say of them ---
+
+FILTER_HOW = N_(
+    '<code>/filter add housing "worker co-op"</code> — only news with one of these words '
+    "or phrases\n"
+    "<code>/filter add -bank</code> — never news with this word\n"
+    "<code>/filter remove housing</code> — take a term away\n"
+    "<code>/filter clear</code> — take them all away\n"
+    "Capitals and accents do not matter, and only whole words count: “bank” does not match "
+    "“embankment”. At most {max} terms, each up to {length} characters."
+)
+FILTER_NONE = N_(
+    "🔍 <b>Keyword filters</b>\nThis chat gets every item it subscribes to. "
+    "To get only some of them:\n{how}"
+)
+FILTER_SHOW = N_("🔍 <b>Keyword filters</b>\n{rules}\n\n{how}")
+FILTER_INCLUDE = N_("✅ Only news with: {terms}")
+FILTER_EXCLUDE = N_("🚫 Never news with: {terms}")
+FILTER_TERM = N_("“{term}”")
+FILTER_ADDED = N_("✅ Filters saved.")
+FILTER_REMOVED = N_("🗑 Removed: {terms}.")
+FILTER_CLEARED = N_("🗑 Filters cleared: this chat gets every item it subscribes to again.")
+FILTER_NOTHING_TO_CLEAR = N_("This chat has no keyword filters. /filter shows how to add some.")
+FILTER_USAGE = N_("Nothing was changed. To change this chat's filters, write:\n{how}")
+FILTER_ONLY_PUNCTUATION = N_(
+    "“{term}” has no letters or digits to look for, so nothing was changed. "
+    'A term is a word or a phrase in quotes: <code>/filter add housing "worker co-op"</code>'
+)
+FILTER_TOO_LONG = N_(
+    "A term may have at most {max} characters; “{term}” has {length}, so nothing was changed. "
+    'Try a shorter phrase: <code>/filter add "worker co-op"</code>'
+)
+FILTER_TOO_MANY = N_(
+    "A chat may have at most {max} terms; this one has {count} and you are adding {adding}, "
+    "so nothing was changed. Take some away first: <code>/filter remove housing</code>"
+)
+FILTER_UNKNOWN_TERM = N_(
+    "“{term}” is not one of this chat's filters, so nothing was changed. "
+    "Send /filter to see them, and <code>/filter remove word</code> to take one away."
+)
+FILTER_ADMINS_ONLY = N_("In groups only administrators can change the keyword filters.")
+FILTER_ADMINS_ONLY_ALERT = N_("Only this group's administrators can change the filters.")
+FILTER_REMOVE_BUTTON = N_("✖️ {term}")
+FILTER_CLEAR_BUTTON = N_("🗑 Clear all")
+FILTER_BUTTON_STALE = N_(
+    "This button no longer works: nothing was changed. Send /filter to see the filters, "
+    "or /filter remove word."
+)
+FILTER_REMOVED_ALERT = N_("Removed “{term}”.")
+FILTER_CLEARED_ALERT = N_("All filters cleared.")
+SUBSCRIPTIONS_FILTERS = N_("🔍 Keyword filters (/filter to change):\n{rules}")
+SUBSCRIPTIONS_NO_FILTERS = N_("🔍 No keyword filters: every item is sent (/filter to add some).")
+STATS_FILTERED = N_("\n<b>Pushes held back by keyword filters</b>: {count}")
+
+
 # --- Digests and time zones (/digest, /timezone; the digest message itself) ---------------------
 
 
@@ -606,7 +702,7 @@ def _with_commands(after: str, *added: Command) -> tuple[Command, ...]:
 
 
 COMMANDS = _with_commands(
-    "subscriptions",
+    "quiet",
     Command(
         "digest",
         N_("One message a day or a week instead of each item"),

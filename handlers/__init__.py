@@ -24,9 +24,11 @@ from handlers import (
     feeds,
     flows,
     inline,
+    keyword_filters,
     languages,
     membership,
     publishing,
+    quiet,
     search,
     stats,
     subscriptions,
@@ -97,6 +99,11 @@ def register(application: Application, services: Services) -> None:
             CallbackQueryHandler(digests.on_digest_button, pattern=r"^v1:dg:"),
             CommandHandler("timezone", digests.timezone, filters=NEW),
             CallbackQueryHandler(digests.on_zone_button, pattern=r"^v1:tz:"),
+            # quiet hours: anyone may look; in groups only administrators change them
+            CommandHandler("quiet", quiet.quiet, filters=NEW),
+            # keyword filters: in groups only administrators change them
+            CommandHandler("filter", keyword_filters.filter_command, filters=NEW),
+            CallbackQueryHandler(keyword_filters.on_button, pattern=r"^v1:flt:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),

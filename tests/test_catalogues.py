@@ -86,6 +86,10 @@ ALERTS = frozenset(
         "NEWS_IN_LAST",
         "INTERNAL_ERROR",
         "STORE_UNAVAILABLE",
+        "FILTER_ADMINS_ONLY_ALERT",
+        "FILTER_BUTTON_STALE",
+        "FILTER_CLEARED_ALERT",
+        "FILTER_REMOVED_ALERT",
     }
 )
 ALERT_NAMES = frozenset({"SUBSCRIBE_ALL_NAME"})  # the {name} of SUBSCRIBE_TOGGLED_ON/OFF

@@ -187,6 +187,25 @@ async def test_a_weekly_digest_groups_by_category_and_links_titles(
     assert len(_digests(harness, reader, before)) == 1
 
 
+async def test_a_digest_lists_only_what_the_chats_keyword_filters_let_through(
+    paris: tuple[Harness, Clock],
+) -> None:
+    harness, clock = paris
+    reader = await _reader(harness, "daily 08:00")
+    await reader.send("/filter add housing")
+    await reader.send("/filter add -bank")
+    await _publish(harness, "Housing co-ops grow", clock.value + timedelta(hours=1))
+    await _publish(harness, "Housing bank merger", clock.value + timedelta(hours=2))
+    await _publish(harness, "Energy news", clock.value + timedelta(hours=3))
+    before = harness.message_count(reader.chat_id)
+    clock.value = datetime(2030, 3, 30, 7, 0, tzinfo=UTC)
+    await _tick(harness)
+    [digest] = _digests(harness, reader, before)
+    assert [line for line in digest.text.splitlines() if line.startswith("•")] == [
+        "• Housing co-ops grow"
+    ]
+
+
 async def test_a_long_digest_continues_over_several_messages_and_an_empty_one_is_not_sent(
     paris: tuple[Harness, Clock],
 ) -> None:

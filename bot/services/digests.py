@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n
 from bot.db.base import UTCDateTime, utcnow
 from bot.db.models import Category, Chat, Digest, Item, Subscription
+from bot.filtering import passes
+from bot.services.filters import FilterService
 from bot.services.views import ItemView
 
 DAILY = "daily"
@@ -173,22 +175,17 @@ class DigestContent:
         return sum(len(items) for _name, items in self.groups)
 
 
-def filtered_for_chat(session: AsyncSession, chat_id: int, items: list[ItemView]) -> list[ItemView]:
-    """HOOK for keyword filters (hx-filters): keep only the items the chat's filters let
-    through. Filters were not on this branch when digests were written, so it keeps all;
-    the integrator replaces the body with the filters' matcher for this chat."""
-    del session, chat_id
-    return items
-
-
 class DigestService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         default_tz: ZoneInfo,
         now: Callable[[], datetime] = utcnow,
+        filters: FilterService | None = None,
     ) -> None:
         self._sessions = sessions
+        # the chats' keyword filters (hx-filters): a digest lists only what they let through
+        self._filters = filters or FilterService(sessions)
         self._default_tz = default_tz
         self.now = now  # swapped by tests for a controllable clock
 
@@ -276,7 +273,8 @@ class DigestService:
 
     async def content(self, chat_id: int, since: datetime, until: datetime) -> DigestContent:
         """The items of one digest as they are now: published in (since, until], not deleted,
-        in the chat's subscribed categories and "News in" languages, through its filters."""
+        in the chat's subscribed categories and "News in" languages, through its keyword
+        filters (`bot.filtering.passes`, the rule the fan-out applies in SQL)."""
         async with self._sessions() as session:
             chat = await session.get(Chat, chat_id)
             language = i18n.supported(chat.language) if chat is not None else i18n.ENGLISH
@@ -313,7 +311,8 @@ class DigestService:
                 for item, name in rows
                 if news is None or i18n.news_choice(item.language) in news
             ]
-            items = filtered_for_chat(session, chat_id, items)
+        keyword = await self._filters.of_chat(chat_id)
+        items = [item for item in items if passes(keyword, item.title, item.summary)]
         groups: dict[str, list[ItemView]] = {}
         for item in items:
             groups.setdefault(item.category, []).append(item)

@@ -6,6 +6,7 @@ from bot.db.models.corrections import Correction, CorrectionRequest
 from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
 from bot.db.models.digests import Digest
 from bot.db.models.feeds import Feed, FeedEntrySeen
+from bot.db.models.filters import ChatFilter, FilteredPush
 from bot.db.models.news import Category, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
 from bot.db.models.search import Search
@@ -19,6 +20,7 @@ __all__ = [
     "BroadcastReport",
     "Category",
     "Chat",
+    "ChatFilter",
     "Correction",
     "CorrectionRequest",
     "Delivery",
@@ -26,6 +28,7 @@ __all__ = [
     "Draft",
     "Feed",
     "FeedEntrySeen",
+    "FilteredPush",
     "Item",
     "ScheduledItem",
     "Search",

@@ -63,6 +63,8 @@ class Subscription(Base):
     )
     # a forum supergroup's topic these pushes go to (None: the chat itself / General)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # that topic's name, learnt from the /subscribe message (None: unknown, "topic #id")
+    thread_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
