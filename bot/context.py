@@ -8,10 +8,12 @@ from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
+from bot.delivery.digests import DigestSender
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
+from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
 from bot.services.filters import FilterService
@@ -48,6 +50,9 @@ class Services:
     search: SearchService
     quiet: QuietHoursService
     filters: FilterService
+    # digests: the chats' choices and rows (service) and their sender (beside the engine's)
+    digests: DigestService | None = None
+    digest_sender: DigestSender | None = None
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -691,3 +691,74 @@ FILTER_CLEARED_ALERT = N_("All filters cleared.")
 SUBSCRIPTIONS_FILTERS = N_("🔍 Keyword filters (/filter to change):\n{rules}")
 SUBSCRIPTIONS_NO_FILTERS = N_("🔍 No keyword filters: every item is sent (/filter to add some).")
 STATS_FILTERED = N_("\n<b>Pushes held back by keyword filters</b>: {count}")
+
+
+# --- Digests and time zones (/digest, /timezone; the digest message itself) ---------------------
+
+
+def _with_commands(after: str, *added: Command) -> tuple[Command, ...]:
+    at = next(i for i, c in enumerate(COMMANDS) if c.name == after) + 1
+    return (*COMMANDS[:at], *added, *COMMANDS[at:])
+
+
+COMMANDS = _with_commands(
+    "quiet",
+    Command(
+        "digest",
+        N_("One message a day or a week instead of each item"),
+        N_("[off | daily 08:00 | weekly mon 08:00]"),
+    ),
+    Command("timezone", N_("This chat's time zone, for digests"), N_("[Region/City]")),
+)
+
+DIGEST_SHOW_OFF = N_(
+    "📬 <b>Digest: off</b> — new items arrive here as they are published.\n"
+    "For one message a day or a week instead: <code>/digest daily 08:00</code> or "
+    "<code>/digest weekly mon 08:00</code>, or choose below. Times are in {tz} (/timezone)."
+)
+DIGEST_SHOW_DAILY = N_(
+    "📬 <b>Digest: every day at {time}</b> ({tz}).\n"
+    "New items come together in one message instead of one by one. "
+    "<code>/digest off</code> goes back to instant pushes."
+)
+DIGEST_SHOW_WEEKLY = N_(
+    "📬 <b>Digest: every {weekday} at {time}</b> ({tz}).\n"
+    "New items come together in one message instead of one by one. "
+    "<code>/digest off</code> goes back to instant pushes."
+)
+DIGEST_PROBLEM_TIME = N_("“{text}” is not a time of day: write it as HH:MM, from 00:00 to 23:59.")
+DIGEST_PROBLEM_WEEKDAY = N_(
+    "“{text}” is not a day of the week: write mon, tue, wed, thu, fri, sat or sun."
+)
+DIGEST_PROBLEM_FORM = N_("I did not understand that.")
+DIGEST_BAD_INPUT = N_(
+    "⚠️ Nothing was changed: {problem}\n"
+    "Write <code>/digest daily 08:00</code>, <code>/digest weekly mon 08:00</code> or "
+    "<code>/digest off</code>."
+)
+DIGEST_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its digest.")
+DIGEST_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its digest.")
+DIGEST_BUTTON_OFF = N_("Instant")
+DIGEST_BUTTON_DAILY = N_("Daily")
+DIGEST_BUTTON_WEEKLY = N_("Weekly")
+DIGEST_CHOOSE_DAY = N_("📬 On which day should the weekly digest come?")
+DIGEST_CHOOSE_TIME = N_("📬 At what time should the digest come? ({tz})")
+DIGEST_MODE_OFF = N_("off (items arrive as they are published)")
+DIGEST_MODE_DAILY = N_("every day at {time}")
+DIGEST_MODE_WEEKLY = N_("every {weekday} at {time}")
+SUBSCRIPTIONS_DIGEST = N_("📬 Digest: {digest} · time zone {tz} (/digest, /timezone)")
+DIGEST_HEADER = NP_("📬 <b>Your digest</b> · {n} item", "📬 <b>Your digest</b> · {n} items")
+DIGEST_CONTINUED = N_("📬 <b>Your digest</b> (continued)")
+
+TIMEZONE_SHOW = N_(
+    "🕰 This chat's time zone is <b>{tz}</b> (it is {time} there now).\n"
+    "To change it, choose one below or send it as Region/City: "
+    "<code>/timezone Europe/Paris</code>."
+)
+TIMEZONE_SET = N_("🕰 Time zone set to <b>{tz}</b>; it is {time} there now.")
+TIMEZONE_UNKNOWN = N_(
+    "⚠️ Nothing was changed: “{name}” is not a time zone I know. Write it as Region/City, "
+    "for example <code>/timezone Europe/Paris</code> or <code>/timezone America/Bogota</code>."
+)
+TIMEZONE_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its time zone.")
+TIMEZONE_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its time zone.")

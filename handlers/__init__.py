@@ -20,6 +20,7 @@ from handlers import (
     browse,
     common,
     corrections,
+    digests,
     feeds,
     flows,
     inline,
@@ -93,6 +94,11 @@ def register(application: Application, services: Services) -> None:
             # the chat's languages: the same rule as subscriptions (groups: admins only)
             CommandHandler("language", languages.language, filters=NEW),
             CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
+            # digests and the chat's time zone: the same rule (groups: admins only)
+            CommandHandler("digest", digests.digest, filters=NEW),
+            CallbackQueryHandler(digests.on_digest_button, pattern=r"^v1:dg:"),
+            CommandHandler("timezone", digests.timezone, filters=NEW),
+            CallbackQueryHandler(digests.on_zone_button, pattern=r"^v1:tz:"),
             # quiet hours: anyone may look; in groups only administrators change them
             CommandHandler("quiet", quiet.quiet, filters=NEW),
             # keyword filters: in groups only administrators change them

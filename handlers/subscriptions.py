@@ -28,6 +28,7 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.digests import schedule_summary
 from handlers.keyword_filters import rules_text
 from handlers.languages import news_summary
 from handlers.permissions import may_manage
@@ -261,6 +262,12 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
+    digest = await context.services.digests.settings(chat_id)
+    news += "\n" + _(
+        texts.SUBSCRIPTIONS_DIGEST,
+        digest=schedule_summary(digest.schedule),
+        tz=html.escape(digest.timezone),
+    )
     keyword = await context.services.filters.of_chat(chat_id)
     if keyword.terms:
         shown = _(texts.SUBSCRIPTIONS_FILTERS, rules=rules_text(keyword))

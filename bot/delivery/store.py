@@ -57,6 +57,11 @@ IS_PENDING = Delivery.status == literal_column("'pending'")
 CORRECTION_PENDING = Correction.status == literal_column("'pending'")
 
 
+def takes_instant_pushes():  # type: ignore[no-untyped-def]
+    """A chat in digest mode gets its items in the digest, not one by one (hx-digests)."""
+    return Chat.digest_mode.is_(None)
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     item_id: int
@@ -248,6 +253,7 @@ class DeliveryStore:
                         .join(Chat, Chat.id == Subscription.chat_id)
                         .where(
                             Chat.active.is_(True),
+                            takes_instant_pushes(),
                             or_(
                                 Subscription.category_id == item.category_id,
                                 Subscription.category_id.is_(None),

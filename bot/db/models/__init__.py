@@ -4,6 +4,7 @@ from bot.db.base import Base
 from bot.db.models.chats import Chat
 from bot.db.models.corrections import Correction, CorrectionRequest
 from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
+from bot.db.models.digests import Digest
 from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.filters import ChatFilter, FilteredPush
 from bot.db.models.news import Category, Item
@@ -23,6 +24,7 @@ __all__ = [
     "Correction",
     "CorrectionRequest",
     "Delivery",
+    "Digest",
     "Draft",
     "Feed",
     "FeedEntrySeen",

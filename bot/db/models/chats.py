@@ -30,5 +30,12 @@ class Chat(Base):
     # quiet hours, minutes after local midnight; start > end wraps midnight (22:00-07:00)
     quiet_start: Mapped[int | None] = mapped_column(SmallInteger)
     quiet_end: Mapped[int | None] = mapped_column(SmallInteger)
+    # digests (hx-digests): None = instant pushes; "daily" / "weekly" at `digest_minute`
+    # (local minutes after midnight), weekly on `digest_weekday` (0 = Monday); the next digest
+    # lists the items published after `digest_since`
+    digest_mode: Mapped[str | None] = mapped_column(String(8))
+    digest_minute: Mapped[int | None] = mapped_column(SmallInteger)
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    digest_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
