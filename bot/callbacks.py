@@ -112,6 +112,7 @@ class ChooseZone:
 DIGEST_MODES = ("off", "daily", "weekly")
 
 
+@dataclass(frozen=True, slots=True)
 class FilterButton:
     """/filter's keyboard: remove one term (by its row id; the text may be far longer than
     callback data), or clear them all (`term_id` None)."""
