@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import LinkPreviewOptions, Update
@@ -33,17 +34,23 @@ from bot.delivery import (
     SqliteGuard,
     leadership_for,
 )
+from bot.delivery.digests import DigestSender, DigestStore
 from bot.delivery.shared_budget import budget_for
+from bot.delivery.store import TopicGone
+from bot.digest_text import digest_pages
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import item_message
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
+from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -83,7 +90,7 @@ def build_application(settings: Settings) -> Application:
     budget = budget_for(
         options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
     )
-    store = DeliveryStore(sessions)
+    store = DeliveryStore(sessions, timezone=settings.timezone)
 
     async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
@@ -91,23 +98,32 @@ def build_application(settings: Settings) -> Application:
             return None
         return item_message(item, settings.tz, i18n.translator(language))
 
+    # its own Bot on a faster transport; only the senders (items, digests) use it
+    broadcast_bot = BroadcastBot(
+        token,
+        base_url=settings.telegram_api_url,
+        request=MeteredRequest(
+            AiohttpRequest(
+                connection_pool_size=options.concurrency, read_timeout=options.send_timeout
+            ),
+            metrics,
+        ),
+    )
+
+    def topic_notice(gone: TopicGone) -> str:
+        tr = i18n.translator(gone.language)
+        topic = gone.name or tr(texts.TOPIC_UNNAMED, id=gone.thread_id)
+        return tr(texts.TOPIC_GONE_NOTICE, topic=html.escape(topic))
+
     delivery = DeliveryEngine(
         store=store,
         render=render,
+        # a forum topic that stopped taking pushes: the group's admins are told in General
+        topic_notice=topic_notice,
         # items published by another process (CLI, replica) show in listings at once
         after_fanout=news.invalidate,
         on_outcome=metrics.delivery_outcome,
-        # its own Bot on a faster transport; only the sender uses it
-        bot=BroadcastBot(
-            token,
-            base_url=settings.telegram_api_url,
-            request=MeteredRequest(
-                AiohttpRequest(
-                    connection_pool_size=options.concurrency, read_timeout=options.send_timeout
-                ),
-                metrics,
-            ),
-        ),
+        bot=broadcast_bot,
         budget=budget,
         leadership=leadership_for(engine),
         options=options,
@@ -115,6 +131,24 @@ def build_application(settings: Settings) -> Application:
     )
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
     chats = ChatService(sessions)
+    keyword_filters = FilterService(sessions)
+    digests = DigestService(sessions, settings.tz, filters=keyword_filters)
+
+    async def compose_digest(chat_id: int, since: datetime, until: datetime) -> list[str]:
+        content = await digests.content(chat_id, since, until)
+        return digest_pages(content, i18n.translator(content.language))
+
+    # beside the engine: the same bot, budget and leadership (only the leader sends)
+    digest_sender = DigestSender(
+        store=DigestStore(sessions),
+        compose=compose_digest,
+        bot=broadcast_bot,
+        budget=budget,
+        options=options,
+        owner=delivery.owner,
+        is_leader=lambda: delivery.is_leader,
+        poll_seconds=settings.delivery_poll_seconds,
+    )
     metrics.watch_leadership(lambda: delivery.is_leader)
     metrics.watch_backlog(store.backlog)
     # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time
@@ -145,6 +179,10 @@ def build_application(settings: Settings) -> Application:
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
         search=SearchService(sessions, engine.dialect.name),
+        digests=digests,
+        digest_sender=digest_sender,
+        quiet=QuietHoursService(sessions, settings.timezone),
+        filters=keyword_filters,
     )
     application = (
         Application.builder()
@@ -249,7 +287,10 @@ class _Opened:
     async def stop_sender(self) -> None:
         delivery = self._delivery()
         if delivery is not None and self.sender_started:
-            await delivery.stop()
+            try:
+                await self.application.bot_data["services"].digest_sender.stop()
+            finally:
+                await delivery.stop()
 
     async def stop_listening(self) -> None:
         if self.application is not None:
@@ -266,6 +307,11 @@ class _Opened:
         try:
             delivery = self._delivery()
             if delivery is not None:
+                if self.sender_started:
+                    digest_sender = self.application.bot_data["services"].digest_sender
+                    await bounded(
+                        "release digest leases", digest_sender.release(), STOP_STEP_SECONDS, log
+                    )
                 await delivery.release()
         finally:
             if self.guard is not None:
@@ -450,6 +496,7 @@ async def _running(opened: _Opened) -> Application:
         )
     opened.sender_started = True  # (a start that fails half-way is still stopped)
     await application.bot_data["services"].delivery.start()
+    await application.bot_data["services"].digest_sender.start()
     for server in opened.servers:  # updates posted from now on are handled
         server.ready = True
     await _take_updates(application, settings)

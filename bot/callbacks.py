@@ -10,6 +10,9 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:<add|ed|del>:<action>[:<argument>]                   FlowButton (/add, /edit, /delete)
     v1:lang:<ui|news>:<code>                                ChooseLanguage (/language)
     v1:srch:<search id>:<search cursor>                     SearchMore (/search)
+    v1:dg:<off|daily|weekly>[:<weekday>][:<minute>]          DigestChoice (/digest)
+    v1:tz:<IANA zone>                                       ChooseZone (/timezone)
+    v1:flt:rm:<term id>   v1:flt:clear                       FilterButton (/filter)
 """
 
 from __future__ import annotations
@@ -89,7 +92,46 @@ class SearchMore:
     cursor: SearchCursor
 
 
-Callback = MorePage | ShowCategory | Toggle | Close | FlowButton | ChooseLanguage | SearchMore
+@dataclass(frozen=True, slots=True)
+class DigestChoice:
+    """/digest's keyboard: "off", or a mode and, step by step, its weekday (weekly: 0 =
+    Monday) and its time (minutes after local midnight); a missing part asks for it."""
+
+    mode: str
+    weekday: int | None = None
+    minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseZone:
+    """/timezone's suggestions: use this IANA zone."""
+
+    name: str
+
+
+DIGEST_MODES = ("off", "daily", "weekly")
+
+
+@dataclass(frozen=True, slots=True)
+class FilterButton:
+    """/filter's keyboard: remove one term (by its row id; the text may be far longer than
+    callback data), or clear them all (`term_id` None)."""
+
+    term_id: int | None = None
+
+
+Callback = (
+    MorePage
+    | ShowCategory
+    | Toggle
+    | Close
+    | FlowButton
+    | ChooseLanguage
+    | SearchMore
+    | DigestChoice
+    | ChooseZone
+    | FilterButton
+)
 
 
 def _checked(data: str) -> str:
@@ -123,6 +165,20 @@ def encode(action: Callback) -> str:
             return _checked(f"{VERSION}:lang:{'news' if news else 'ui'}:{code}")
         case SearchMore(search_id, cursor):
             return _checked(f"{VERSION}:srch:{search_id}:{cursor.encode()}")
+        case DigestChoice(mode, weekday, minute):
+            parts = [mode]
+            if mode == "weekly" and weekday is not None:
+                parts.append(str(weekday))
+            if mode != "off" and minute is not None:
+                parts.append(str(minute))
+            return _checked(":".join([VERSION, "dg", *parts]))
+        case ChooseZone(name):
+            if ":" in name or not name:
+                raise ValueError(f"not a time zone: {name!r}")
+            return _checked(f"{VERSION}:tz:{name}")
+        case FilterButton(term_id):
+            action = "clear" if term_id is None else f"rm:{term_id}"
+            return _checked(f"{VERSION}:flt:{action}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -165,6 +221,24 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             except ValueError:
                 raise StaleCallback(cursor) from None
             return SearchMore(_number(search_id, low=1), position)
+        case ["dg", "off"]:
+            return DigestChoice("off")
+        case ["dg", "daily"]:
+            return DigestChoice("daily")
+        case ["dg", "daily", minute]:
+            return DigestChoice("daily", None, _number(minute, high=24 * 60 - 1))
+        case ["dg", "weekly"]:
+            return DigestChoice("weekly")
+        case ["dg", "weekly", weekday]:
+            return DigestChoice("weekly", _number(weekday, high=6))
+        case ["dg", "weekly", weekday, minute]:
+            return DigestChoice("weekly", _number(weekday, high=6), _number(minute, high=1439))
+        case ["tz", name] if name and name.isascii() and len(name) <= 64:
+            return ChooseZone(name)
+        case ["flt", "clear"]:
+            return FilterButton()
+        case ["flt", "rm", term_id]:
+            return FilterButton(_number(term_id, low=1))
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -182,6 +256,9 @@ def decode(
         FlowButton,
         ChooseLanguage,
         SearchMore,
+        DigestChoice,
+        ChooseZone,
+        FilterButton,
     ),
     *,
     max_limit: int = 100,

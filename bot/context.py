@@ -8,13 +8,17 @@ from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
+from bot.delivery.digests import DigestSender
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
+from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
+from bot.services.filters import FilterService
 from bot.services.news import NewsService
+from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
@@ -44,6 +48,11 @@ class Services:
     stats: StatsService
     reports: ReportService
     search: SearchService
+    quiet: QuietHoursService
+    filters: FilterService
+    # digests: the chats' choices and rows (service) and their sender (beside the engine's)
+    digests: DigestService | None = None
+    digest_sender: DigestSender | None = None
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -27,7 +27,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", N_("Get new items here as they are published"), N_("[category | all]")),
     Command("unsubscribe", N_("Stop getting new items"), N_("[category | all]")),
     Command("subscriptions", N_("What this chat follows")),
+    Command("filter", N_("Only get news with, or without, some words"), N_("[add | remove] words")),
     Command("language", N_("Language of the bot, and of the news you get"), N_("[en | fr | es]")),
+    Command("quiet", N_("Quiet hours: pushes arrive without a sound"), N_("[22:00-07:00 | off]")),
     Command("help", N_("What this bot can do")),
     Command("start", N_("Welcome and how to begin")),
     Command(
@@ -595,3 +597,168 @@ HELP_ADMIN_PICTURES = N_(
     "caption <code>/add Category | Title | https://link | summary</code>. "
     "/edit changes or removes an item's picture."
 )
+
+
+# --- Quiet hours and forum topics (hx-topics) ----------------------------------------------
+
+QUIET_SHOW = N_(
+    "🌙 Quiet hours: <b>{start}–{end}</b> ({zone}). New items pushed in that time arrive "
+    "without a sound.\n"
+    "<code>/quiet 22:00-07:00</code> to change them, <code>/quiet off</code> to remove them."
+)
+QUIET_NONE = N_(
+    "🔔 No quiet hours: new items arrive with a sound at any time.\n"
+    "<code>/quiet 22:00-07:00</code> sets quiet hours ({zone}): items pushed in that time "
+    "arrive without a sound."
+)
+QUIET_SET = N_(
+    "🌙 Quiet hours set: <b>{start}–{end}</b> ({zone}). New items pushed in that time will "
+    "arrive without a sound; nothing is held back."
+)
+QUIET_OFF = N_("🔔 Quiet hours removed: new items arrive with a sound at any time.")
+QUIET_ALREADY_OFF = N_("This chat has no quiet hours.")
+QUIET_BAD_FORM = N_(
+    "I couldn't read “{given}”. Write the start and end as hours and minutes, for example "
+    "<code>/quiet 22:00-07:00</code>, or <code>/quiet off</code>."
+)
+QUIET_EMPTY_WINDOW = N_(
+    "Quiet hours must start and end at different times, for example "
+    "<code>/quiet 22:00-07:00</code>."
+)
+QUIET_ADMINS_ONLY = N_("Only the group's administrators can change its quiet hours.")
+SUBSCRIBED_TOPIC = N_("🔔 Subscribed: new items in <b>{name}</b> will arrive in this topic.")
+SUBSCRIBED_ALL_TOPIC = N_(
+    "🔔 Subscribed to <b>all categories</b>: every new item will arrive in this topic."
+)
+SUBSCRIPTIONS_LINE_TOPIC = N_("• {name} → 💬 {topic}")
+SUBSCRIPTIONS_ALL_TOPIC = N_("💬 They arrive in the topic <b>{topic}</b>.")
+TOPIC_UNNAMED = N_("topic #{id}")
+TOPIC_GONE_NOTICE = N_(
+    "⚠️ <b>For the group's administrators:</b> the topic <b>{topic}</b> is closed or was "
+    "deleted, so new items meant for it now arrive here in General. Send /subscribe inside "
+    "an open topic to route them there again."
+)
+# --- Keyword filters: /filter, its keyboard, and what /subscriptions and /stats say of them ---
+
+FILTER_HOW = N_(
+    '<code>/filter add housing "worker co-op"</code> — only news with one of these words '
+    "or phrases\n"
+    "<code>/filter add -bank</code> — never news with this word\n"
+    "<code>/filter remove housing</code> — take a term away\n"
+    "<code>/filter clear</code> — take them all away\n"
+    "Capitals and accents do not matter, and only whole words count: “bank” does not match "
+    "“embankment”. At most {max} terms, each up to {length} characters."
+)
+FILTER_NONE = N_(
+    "🔍 <b>Keyword filters</b>\nThis chat gets every item it subscribes to. "
+    "To get only some of them:\n{how}"
+)
+FILTER_SHOW = N_("🔍 <b>Keyword filters</b>\n{rules}\n\n{how}")
+FILTER_INCLUDE = N_("✅ Only news with: {terms}")
+FILTER_EXCLUDE = N_("🚫 Never news with: {terms}")
+FILTER_TERM = N_("“{term}”")
+FILTER_ADDED = N_("✅ Filters saved.")
+FILTER_REMOVED = N_("🗑 Removed: {terms}.")
+FILTER_CLEARED = N_("🗑 Filters cleared: this chat gets every item it subscribes to again.")
+FILTER_NOTHING_TO_CLEAR = N_("This chat has no keyword filters. /filter shows how to add some.")
+FILTER_USAGE = N_("Nothing was changed. To change this chat's filters, write:\n{how}")
+FILTER_ONLY_PUNCTUATION = N_(
+    "“{term}” has no letters or digits to look for, so nothing was changed. "
+    'A term is a word or a phrase in quotes: <code>/filter add housing "worker co-op"</code>'
+)
+FILTER_TOO_LONG = N_(
+    "A term may have at most {max} characters; “{term}” has {length}, so nothing was changed. "
+    'Try a shorter phrase: <code>/filter add "worker co-op"</code>'
+)
+FILTER_TOO_MANY = N_(
+    "A chat may have at most {max} terms; this one has {count} and you are adding {adding}, "
+    "so nothing was changed. Take some away first: <code>/filter remove housing</code>"
+)
+FILTER_UNKNOWN_TERM = N_(
+    "“{term}” is not one of this chat's filters, so nothing was changed. "
+    "Send /filter to see them, and <code>/filter remove word</code> to take one away."
+)
+FILTER_ADMINS_ONLY = N_("In groups only administrators can change the keyword filters.")
+FILTER_ADMINS_ONLY_ALERT = N_("Only this group's administrators can change the filters.")
+FILTER_REMOVE_BUTTON = N_("✖️ {term}")
+FILTER_CLEAR_BUTTON = N_("🗑 Clear all")
+FILTER_BUTTON_STALE = N_(
+    "This button no longer works: nothing was changed. Send /filter to see the filters, "
+    "or /filter remove word."
+)
+FILTER_REMOVED_ALERT = N_("Removed “{term}”.")
+FILTER_CLEARED_ALERT = N_("All filters cleared.")
+SUBSCRIPTIONS_FILTERS = N_("🔍 Keyword filters (/filter to change):\n{rules}")
+SUBSCRIPTIONS_NO_FILTERS = N_("🔍 No keyword filters: every item is sent (/filter to add some).")
+STATS_FILTERED = N_("\n<b>Pushes held back by keyword filters</b>: {count}")
+
+
+# --- Digests and time zones (/digest, /timezone; the digest message itself) ---------------------
+
+
+def _with_commands(after: str, *added: Command) -> tuple[Command, ...]:
+    at = next(i for i, c in enumerate(COMMANDS) if c.name == after) + 1
+    return (*COMMANDS[:at], *added, *COMMANDS[at:])
+
+
+COMMANDS = _with_commands(
+    "quiet",
+    Command(
+        "digest",
+        N_("One message a day or a week instead of each item"),
+        N_("[off | daily 08:00 | weekly mon 08:00]"),
+    ),
+    Command("timezone", N_("This chat's time zone, for digests"), N_("[Region/City]")),
+)
+
+DIGEST_SHOW_OFF = N_(
+    "📬 <b>Digest: off</b> — new items arrive here as they are published.\n"
+    "For one message a day or a week instead: <code>/digest daily 08:00</code> or "
+    "<code>/digest weekly mon 08:00</code>, or choose below. Times are in {tz} (/timezone)."
+)
+DIGEST_SHOW_DAILY = N_(
+    "📬 <b>Digest: every day at {time}</b> ({tz}).\n"
+    "New items come together in one message instead of one by one. "
+    "<code>/digest off</code> goes back to instant pushes."
+)
+DIGEST_SHOW_WEEKLY = N_(
+    "📬 <b>Digest: every {weekday} at {time}</b> ({tz}).\n"
+    "New items come together in one message instead of one by one. "
+    "<code>/digest off</code> goes back to instant pushes."
+)
+DIGEST_PROBLEM_TIME = N_("“{text}” is not a time of day: write it as HH:MM, from 00:00 to 23:59.")
+DIGEST_PROBLEM_WEEKDAY = N_(
+    "“{text}” is not a day of the week: write mon, tue, wed, thu, fri, sat or sun."
+)
+DIGEST_PROBLEM_FORM = N_("I did not understand that.")
+DIGEST_BAD_INPUT = N_(
+    "⚠️ Nothing was changed: {problem}\n"
+    "Write <code>/digest daily 08:00</code>, <code>/digest weekly mon 08:00</code> or "
+    "<code>/digest off</code>."
+)
+DIGEST_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its digest.")
+DIGEST_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its digest.")
+DIGEST_BUTTON_OFF = N_("Instant")
+DIGEST_BUTTON_DAILY = N_("Daily")
+DIGEST_BUTTON_WEEKLY = N_("Weekly")
+DIGEST_CHOOSE_DAY = N_("📬 On which day should the weekly digest come?")
+DIGEST_CHOOSE_TIME = N_("📬 At what time should the digest come? ({tz})")
+DIGEST_MODE_OFF = N_("off (items arrive as they are published)")
+DIGEST_MODE_DAILY = N_("every day at {time}")
+DIGEST_MODE_WEEKLY = N_("every {weekday} at {time}")
+SUBSCRIPTIONS_DIGEST = N_("📬 Digest: {digest} · time zone {tz} (/digest, /timezone)")
+DIGEST_HEADER = NP_("📬 <b>Your digest</b> · {n} item", "📬 <b>Your digest</b> · {n} items")
+DIGEST_CONTINUED = N_("📬 <b>Your digest</b> (continued)")
+
+TIMEZONE_SHOW = N_(
+    "🕰 This chat's time zone is <b>{tz}</b> (it is {time} there now).\n"
+    "To change it, choose one below or send it as Region/City: "
+    "<code>/timezone Europe/Paris</code>."
+)
+TIMEZONE_SET = N_("🕰 Time zone set to <b>{tz}</b>; it is {time} there now.")
+TIMEZONE_UNKNOWN = N_(
+    "⚠️ Nothing was changed: “{name}” is not a time zone I know. Write it as Region/City, "
+    "for example <code>/timezone Europe/Paris</code> or <code>/timezone America/Bogota</code>."
+)
+TIMEZONE_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its time zone.")
+TIMEZONE_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its time zone.")

@@ -412,6 +412,7 @@ def send_message(state: EmulatorState, p: Params) -> Any:
     text, entities, html, parse_mode = _render_text(state, p)
     keyboard = _inline_keyboard(p)
     reply_to = _reply_to(state, p, chat_id)
+    state.check_thread(chat_id, p.get_int("message_thread_id"))
     message = SentMessage(
         message_id=state.next_message_id(chat_id),
         chat_id=chat_id,
@@ -501,6 +502,7 @@ async def send_photo(state: EmulatorState, p: Params) -> Any:
     )
     keyboard = _inline_keyboard(p)
     reply_to = _reply_to(state, p, chat_id)
+    state.check_thread(chat_id, p.get_int("message_thread_id"))
     sizes, url = await _input_photo(state, p, "photo", p.raw.get("photo"))
     message = SentMessage(
         message_id=state.next_message_id(chat_id),
@@ -680,6 +682,58 @@ def leave_chat(state: EmulatorState, p: Params) -> Any:
     return True
 
 
+# -- forum topics --------------------------------------------------------------------------
+
+
+def _forum(state: EmulatorState, p: Params) -> dict[str, Any]:
+    chat = _chat(state, p)
+    if not chat.get("is_forum"):
+        raise bad_request("the chat is not a forum")
+    return chat
+
+
+def _existing_topic(state: EmulatorState, p: Params) -> dict[str, Any]:
+    chat = _forum(state, p)
+    topic = state.topic(chat["id"], p.require_int("message_thread_id"))
+    if topic is None or topic["deleted"]:
+        raise bad_request("message thread not found")
+    return topic
+
+
+def create_forum_topic(state: EmulatorState, p: Params) -> Any:
+    chat = _forum(state, p)
+    name = p.get_str("name") or ""
+    if not 1 <= len(name) <= 128:
+        raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
+    topic = state.open_topic(chat["id"], name, from_user=state.bot_user)
+    return {
+        "message_thread_id": topic["message_thread_id"],
+        "name": topic["name"],
+        "icon_color": topic["icon_color"],
+    }
+
+
+def close_forum_topic(state: EmulatorState, p: Params) -> Any:
+    topic = _existing_topic(state, p)
+    if topic["closed"]:
+        raise bad_request("TOPIC_NOT_MODIFIED")
+    topic["closed"] = True
+    return True
+
+
+def reopen_forum_topic(state: EmulatorState, p: Params) -> Any:
+    topic = _existing_topic(state, p)
+    if not topic["closed"]:
+        raise bad_request("TOPIC_NOT_MODIFIED")
+    topic["closed"] = False
+    return True
+
+
+def delete_forum_topic(state: EmulatorState, p: Params) -> Any:
+    _existing_topic(state, p)["deleted"] = True
+    return True
+
+
 METHODS: dict[str, Handler] = {
     "getme": get_me,
     "setwebhook": set_webhook,
@@ -703,6 +757,10 @@ METHODS: dict[str, Handler] = {
     "getchatadministrators": get_chat_administrators,
     "sendchataction": send_chat_action,
     "leavechat": leave_chat,
+    "createforumtopic": create_forum_topic,
+    "closeforumtopic": close_forum_topic,
+    "reopenforumtopic": reopen_forum_topic,
+    "deleteforumtopic": delete_forum_topic,
     "close": accept,
     "logout": accept,
 }

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .errors import bad_request
 from .faults import Faults
 from .files import FileStore
 from .limits import RateLimiter
@@ -20,6 +21,8 @@ from .webhook import WebhookAttempt, WebhookSender, WebhookTargetStats
 __all__ = ["EmulatorState"]
 
 DEFAULT_SCOPE = {"type": "default"}
+# the colours Telegram offers for a topic's icon
+_TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 
 
 class EmulatorState:
@@ -56,6 +59,8 @@ class EmulatorState:
         self._members: dict[tuple[int, int], str] = {}
         self._bot_messages: dict[int, dict[int, SentMessage]] = {}
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        # forum topics by (chat, message_thread_id): name, icon_color, closed, deleted
+        self._topics: dict[tuple[int, int], dict[str, Any]] = {}
         self._next_message_id: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._callback_queries: dict[str, bool] = {}
@@ -129,6 +134,53 @@ class EmulatorState:
             return "member"
         return "left" if user_id in self._users else None
 
+    def make_forum(self, chat_id: int, title: str | None = None) -> dict[str, Any]:
+        """Make ``chat_id`` a forum supergroup (topics on); returns the Chat dict."""
+        chat = self.register_chat(chat_id, "supergroup", title, is_forum=True)
+        chat["type"] = "supergroup"
+        chat["is_forum"] = True
+        return chat
+
+    def topic(self, chat_id: int, thread_id: int) -> dict[str, Any] | None:
+        """A forum topic as the emulator keeps it (name, closed, deleted), or None."""
+        return self._topics.get((chat_id, thread_id))
+
+    def open_topic(self, chat_id: int, name: str, *, from_user: dict[str, Any]) -> dict[str, Any]:
+        """A new topic in forum ``chat_id``. As in Telegram, its id is the id of the service
+        message (``forum_topic_created``) that opens it; messages in the topic reply to it."""
+        message_id = self.next_message_id(chat_id)
+        color = _TOPIC_COLORS[message_id % len(_TOPIC_COLORS)]
+        topic = {
+            "message_thread_id": message_id,
+            "name": name,
+            "icon_color": color,
+            "closed": False,
+            "deleted": False,
+        }
+        self._topics[(chat_id, message_id)] = topic
+        self._user_messages[(chat_id, message_id)] = {
+            "message_id": message_id,
+            "message_thread_id": message_id,
+            "from": from_user,
+            "chat": self._chats[chat_id],
+            "date": self.now(),
+            "forum_topic_created": {"name": name, "icon_color": color},
+            "is_topic_message": True,
+        }
+        return topic
+
+    def check_thread(self, chat_id: int, thread_id: int | None) -> None:
+        """Telegram's answer to a send into topic ``thread_id`` of a forum: a closed topic
+        takes no messages, a deleted or unknown one does not exist."""
+        chat = self._chats.get(chat_id)
+        if thread_id is None or chat is None or not chat.get("is_forum"):
+            return
+        topic = self._topics.get((chat_id, thread_id))
+        if topic is None or topic["deleted"]:
+            raise bad_request("message thread not found")
+        if topic["closed"]:
+            raise bad_request("TOPIC_CLOSED")
+
     def _on_migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         old = self._chats.get(old_chat_id, {})
         self.register_chat(new_chat_id, "supergroup", old.get("title"))
@@ -181,6 +233,8 @@ class EmulatorState:
             result["edit_date"] = message.edit_date
         if message.message_thread_id is not None:
             result["message_thread_id"] = message.message_thread_id
+            if chat.get("is_forum"):
+                result["is_topic_message"] = True
         if message.photo is not None:
             result["photo"] = message.photo
             if message.caption:

@@ -76,6 +76,10 @@ class UserSide(EmulatorState):
         }
         if message_thread_id is not None:
             message["message_thread_id"] = message_thread_id
+            if chat.get("is_forum"):
+                message["is_topic_message"] = True
+                # in a topic, a message that replies to nothing replies to the topic's start
+                reply_to_message_id = reply_to_message_id or message_thread_id
         if reply_to_message_id is not None:
             replied = self.message_dict(chat_id, reply_to_message_id, nested=False)
             if replied is None:
@@ -88,6 +92,62 @@ class UserSide(EmulatorState):
         self._user_messages[(chat_id, message["message_id"])] = message
         self.queue_update("message", message)
         return message
+
+    # -- forum topics ------------------------------------------------------------------------
+
+    def create_topic(
+        self, chat_id: int, name: str, *, user_id: int, first_name: str = "Test"
+    ) -> int:
+        """``user_id`` opens topic ``name`` in forum ``chat_id`` (made a forum if it is not
+        one yet); the bot gets the ``forum_topic_created`` service message. Returns the
+        topic's ``message_thread_id``."""
+        if not (self._chats.get(chat_id) or {}).get("is_forum"):
+            self.make_forum(chat_id)
+        user = self._remember_user(user_id, first_name, None)
+        self._members.setdefault((chat_id, user_id), "member")
+        topic = self.open_topic(chat_id, name, from_user=user)
+        thread_id = topic["message_thread_id"]
+        self.queue_update("message", self._user_messages[(chat_id, thread_id)])
+        return thread_id
+
+    def close_topic(self, chat_id: int, thread_id: int, *, user_id: int) -> None:
+        """Close a topic: sends into it fail with TOPIC_CLOSED until it is reopened."""
+        self._topic_service_message(chat_id, thread_id, user_id, "forum_topic_closed")
+        self._topics[(chat_id, thread_id)]["closed"] = True
+
+    def reopen_topic(self, chat_id: int, thread_id: int, *, user_id: int) -> None:
+        self._topic_service_message(chat_id, thread_id, user_id, "forum_topic_reopened")
+        self._topics[(chat_id, thread_id)]["closed"] = False
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a topic with its messages: sends into it fail with "message thread not
+        found" (Telegram sends no update for it)."""
+        topic = self._topics.get((chat_id, thread_id))
+        if topic is None:
+            raise LookupError(f"no topic {thread_id} in chat {chat_id}")
+        topic["deleted"] = True
+        for message in self._bot_messages.get(chat_id, {}).values():
+            if message.message_thread_id == thread_id:
+                message.deleted = True
+        for key in [k for k, m in self._user_messages.items() if k[0] == chat_id]:
+            if self._user_messages[key].get("message_thread_id") == thread_id:
+                del self._user_messages[key]
+
+    def _topic_service_message(self, chat_id: int, thread_id: int, user_id: int, kind: str) -> None:
+        topic = self._topics.get((chat_id, thread_id))
+        if topic is None or topic["deleted"]:
+            raise LookupError(f"no topic {thread_id} in chat {chat_id}")
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "message_thread_id": thread_id,
+            "from": self._users.get(user_id) or self._remember_user(user_id, "Test", None),
+            "chat": self._chats[chat_id],
+            "date": self.now(),
+            "is_topic_message": True,
+            kind: {},
+        }
+        self._user_messages[(chat_id, message["message_id"])] = message
+        self.queue_update("message", message)
 
     def send_photo(
         self,

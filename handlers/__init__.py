@@ -20,12 +20,15 @@ from handlers import (
     browse,
     common,
     corrections,
+    digests,
     feeds,
     flows,
     inline,
+    keyword_filters,
     languages,
     membership,
     publishing,
+    quiet,
     search,
     stats,
     subscriptions,
@@ -91,6 +94,16 @@ def register(application: Application, services: Services) -> None:
             # the chat's languages: the same rule as subscriptions (groups: admins only)
             CommandHandler("language", languages.language, filters=NEW),
             CallbackQueryHandler(languages.on_button, pattern=r"^v1:lang:"),
+            # digests and the chat's time zone: the same rule (groups: admins only)
+            CommandHandler("digest", digests.digest, filters=NEW),
+            CallbackQueryHandler(digests.on_digest_button, pattern=r"^v1:dg:"),
+            CommandHandler("timezone", digests.timezone, filters=NEW),
+            CallbackQueryHandler(digests.on_zone_button, pattern=r"^v1:tz:"),
+            # quiet hours: anyone may look; in groups only administrators change them
+            CommandHandler("quiet", quiet.quiet, filters=NEW),
+            # keyword filters: in groups only administrators change them
+            CommandHandler("filter", keyword_filters.filter_command, filters=NEW),
+            CallbackQueryHandler(keyword_filters.on_button, pattern=r"^v1:flt:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),

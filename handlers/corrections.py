@@ -27,7 +27,6 @@ from bot.services.reports import CorrectionReportView
 from bot.services.validation import (
     Problem,
     ValidationFailed,
-    check_photo_size,
     clean_field,
     clean_image_url,
 )
@@ -40,10 +39,10 @@ from handlers.ui import (
     ask_again,
     canonical_category,
     category_keyboard,
+    checked_photo,
     draft_keys,
     drop_buttons,
     end_flow,
-    largest_photo,
     send_item_preview,
 )
 
@@ -273,12 +272,11 @@ async def photo_step(update: Update, context: BotContext, draft: DraftState) -> 
     if draft.step != Step.VALUE or draft.get("field") != IMAGE:
         await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
-    photo = largest_photo(update.effective_message)
     try:
-        check_photo_size(photo.file_size if photo is not None else None)
+        file_id = checked_photo(update.effective_message)
     except ValidationFailed as failure:
         return await ask_again(update, failure)
-    return await _confirm_image(update, context, draft.data, image_file_id=photo.file_id)
+    return await _confirm_image(update, context, draft.data, image_file_id=file_id)
 
 
 async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:

@@ -11,6 +11,9 @@ reports          SCHEDULE_POLL_SECONDS (30 s)         tell the publishing admin 
                                                       Telegram refused
 delivery-poll    DELIVERY_POLL_SECONDS (5 s)          wake the sender for items that other
                                                       processes (the CLI) queued
+digests          SCHEDULE_POLL_SECONDS (30 s)         make the digest rows whose period came
+                                                      (in each chat's time zone), then wake
+                                                      the digest sender
 ===============  ===================================  =========================================
 
 All of them must run once however many replicas run, so they run only in the process that
@@ -52,6 +55,7 @@ SCHEDULED_JOB = "scheduled-items"
 FEEDS_JOB = "feeds"
 REPORTS_JOB = "reports"
 DELIVERY_JOB = "delivery-poll"
+DIGESTS_JOB = "digests"
 CATCH_UP = ":catch-up"
 FEED_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
 
@@ -148,11 +152,25 @@ async def poll_delivery(context: BotContext) -> None:
     context.services.delivery.wake()
 
 
+@leader_only
+async def make_digests(context: BotContext) -> None:
+    """Each chat whose digest period came (also while no process led) gets its row; the
+    digest sender sends them."""
+    services = context.services
+    if services.digests is None or services.digest_sender is None:
+        return
+    created = await services.digests.create_due()
+    if created:
+        log.info("%d digest(s) due", created)
+    services.digest_sender.wake()
+
+
 # what a new leader runs at once; the sender needs no catch-up, it claims on taking the lock
 _CATCH_UP: tuple[tuple[str, Job], ...] = (
     (SCHEDULED_JOB, publish_scheduled),
     (FEEDS_JOB, poll_feeds),
     (REPORTS_JOB, report_broadcasts),
+    (DIGESTS_JOB, make_digests),
 )
 
 
@@ -169,6 +187,7 @@ def register_jobs(application: Application) -> None:
         FEEDS_JOB: min(FEED_TICK_SECONDS, settings.feed_interval_seconds),
         REPORTS_JOB: settings.schedule_poll_seconds,
         DELIVERY_JOB: settings.delivery_poll_seconds,
+        DIGESTS_JOB: settings.schedule_poll_seconds,
     }
     for name, job in (*_CATCH_UP, (DELIVERY_JOB, poll_delivery)):
         queue.run_repeating(job, interval=every[name], first=every[name], name=name)
@@ -183,7 +202,7 @@ def register_jobs(application: Application) -> None:
 
 def _catch_up(queue: JobQueue) -> None:
     """Run the jobs now: what came due while no process led goes out at once."""
-    log.info("leading: running the scheduled-items, feeds and reports jobs now")
+    log.info("leading: running the scheduled-items, feeds, reports and digests jobs now")
     # run_once(…, 0), not run_repeating(first=0): APScheduler moves a start that has just
     # passed to the next interval, so the catch-up would wait a whole interval
     for name, job in _CATCH_UP:

@@ -30,7 +30,6 @@ from bot.services.validation import (
     Problem,
     ValidationFailed,
     check_caption,
-    check_photo_size,
     clean_field,
     clean_image_url,
     clean_language,
@@ -45,10 +44,10 @@ from handlers.ui import (
     ask_again,
     canonical_category,
     category_keyboard,
+    checked_photo,
     draft_keys,
     drop_buttons,
     end_flow,
-    largest_photo,
     problem_text,
     send_item_preview,
 )
@@ -125,10 +124,9 @@ async def add_photo(update: Update, context: BotContext) -> None:
     the one-line /add, published with that picture (the largest size Telegram made)."""
     message = update.effective_message
     caption = message.caption or ""
-    photo = largest_photo(message)
     try:
         check_caption(caption)
-        check_photo_size(photo.file_size if photo is not None else None)
+        file_id = checked_photo(message)
     except ValidationFailed as failure:
         await message.reply_text(_(texts.ADD_PROBLEM, problem=problem_text(failure)))
         return
@@ -136,7 +134,7 @@ async def add_photo(update: Update, context: BotContext) -> None:
     if not args.strip():
         await message.reply_text(_usage())
         return
-    await _publish_line(update, context, args, photo.file_id if photo is not None else None)
+    await _publish_line(update, context, args, file_id)
 
 
 async def photo_hint(update: Update, context: BotContext) -> None:
@@ -465,12 +463,11 @@ async def photo_step(update: Update, context: BotContext, draft: DraftState) -> 
     if _step(draft) is not Step.IMAGE:
         await update.effective_message.reply_text(_(texts.ADD_PHOTO_NOT_NOW))
         return ACTIVE
-    photo = largest_photo(update.effective_message)
     try:
-        check_photo_size(photo.file_size if photo is not None else None)
+        file_id = checked_photo(update.effective_message)
     except ValidationFailed as failure:
         return await ask_again(update, failure)
-    return await _image_accepted(update, context, draft, image_file_id=photo.file_id)
+    return await _image_accepted(update, context, draft, image_file_id=file_id)
 
 
 async def _language_answer(

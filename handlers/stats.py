@@ -44,6 +44,7 @@ async def stats(update: Update, context: BotContext) -> None:
             inactive=number(collected.inactive_chats),
         )
     )
+    lines.append(_(texts.STATS_FILTERED, count=number(collected.held_back_by_filters)))
     await update.effective_message.reply_text("\n".join(lines))
 
 

@@ -4,6 +4,9 @@ In groups only the group's administrators may change what the group follows (ask
 Telegram with getChatMember, so it is right even after admins change). In a channel, posting
 /subscribe already takes a channel admin. A bot admin may manage a channel from a private
 chat by naming it: `/subscribe -1001234567890 news` or `/subscribe @channel all`.
+
+In a forum supergroup, /subscribe (or the keyboard) used inside a topic routes those
+categories' pushes into that topic; used in General, back to General.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.services.chats import ChatInfo
 from bot.services.news import Match
-from bot.services.subscriptions import Change, Following, UnknownCategory
+from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
+from handlers.digests import schedule_summary
+from handlers.keyword_filters import rules_text
 from handlers.languages import news_summary
 from handlers.permissions import may_manage
 
@@ -63,15 +68,49 @@ def keyboard(
     return InlineKeyboardMarkup(rows)
 
 
+def topic_name(topic: Topic) -> str:
+    return html.escape(topic.name or _(texts.TOPIC_UNNAMED, id=topic.thread_id))
+
+
+def _line(following: Following, category: CategoryView) -> str:
+    topic = following.topic(category.id)
+    if topic is None:
+        return _(texts.SUBSCRIPTIONS_LINE, name=html.escape(category.name))
+    return _(
+        texts.SUBSCRIPTIONS_LINE_TOPIC, name=html.escape(category.name), topic=topic_name(topic)
+    )
+
+
 def following_text(following: Following) -> str:
     if following.everything:
-        return _(texts.SUBSCRIPTIONS_ALL) + _(texts.SUBSCRIPTIONS_FOOTER)
+        text = _(texts.SUBSCRIPTIONS_ALL)
+        everything = following.topic(None)
+        if everything is not None:
+            text += "\n" + _(texts.SUBSCRIPTIONS_ALL_TOPIC, topic=topic_name(everything))
+        # categories of their own that go to another topic than the rest
+        routed = [c for c in following.categories if following.topic(c.id) is not None]
+        if routed:
+            text += "\n" + "\n".join(_line(following, c) for c in routed)
+        return text + _(texts.SUBSCRIPTIONS_FOOTER)
     if not following.categories:
         return _(texts.SUBSCRIPTIONS_NONE)
-    lines = "\n".join(
-        _(texts.SUBSCRIPTIONS_LINE, name=html.escape(c.name)) for c in following.categories
-    )
+    lines = "\n".join(_line(following, c) for c in following.categories)
     return _(texts.SUBSCRIPTIONS_LIST, lines=lines) + _(texts.SUBSCRIPTIONS_FOOTER)
+
+
+def message_topic(update: Update) -> Topic | None:
+    """The forum topic a command or button press came from (None: General, or no forum).
+    Its name is known when the message replies to the topic's first message, as messages
+    in a topic do."""
+    chat = update.effective_chat
+    message = update.effective_message
+    if not (chat and chat.is_forum and message and message.is_topic_message):
+        return None
+    if message.message_thread_id is None:
+        return None
+    replied = message.reply_to_message
+    created = replied.forum_topic_created if replied is not None else None
+    return Topic(message.message_thread_id, created.name if created else None)
 
 
 def _is_bot_admin(update: Update, context: BotContext) -> bool:
@@ -137,11 +176,13 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
     if not name:
         await _send_keyboard(update, context, target.chat_id, remote, follow=follow)
         return
+    topic = message_topic(update) if target.title is None else None
     if name.casefold() == ALL:
-        change = await (subscriptions.follow if follow else subscriptions.unfollow)(
-            target.chat_id, None
-        )
-        await _reply(update, target, _result_text(change, None, follow=follow))
+        if follow:
+            change = await subscriptions.follow(target.chat_id, None, topic)
+        else:
+            change = await subscriptions.unfollow(target.chat_id, None)
+        await _reply(update, target, _result_text(change, None, follow=follow, topic=topic))
         return
     if len(name) > CATEGORY_NAME_MAX:
         await message.reply_text(_(texts.SUBSCRIBE_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
@@ -149,13 +190,15 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
     match = await services.news.find_category(name)
     if match.outcome is Match.FOUND:
         try:
-            change = await (subscriptions.follow if follow else subscriptions.unfollow)(
-                target.chat_id, match.category.id
-            )
+            if follow:
+                change = await subscriptions.follow(target.chat_id, match.category.id, topic)
+            else:
+                change = await subscriptions.unfollow(target.chat_id, match.category.id)
         except UnknownCategory:  # deleted between the lookup and now
             change = None
         if change is not None:
-            await _reply(update, target, _result_text(change, match.category, follow=follow))
+            text = _result_text(change, match.category, follow=follow, topic=topic)
+            await _reply(update, target, text)
             return
     categories = list(match.candidates) or await services.news.categories()
     if not categories:
@@ -173,14 +216,20 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
     )
 
 
-def _result_text(change: Change, category: CategoryView | None, *, follow: bool) -> str:
+def _result_text(
+    change: Change, category: CategoryView | None, *, follow: bool, topic: Topic | None = None
+) -> str:
     if category is None:
+        if follow and change.changed:
+            return _(texts.SUBSCRIBED_ALL_TOPIC) if topic else _(texts.SUBSCRIBED_ALL)
         if follow:
-            return _(texts.SUBSCRIBED_ALL) if change.changed else _(texts.ALREADY_SUBSCRIBED_ALL)
+            return _(texts.ALREADY_SUBSCRIBED_ALL)
         return _(texts.UNSUBSCRIBED_ALL) if change.changed else _(texts.NOT_SUBSCRIBED_ANY)
     name = html.escape(category.name)
-    if follow:
-        template = _(texts.SUBSCRIBED) if change.changed else _(texts.ALREADY_SUBSCRIBED)
+    if follow and change.changed:
+        template = _(texts.SUBSCRIBED_TOPIC) if topic else _(texts.SUBSCRIBED)
+    elif follow:
+        template = _(texts.ALREADY_SUBSCRIBED)
     else:
         template = _(texts.UNSUBSCRIBED) if change.changed else _(texts.NOT_SUBSCRIBED)
     return template.format(name=name)
@@ -213,7 +262,20 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
-    await update.effective_message.reply_text(following_text(following) + "\n\n" + news)
+    digest = await context.services.digests.settings(chat_id)
+    news += "\n" + _(
+        texts.SUBSCRIPTIONS_DIGEST,
+        digest=schedule_summary(digest.schedule),
+        tz=html.escape(digest.timezone),
+    )
+    keyword = await context.services.filters.of_chat(chat_id)
+    if keyword.terms:
+        shown = _(texts.SUBSCRIPTIONS_FILTERS, rules=rules_text(keyword))
+    else:
+        shown = _(texts.SUBSCRIPTIONS_NO_FILTERS)
+    await update.effective_message.reply_text(
+        following_text(following) + "\n\n" + news + "\n" + shown
+    )
 
 
 # -- the toggle keyboard -----------------------------------------------------------------
@@ -245,7 +307,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         chat_id = chat.id
     services = context.services
     try:
-        change = await services.subscriptions.toggle(chat_id, action.category_id)
+        topic = message_topic(update) if action.chat_id is None else None
+        change = await services.subscriptions.toggle(chat_id, action.category_id, topic)
     except UnknownCategory:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return

@@ -22,7 +22,7 @@ from bot.i18n import _, current
 from bot.render import item_message
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
-from bot.services.validation import ValidationFailed
+from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
@@ -103,6 +103,14 @@ def largest_photo(message: Message) -> PhotoSize | None:
     if not message.photo:
         return None
     return max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+
+
+def checked_photo(message: Message) -> str | None:
+    """The file_id of the photo's largest size (None: no photo); raises ValidationFailed
+    when it is over the size a bot may publish."""
+    photo = largest_photo(message)
+    check_photo_size(photo.file_size if photo is not None else None)
+    return photo.file_id if photo is not None else None
 
 
 async def send_item_preview(

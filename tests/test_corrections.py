@@ -308,5 +308,6 @@ async def test_the_publishing_admin_gets_a_report_when_the_broadcast_ends(quick:
             texts.STATS_LINE.format(name="News", count=1),
             texts.STATS_DELIVERIES.format(tz="UTC", sent=1, failed=1, pending=0),
             texts.STATS_ACTIVE_CHATS.format(active=3, inactive=1),
+            texts.STATS_FILTERED.format(count=0),
         ]
     )

@@ -339,7 +339,7 @@ async def test_only_the_leader_runs_the_jobs_and_a_standby_takes_them_over(
             await emu.wait_for(lambda: reports(emu, "Takeover"), 60, "the standby's report")
             # each broadcast reported once, whichever process saw it end
             assert (reports(emu, "Leader"), reports(emu, "Takeover")) == (1, 1)
-            assert "running the scheduled-items, feeds and reports jobs now" in (
+            assert "running the scheduled-items, feeds, reports and digests jobs now" in (
                 second_log.read_text()
             )
             print(

@@ -82,7 +82,7 @@ async def test_text_forms(harness: Harness) -> None:
         "🔔 This chat follows all categories."
     )
     assert (await ada.reply("/unsubscribe all")).text.startswith("🔕 Unsubscribed from everything")
-    assert (await ada.reply("/subscriptions")).text == (
+    assert (await ada.reply("/subscriptions")).text.startswith(
         texts.SUBSCRIPTIONS_NONE + "\n\n📰 News in: all languages (/language to change)"
     )
     assert (await ada.reply("/unsubscribe")).text == texts.NOT_SUBSCRIBED_ANY

@@ -43,7 +43,7 @@ from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
-from bot.delivery.store import Claimed, DeliveryStore, Outcome
+from bot.delivery.store import Claimed, DeliveryStore, Outcome, TopicGone
 from bot.delivery.transport import BroadcastBot
 from bot.tasks import awaiting, bounded
 
@@ -60,6 +60,8 @@ FLUSH_EVERY = 0.02  # seconds between outcome writes while busy
 FLUSH_BATCH = 500
 LEADER_CHECK_EVERY = 1.0
 _GONE_CHAT = ("chat not found", "peer_id_invalid", "user not found")
+# a forum topic that takes no messages: the push goes to General instead
+_GONE_TOPIC = ("topic_closed", "message thread not found", "topic_deleted")
 
 
 @dataclass
@@ -73,6 +75,8 @@ class EngineStats:
     expanded: int = 0  # delivery rows created
     photos: int = 0  # sent as photos (the rest of `sent` as text)
     picture_fallbacks: int = 0  # a refused picture: sent as text instead
+    topic_fallbacks: int = 0  # a closed or deleted forum topic: sent to General instead
+    silent: int = 0  # sent without a sound: inside the chat's quiet hours
 
 
 # the message for an item as subscribers get it, in an interface language (item id,
@@ -82,6 +86,9 @@ RenderItem = Callable[[int, str], Awaitable[ItemMessage | str | None]]
 # told the outcome of each delivery attempt: "sent", "blocked" (the chat is gone: blocked,
 # kicked, deleted), "failed" (for good), "retried" (it will be tried again), "cancelled"
 OnOutcome = Callable[[str], None]
+# the notice for a group's admins when its forum topic stopped taking pushes (HTML, in the
+# chat's language); None: no notice
+TopicNotice = Callable[[TopicGone], str | None]
 
 
 class DeliveryEngine:
@@ -97,6 +104,7 @@ class DeliveryEngine:
         render: RenderItem,
         after_fanout: Callable[[], None] = lambda: None,
         on_outcome: OnOutcome = lambda _outcome: None,
+        topic_notice: TopicNotice = lambda _gone: None,
         bot: BroadcastBot,
         budget: Budget,
         leadership: Leadership,
@@ -107,6 +115,7 @@ class DeliveryEngine:
         self._render_item = render
         self._after_fanout = after_fanout
         self._on_outcome = on_outcome
+        self._topic_notice = topic_notice
         self._bot = bot
         self._budget = budget
         self._leadership = leadership
@@ -400,6 +409,7 @@ class DeliveryEngine:
         message = rendered.message
         shape = message.shape
         turn: Turn | None = None  # the picture, while it goes as a photo
+        thread_id = row.thread_id  # None once the topic turned out closed or deleted
         try:
             while True:
                 if chat_id in self._inactive:
@@ -417,6 +427,8 @@ class DeliveryEngine:
                         shape = Shape.TEXT
                 await send_turn(self._stop, self._budget, chat_id)
                 file_id = None
+                # decided at the send itself: a row claimed before the window opened is quiet
+                silent = row.quiet is not None and row.quiet.covers(utcnow())
                 try:
                     if turn is not None:
                         message_id, file_id = await self._bot.send_picture(
@@ -425,6 +437,8 @@ class DeliveryEngine:
                             message.caption,
                             read_timeout=self._options.send_timeout,
                             markup=message.markup_json,
+                            thread_id=thread_id,
+                            silent=silent,
                         )
                     else:
                         message_id = await self._bot.send_html(
@@ -433,6 +447,8 @@ class DeliveryEngine:
                             read_timeout=self._options.send_timeout,
                             preview_url=message.image_url if shape is Shape.PREVIEW else None,
                             markup=message.markup_json,
+                            thread_id=thread_id,
+                            silent=silent,
                         )
                 except RetryAfter as exc:  # flood control: wait, then the very same message
                     self.stats.flood_waits += 1
@@ -450,6 +466,10 @@ class DeliveryEngine:
                 except Forbidden as exc:
                     return await self._gone(row, chat_id, exc.message)
                 except BadRequest as exc:
+                    if thread_id is not None and _topic_gone(exc):
+                        await self._to_general(chat_id, thread_id)
+                        thread_id = None  # the same message, to General, at once
+                        continue
                     if any(reason in exc.message.lower() for reason in _GONE_CHAT):
                         return await self._gone(row, chat_id, exc.message)
                     if turn is not None and is_picture_error(exc):
@@ -470,6 +490,7 @@ class DeliveryEngine:
                     turn = None
                     self.stats.photos += 1
                 self.stats.sent += 1
+                self.stats.silent += silent
                 self._on_outcome("sent")
                 return Outcome(
                     row.item_id,
@@ -484,6 +505,20 @@ class DeliveryEngine:
         finally:
             if turn is not None:  # a first send that did not settle: another worker tries
                 self.pictures.released(turn)
+
+    async def _to_general(self, chat_id: int, thread_id: int) -> None:
+        """A forum topic refused the push: its subscriptions go to General from now on, and
+        whoever noticed first tells the group's admins there (once per chat and topic)."""
+        self.stats.topic_fallbacks += 1
+        gone = await self._store.topic_gone(chat_id, thread_id)
+        notice = self._topic_notice(gone) if gone is not None else None
+        if notice is None:
+            return
+        await send_turn(self._stop, self._budget, chat_id)
+        try:
+            await self._bot.send_html(chat_id, notice, read_timeout=self._options.send_timeout)
+        except TelegramError as exc:  # the push itself matters more: it goes on regardless
+            log.warning("delivery: could not tell chat %s its topic is gone: %s", chat_id, exc)
 
     async def _gone(self, row: Claimed, chat_id: int, reason: str) -> Outcome:
         if len(self._inactive) > 100_000:
@@ -546,6 +581,11 @@ class DeliveryEngine:
             self._flushed.set()
             self._recorded.set()
         await self.corrections.write_outcomes()
+
+
+def _topic_gone(exc: BadRequest) -> bool:
+    reason = exc.message.lower()
+    return any(marker in reason for marker in _GONE_TOPIC)
 
 
 def _reason(exc: BaseException) -> str:

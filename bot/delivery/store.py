@@ -7,14 +7,19 @@ each delivery or correction either pending (sent again later) or recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
+    Row,
     Select,
     and_,
     bindparam,
+    case,
+    column,
     delete,
     func,
     literal,
@@ -32,6 +37,7 @@ from bot.db.base import BigIntId, UTCDateTime, utcnow
 from bot.db.models import (
     BroadcastQueue,
     Chat,
+    ChatFilter,
     Correction,
     CorrectionRequest,
     Delivery,
@@ -40,12 +46,20 @@ from bot.db.models import (
 )
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX, SENT
+from bot.db.models.filters import FilteredPush
 from bot.db.models.news import FILE_ID_MAX, IMAGE_ERROR_MAX
+from bot.delivery.quiet import QuietWindow, quiet_window
+from bot.filtering import item_words, rejecting_chats
 from bot.i18n import news_choice
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
 IS_PENDING = Delivery.status == literal_column("'pending'")
 CORRECTION_PENDING = Correction.status == literal_column("'pending'")
+
+
+def takes_instant_pushes():  # type: ignore[no-untyped-def]
+    """A chat in digest mode gets its items in the digest, not one by one (hx-digests)."""
+    return Chat.digest_mode.is_(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,8 @@ class Claimed:
     attempts: int
     revision: int = 0  # the item's revision when claimed: a cached text older than it is stale
     language: str = "en"  # the chat's interface language: the one its message is written in
+    thread_id: int | None = None  # the forum topic it goes to (None: the chat / General)
+    quiet: QuietWindow | None = None  # the chat's quiet hours: sent silently inside them
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +158,25 @@ class CorrectionOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicGone:
+    """A forum topic that no longer takes pushes (closed or deleted): its subscriptions now
+    go to General. Returned once, to whoever noticed first, so the admins are told once."""
+
+    chat_id: int
+    thread_id: int
+    name: str | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """What the sender reads of a chat beside its deliveries, once per claimed batch."""
+
+    language: str = "en"
+    quiet: QuietWindow | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Fanout:
     item_id: int
     deliveries: int
@@ -154,9 +189,22 @@ class Migrated:
     moved_deliveries: int
 
 
+def _routed_thread(category_id: int | None):  # type: ignore[no-untyped-def]
+    """The forum topic of a chat's push, in a SELECT grouped by chat: its subscription to
+    the item's category decides, else its "all" subscription (NULL: no topic)."""
+    own = Subscription.category_id == category_id
+    return case(
+        (func.max(case((own, 1), else_=0)) == 1, func.max(case((own, Subscription.thread_id)))),
+        else_=func.max(case((Subscription.category_id.is_(None), Subscription.thread_id))),
+    )
+
+
 class DeliveryStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, timezone: str = "UTC"
+    ) -> None:
         self._sessions = sessions
+        self._timezone = timezone  # a chat's quiet hours are in its zone, else this one
 
     def _insert(self, session: AsyncSession):  # type: ignore[no-untyped-def]
         if session.bind.dialect.name == "postgresql":
@@ -184,9 +232,13 @@ class DeliveryStore:
             for item_id in queued:
                 item = (
                     await session.execute(
-                        select(Item.category_id, Item.deleted_at, Item.language).where(
-                            Item.id == item_id
-                        )
+                        select(
+                            Item.category_id,
+                            Item.deleted_at,
+                            Item.language,
+                            Item.title,
+                            Item.summary,
+                        ).where(Item.id == item_id)
                     )
                 ).first()
                 count = 0
@@ -196,10 +248,12 @@ class DeliveryStore:
                             literal(item_id, BigIntId),
                             Subscription.chat_id,
                             literal(now, UTCDateTime()),
+                            _routed_thread(item.category_id),
                         )
                         .join(Chat, Chat.id == Subscription.chat_id)
                         .where(
                             Chat.active.is_(True),
+                            takes_instant_pushes(),
                             or_(
                                 Subscription.category_id == item.category_id,
                                 Subscription.category_id.is_(None),
@@ -211,18 +265,59 @@ class DeliveryStore:
                             ),
                         )
                     )
-                    count = await self._insert_deliveries(session, subscribers.distinct())
+                    subscribers = await self._keyword_filtered(session, item_id, item, subscribers)
+                    # one row per chat: it may follow the category and "all" too
+                    subscribers = subscribers.group_by(Subscription.chat_id)
+                    count = await self._insert_deliveries(session, subscribers)
                 await session.execute(
                     delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id)
                 )
                 done.append(Fanout(item_id, max(count, 0)))
         return done
 
+    @staticmethod
+    async def _keyword_filtered(
+        session: AsyncSession, item_id: int, item: Row, subscribers: Select
+    ) -> Select:
+        """`subscribers` without the chats whose keyword filters hold this item back, and
+        the number held back recorded for /stats. The rule runs in SQL once per item: one
+        grouped pass over chat_filters (see bot.filtering) gives the subscribers it holds
+        back, which the INSERT leaves out with a hashed NOT IN, so a chat without filters
+        costs one hash probe."""
+        dialect = session.bind.dialect.name
+        rejected = rejecting_chats(item_words(item.title, item.summary), dialect)
+        held = list(
+            await session.scalars(
+                subscribers.with_only_columns(Subscription.chat_id)
+                .where(Subscription.chat_id.in_(rejected))
+                .distinct()
+            )
+        )
+        if not held:
+            return subscribers
+        # merge: an item queued a second time is counted once
+        await session.merge(FilteredPush(item_id=item_id, held_back=len(held)))
+        return subscribers.where(Subscription.chat_id.not_in(_id_rows(held, dialect)))
+
+    @staticmethod
+    async def _move_keyword_filters(session: AsyncSession, old_chat_id: int, new_chat_id: int):
+        """A migrated group keeps its keyword filters, unless the supergroup has its own."""
+        has_own = await session.scalar(
+            select(func.count()).where(ChatFilter.chat_id == new_chat_id)
+        )
+        if not has_own:
+            await session.execute(
+                update(ChatFilter)
+                .where(ChatFilter.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id)
+                .execution_options(synchronize_session=False)
+            )
+
     async def _insert_deliveries(self, session: AsyncSession, subscribers: Select) -> int:
         """INSERT ... SELECT, unique on (item, chat). The plain form is a third faster on a
         million rows; if some pairs exist already (an item queued a second time), the
         ON CONFLICT form skips them."""
-        columns = ["item_id", "chat_id", "created_at"]
+        columns = ["item_id", "chat_id", "created_at", "thread_id"]
         plain = self._insert(session).from_select(columns, subscribers)
         try:
             async with session.begin_nested():
@@ -250,21 +345,74 @@ class DeliveryStore:
             update(Delivery)
             .where(tuple_(Delivery.item_id, Delivery.chat_id).in_(due.scalar_subquery()))
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(Delivery.item_id, Delivery.chat_id, Delivery.attempts)
+            .returning(Delivery.item_id, Delivery.chat_id, Delivery.attempts, Delivery.thread_id)
             .execution_options(synchronize_session=False)
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
             revisions = await self._revisions(session, {row.item_id for row in rows})
-            languages = await self._languages(session, {row.chat_id for row in rows})
+            chats = await self._chat_settings(session, {row.chat_id for row in rows})
+        unknown = ChatSettings()
         return [
             Claimed(
-                *row,
+                row.item_id,
+                row.chat_id,
+                row.attempts,
                 revision=revisions.get(row.item_id, 0),
-                language=languages.get(row.chat_id, "en"),
+                language=chats.get(row.chat_id, unknown).language,
+                thread_id=row.thread_id,
+                quiet=chats.get(row.chat_id, unknown).quiet,
             )
             for row in rows
         ]
+
+    async def _chat_settings(
+        self, session: AsyncSession, chat_ids: set[int]
+    ) -> dict[int, ChatSettings]:
+        """Each chat's language and quiet hours (in its time zone), in one query."""
+        if not chat_ids:
+            return {}
+        rows = await session.execute(
+            select(Chat.id, Chat.language, Chat.quiet_start, Chat.quiet_end, Chat.timezone).where(
+                Chat.id.in_(sorted(chat_ids))
+            )
+        )
+        return {
+            row.id: ChatSettings(
+                row.language,
+                quiet_window(row.quiet_start, row.quiet_end, row.timezone, self._timezone),
+            )
+            for row in rows
+        }
+
+    async def topic_gone(self, chat_id: int, thread_id: int) -> TopicGone | None:
+        """Telegram refused a push into this topic (closed or deleted): the subscriptions
+        routed there, and the deliveries still waiting for it, go to General from now on.
+        A TopicGone for the first caller only (None for later ones and other processes),
+        so the group's admins are told once per (chat, topic)."""
+        async with self._sessions.begin() as session:
+            name = await session.scalar(
+                select(Subscription.thread_name)
+                .where(Subscription.chat_id == chat_id, Subscription.thread_id == thread_id)
+                .order_by(Subscription.thread_name.is_(None), Subscription.id)
+                .limit(1)
+            )
+            moved = await session.execute(
+                update(Subscription)
+                .where(Subscription.chat_id == chat_id, Subscription.thread_id == thread_id)
+                .values(thread_id=None, thread_name=None)
+                .execution_options(synchronize_session=False)
+            )
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == chat_id, Delivery.thread_id == thread_id, IS_PENDING)
+                .values(thread_id=None)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount < 1:
+                return None
+            language = await session.scalar(select(Chat.language).where(Chat.id == chat_id))
+        return TopicGone(chat_id, thread_id, name, language or "en")
 
     @staticmethod
     async def _languages(session: AsyncSession, chat_ids: set[int]) -> dict[int, str]:
@@ -650,6 +798,10 @@ class DeliveryStore:
                         language=old.language if old else "en",
                         language_chosen=old.language_chosen if old else False,
                         news_languages=old.news_languages if old else None,
+                        # and the same nights: quiet hours in the same zone
+                        timezone=old.timezone if old else None,
+                        quiet_start=old.quiet_start if old else None,
+                        quiet_end=old.quiet_end if old else None,
                     )
                 )
                 await session.flush()
@@ -672,6 +824,7 @@ class DeliveryStore:
                 .where(Subscription.chat_id == old_chat_id)
                 .values(chat_id=new_chat_id)
             )
+            await self._move_keyword_filters(session, old_chat_id, new_chat_id)
             taken = select(Delivery.item_id).where(Delivery.chat_id == new_chat_id)
             await session.execute(
                 update(Delivery)
@@ -710,3 +863,11 @@ class DeliveryStore:
             pending = await session.scalar(select(func.count()).where(IS_PENDING))
             corrections = await session.scalar(select(func.count()).where(CORRECTION_PENDING))
         return int(queued or 0) + int(pending or 0) + int(corrections or 0)
+
+
+def _id_rows(ids: list[int], dialect: str) -> Select:
+    """A list of ids as rows of one bound parameter (there may be more ids than a statement
+    may have parameters): unnest of an array on PostgreSQL, json_each on SQLite."""
+    if dialect == "postgresql":
+        return select(func.unnest(bindparam("held_ids", ids, type_=postgresql.ARRAY(BigInteger))))
+    return select(column("value")).select_from(func.json_each(json.dumps(ids)))

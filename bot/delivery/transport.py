@@ -39,10 +39,13 @@ class BroadcastBot(Bot):
         read_timeout: float,
         preview_url: str | None = None,
         markup: str | None = None,
+        thread_id: int | None = None,
+        silent: bool = False,
     ) -> int:
         """A text message; previews off, or a large preview of `preview_url` above the text.
-        `markup`: reply_markup as JSON. Returns the message id."""
-        body = b'{"chat_id":%d,' % chat_id + _html_tail(text, preview_url, markup)
+        `markup`: reply_markup as JSON; `thread_id`: a forum topic; `silent`: no sound.
+        Returns the message id."""
+        body = _head(chat_id, thread_id, silent) + _html_tail(text, preview_url, markup)
         result = await self._sender_request.post(
             f"{self.base_url}/sendMessage",
             request_data=_Encoded(body),
@@ -58,16 +61,29 @@ class BroadcastBot(Bot):
         *,
         read_timeout: float,
         markup: str | None = None,
+        thread_id: int | None = None,
+        silent: bool = False,
     ) -> tuple[int, str | None]:
-        """A photo by URL or file_id, with an HTML caption. Returns the message id and the
-        file_id of the largest size Telegram made of it."""
-        body = b'{"chat_id":%d,' % chat_id + _photo_tail(photo, caption, markup)
+        """A photo by URL or file_id, with an HTML caption (`thread_id`, `silent` as for
+        `send_html`). Returns the message id and the file_id of the largest size Telegram
+        made of it."""
+        body = _head(chat_id, thread_id, silent) + _photo_tail(photo, caption, markup)
         result = await self._sender_request.post(
             f"{self.base_url}/sendPhoto",
             request_data=_Encoded(body),
             read_timeout=read_timeout,
         )
         return int(result["message_id"]), largest_file_id(result)  # type: ignore[index,call-overload,arg-type]
+
+
+def _head(chat_id: int, thread_id: int | None, silent: bool) -> bytes:
+    """The body's start: the chat, and the forum topic and quiet flag when there are any."""
+    head = b'{"chat_id":%d,' % chat_id
+    if thread_id is not None:
+        head += b'"message_thread_id":%d,' % thread_id
+    if silent:
+        head += b'"disable_notification":true,'
+    return head
 
 
 def largest_file_id(message: object) -> str | None:

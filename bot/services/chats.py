@@ -3,6 +3,8 @@ the languages each one speaks and reads."""
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -180,3 +182,40 @@ class ChatService:
         if known is not None:
             self._cache(known[0], languages, generation)
         return languages
+
+    # -- the chat's time zone (digests, quiet hours) -------------------------------------------
+
+    async def time_zone(self, chat_id: int) -> str | None:
+        """The chat's own IANA time zone; None: the TIMEZONE setting applies."""
+        async with self._sessions() as session:
+            return await session.scalar(select(Chat.timezone).where(Chat.id == chat_id))
+
+    async def set_time_zone(self, chat_id: int, name: str | None) -> str | None:
+        """Set (or, with None, clear) the chat's time zone; ValueError for a name that is no
+        IANA zone. Returns the zone's canonical spelling as stored."""
+        if name is not None:
+            zone = known_zone(name)
+            if zone is None:
+                raise ValueError(f"unknown time zone: {name!r}")
+            name = zone
+        async with self._sessions.begin() as session:
+            chat = await session.get(Chat, chat_id, with_for_update=True)
+            if chat is None:  # a chat seen for the first time by this very update
+                chat = Chat(id=chat_id, type="private")
+                session.add(chat)
+            chat.timezone = name
+            chat.updated_at = utcnow()
+        return name
+
+
+def known_zone(name: str) -> str | None:
+    """The IANA zone `name` spells, case ignored ("europe/paris" → "Europe/Paris"), else None."""
+    wanted = name.strip()
+    if not wanted or len(wanted) > 64:
+        return None
+    return _zones().get(wanted.casefold())
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in zoneinfo.available_timezones()}

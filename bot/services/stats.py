@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
-from bot.db.models import Category, Chat, Delivery, Subscription
+from bot.db.models import Category, Chat, Delivery, FilteredPush, Subscription
 from bot.db.models.delivery import FAILED, PENDING, SENT
 
 
@@ -25,6 +25,7 @@ class Stats:
     pending: int
     active_chats: int
     inactive_chats: int
+    held_back_by_filters: int = 0  # pushes keyword filters held back, over all fan-outs
 
 
 class StatsService:
@@ -73,6 +74,7 @@ class StatsService:
             pending = await session.scalar(
                 select(func.count()).select_from(Delivery).where(Delivery.status == PENDING)
             )
+            held_back = await session.scalar(select(func.sum(FilteredPush.held_back)))
             chats = dict(
                 (
                     await session.execute(select(Chat.active, func.count()).group_by(Chat.active))
@@ -86,4 +88,5 @@ class StatsService:
             pending=int(pending or 0),
             active_chats=chats.get(True, 0),
             inactive_chats=chats.get(False, 0),
+            held_back_by_filters=int(held_back or 0),
         )

@@ -1,4 +1,9 @@
-"""Which chats follow which categories: /subscribe, /unsubscribe, /subscriptions."""
+"""Which chats follow which categories: /subscribe, /unsubscribe, /subscriptions.
+
+In a forum supergroup a subscription may be routed to a topic (`Subscription.thread_id`): the
+place /subscribe was sent from. A category followed on its own and through "all" goes where
+its own subscription says (the fan-out picks that row).
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,37 @@ from bot.services.views import CategoryView
 
 
 @dataclass(frozen=True, slots=True)
+class Topic:
+    """A forum topic pushes go to: its thread id, and its name when the message showed it."""
+
+    thread_id: int
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A subscription routed to a topic: a category's, or every category's (None)."""
+
+    category_id: int | None
+    topic: Topic
+
+
+@dataclass(frozen=True, slots=True)
 class Following:
-    """What one chat follows: everything, or some categories (sorted by name)."""
+    """What one chat follows: everything, or some categories (sorted by name), and the forum
+    topics some of them go to."""
 
     chat_id: int
     everything: bool
     categories: tuple[CategoryView, ...]
+    routes: tuple[Route, ...] = ()
+
+    def topic(self, category_id: int | None) -> Topic | None:
+        """Where this category's pushes go (None: the chat itself, or General)."""
+        for route in self.routes:
+            if route.category_id == category_id:
+                return route.topic
+        return None
 
     @property
     def category_ids(self) -> frozenset[int]:
@@ -44,6 +74,15 @@ class ChatDeliveries(Protocol):
     async def deactivate_chat(self, chat_id: int, reason: str) -> object: ...
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> object: ...
+
+
+def _scope(category_id: int | None):  # type: ignore[no-untyped-def]
+    if category_id is None:
+        return Subscription.category_id.is_(None)
+    return Subscription.category_id == category_id
+
+
+THREAD_NAME_MAX = 128  # Telegram's limit on a topic's name, and the column's
 
 
 class UnknownCategory(LookupError):
@@ -75,26 +114,74 @@ class SubscriptionService:
             .order_by(Category.name_key)
         )
         categories = tuple(CategoryView(c.id, c.name, c.item_count) for c in rows)
-        return Following(chat_id, bool(everything), categories)
+        routed = await session.execute(
+            select(Subscription.category_id, Subscription.thread_id, Subscription.thread_name)
+            .where(Subscription.chat_id == chat_id, Subscription.thread_id.is_not(None))
+            .order_by(Subscription.id)
+        )
+        routes = tuple(Route(c, Topic(t, n)) for c, t, n in routed)
+        return Following(chat_id, bool(everything), categories, routes)
 
-    async def follow(self, chat_id: int, category_id: int | None) -> Change:
-        """Follow one category, or every category (`None`, which replaces single ones)."""
+    async def follow(
+        self, chat_id: int, category_id: int | None, topic: Topic | None = None
+    ) -> Change:
+        """Follow one category, or every category (`None`, which replaces the single ones
+        not routed to a topic). `topic`: the forum topic the command came from; following
+        again from another place routes the pushes there."""
+        thread_id = topic.thread_id if topic else None
         try:
             async with self._sessions.begin() as session:
                 await self._check_category(session, category_id)
+                thread_name = await self._topic_name(session, chat_id, topic)
                 before = await self._following(session, chat_id)
-                if before.everything or category_id in before.category_ids:
+                own = await session.scalar(
+                    select(Subscription).where(Subscription.chat_id == chat_id, _scope(category_id))
+                )
+                if own is not None:
+                    if own.thread_id == thread_id:
+                        return Change(False, before)
+                    own.thread_id, own.thread_name = thread_id, thread_name
+                    await session.flush()
+                    return Change(True, await self._following(session, chat_id))
+                everything_goes = before.topic(None)
+                if before.everything and thread_id == (
+                    everything_goes.thread_id if everything_goes else None
+                ):
                     return Change(False, before)
                 if category_id is None:
                     await session.execute(
-                        delete(Subscription).where(Subscription.chat_id == chat_id)
+                        delete(Subscription).where(
+                            Subscription.chat_id == chat_id, Subscription.thread_id.is_(None)
+                        )
                     )
-                session.add(Subscription(chat_id=chat_id, category_id=category_id))
+                session.add(
+                    Subscription(
+                        chat_id=chat_id,
+                        category_id=category_id,
+                        thread_id=thread_id,
+                        thread_name=thread_name,
+                    )
+                )
                 await self._reachable(session, chat_id)
                 await session.flush()
                 return Change(True, await self._following(session, chat_id))
         except IntegrityError:  # the same tap twice at once: the other one won
             return Change(False, await self.following(chat_id))
+
+    @staticmethod
+    async def _topic_name(session: AsyncSession, chat_id: int, topic: Topic | None) -> str | None:
+        """The topic's name as this message shows it, else as an earlier one did."""
+        if topic is None or topic.name:
+            return topic.name[:THREAD_NAME_MAX] if topic and topic.name else None
+        return await session.scalar(
+            select(Subscription.thread_name)
+            .where(
+                Subscription.chat_id == chat_id,
+                Subscription.thread_id == topic.thread_id,
+                Subscription.thread_name.is_not(None),
+            )
+            .limit(1)
+        )
 
     async def unfollow(self, chat_id: int, category_id: int | None) -> Change:
         """Stop one category (`None`: stop everything). Leaving one category while following
@@ -107,11 +194,36 @@ class SubscriptionService:
                     return Change(False, before)
                 await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
             elif before.everything:
-                others = await session.scalars(
-                    select(Category.id).where(Category.id != category_id)
+                # every other category stays, where it went (a topic routes "all" too)
+                thread_id, thread_name = (
+                    await session.execute(
+                        select(Subscription.thread_id, Subscription.thread_name).where(
+                            Subscription.chat_id == chat_id, Subscription.category_id.is_(None)
+                        )
+                    )
+                ).one()
+                own = select(Subscription.category_id).where(
+                    Subscription.chat_id == chat_id, Subscription.category_id.is_not(None)
                 )
-                await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
-                session.add_all(Subscription(chat_id=chat_id, category_id=c) for c in others)
+                others = await session.scalars(
+                    select(Category.id).where(Category.id != category_id, Category.id.not_in(own))
+                )
+                await session.execute(
+                    delete(Subscription).where(
+                        Subscription.chat_id == chat_id,
+                        Subscription.category_id.is_(None)
+                        | (Subscription.category_id == category_id),
+                    )
+                )
+                session.add_all(
+                    Subscription(
+                        chat_id=chat_id,
+                        category_id=c,
+                        thread_id=thread_id,
+                        thread_name=thread_name,
+                    )
+                    for c in others
+                )
             elif category_id in before.category_ids:
                 await session.execute(
                     delete(Subscription).where(
@@ -123,12 +235,16 @@ class SubscriptionService:
             await session.flush()
             return Change(True, await self._following(session, chat_id))
 
-    async def toggle(self, chat_id: int, category_id: int | None) -> Change:
+    async def toggle(
+        self, chat_id: int, category_id: int | None, topic: Topic | None = None
+    ) -> Change:
         following = await self.following(chat_id)
         on = following.everything or (
             category_id is not None and category_id in following.category_ids
         )
-        return await (self.unfollow if on else self.follow)(chat_id, category_id)
+        if on:
+            return await self.unfollow(chat_id, category_id)
+        return await self.follow(chat_id, category_id, topic)
 
     @staticmethod
     async def _check_category(session: AsyncSession, category_id: int | None) -> None:

@@ -4,7 +4,9 @@ from bot.db.base import Base
 from bot.db.models.chats import Chat
 from bot.db.models.corrections import Correction, CorrectionRequest
 from bot.db.models.delivery import BroadcastQueue, Delivery, Subscription
+from bot.db.models.digests import Digest
 from bot.db.models.feeds import Feed, FeedEntrySeen
+from bot.db.models.filters import ChatFilter, FilteredPush
 from bot.db.models.news import Category, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
 from bot.db.models.search import Search
@@ -18,12 +20,15 @@ __all__ = [
     "BroadcastReport",
     "Category",
     "Chat",
+    "ChatFilter",
     "Correction",
     "CorrectionRequest",
     "Delivery",
+    "Digest",
     "Draft",
     "Feed",
     "FeedEntrySeen",
+    "FilteredPush",
     "Item",
     "ScheduledItem",
     "Search",

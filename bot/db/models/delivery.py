@@ -61,6 +61,10 @@ class Subscription(Base):
     category_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("categories.id", ondelete="CASCADE")
     )
+    # a forum supergroup's topic these pushes go to (None: the chat itself / General)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # that topic's name, learnt from the /subscribe message (None: unknown, "topic #id")
+    thread_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -99,4 +103,6 @@ class Delivery(Base):
     # the sent message is a photo with the item as its caption (edits go to the caption and
     # the media), not a text message
     photo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the forum topic the push goes to, copied from the subscription at fan-out (None: none)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
