@@ -14,14 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench.latency import TOKEN, USER, _pct, _start, _stop, _wait_ready, fill_database
-from bot.app import prepare_database
-from bot.config import Settings
+from bench.latency import TOKEN, USER, _pct, _start, _stop, _wait_ready, loaded_database
 from emulator import BotApiEmulator
 
 
@@ -54,13 +49,7 @@ async def _inline(
 
 
 async def run(items: int, categories: int, requests: int, gap: float) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="coopbot-bench-inline-"))
-    db_path = workdir / "bench.db"
-    url = f"sqlite+aiosqlite:///{db_path}"
-    t0 = time.perf_counter()
-    await prepare_database(Settings(database_url=url))
-    fill_database(db_path, items, categories)
-    print(f"loaded {items:,} items in {categories} categories in {time.perf_counter() - t0:.1f} s")
+    url = await loaded_database(items, categories, "coopbot-bench-inline-")
 
     results: dict[str, list[float]] = {}
     async with BotApiEmulator(token=TOKEN, bot_username="BenchBot") as emu:

@@ -77,6 +77,18 @@ def fill_database(path: Path, items: int, categories: int) -> None:
     db.close()
 
 
+async def loaded_database(items: int, categories: int, prefix: str) -> str:
+    """The URL of a fresh SQLite database at the head migration holding `items` items."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    db_path = workdir / "bench.db"
+    t0 = time.perf_counter()
+    url = f"sqlite+aiosqlite:///{db_path}"
+    await prepare_database(Settings(database_url=url))
+    fill_database(db_path, items, categories)
+    print(f"loaded {items:,} items in {categories} categories in {time.perf_counter() - t0:.1f} s")
+    return url
+
+
 async def _start(module: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -137,13 +149,7 @@ async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) 
 
 
 async def run(items: int, categories: int, requests: int, gap: float) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="coopbot-bench-"))
-    db_path = workdir / "bench.db"
-    url = f"sqlite+aiosqlite:///{db_path}"
-    t0 = time.perf_counter()
-    await prepare_database(Settings(database_url=url))
-    fill_database(db_path, items, categories)
-    print(f"loaded {items:,} items in {categories} categories in {time.perf_counter() - t0:.1f} s")
+    url = await loaded_database(items, categories, "coopbot-bench-")
 
     results: dict[str, list[float]] = {}
     async with BotApiEmulator(token=TOKEN, bot_username="BenchBot") as emu:

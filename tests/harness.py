@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -254,3 +254,16 @@ async def _stop(stack: contextlib.AsyncExitStack) -> list[str]:
     finally:
         logger.removeHandler(errors)
     return errors.lines
+
+
+async def until(check: Callable[[], Awaitable[object]], what: str, timeout: float) -> object:  # noqa: ASYNC109
+    """Wait for a condition no event tells of (held by the database or another process):
+    checked again and again; the timeout only guards against a hang. Returns the check's
+    first true result."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not (result := await check()):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            return result
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}") from None

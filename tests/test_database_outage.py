@@ -13,7 +13,6 @@ length the requirement names.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -28,7 +27,7 @@ from bot.db.models import Delivery, UpdateSeen
 from bot.delivery import DeliveryOptions
 from bot.web import WebServer
 from tests.databases import scratch_postgres
-from tests.harness import Harness, bot_harness
+from tests.harness import Harness, bot_harness, until
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif(
@@ -173,7 +172,7 @@ async def _outage(
 
     # -- recovery ------------------------------------------------------------------------------
     proxy.restore()
-    await _until(lambda: _is(readyz, 200), "/readyz 200 again", SETTLE_SECONDS)
+    await until(lambda: _is(readyz, 200), "/readyz 200 again", SETTLE_SECONDS)
     await emu.wait_for(
         lambda: all(emu.messages(c) for c in subscribers),
         timeout=SETTLE_SECONDS,
@@ -190,7 +189,7 @@ async def _outage(
         timeout=SETTLE_SECONDS,
         description="the second item at every subscriber",
     )
-    await _until(lambda: _backlog_empty(harness), "no delivery pending", SETTLE_SECONDS)
+    await until(lambda: _backlog_empty(harness), "no delivery pending", SETTLE_SECONDS)
     await emu.wait_idle(quiet=0.3, timeout=SETTLE_SECONDS)
 
     # nothing lost, nothing twice
@@ -250,14 +249,3 @@ async def _is(probe: Callable[[], object], expected: int) -> bool:
 
 async def _backlog_empty(harness: Harness) -> bool:
     return not await engine(harness)._store.backlog()
-
-
-async def _until(check: Callable[[], object], what: str, timeout: float) -> None:  # noqa: ASYNC109
-    """Wait for a condition the database holds (no event tells of it): checked again and
-    again, the timeout only guards against a hang."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():  # type: ignore[misc]  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}") from None

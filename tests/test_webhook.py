@@ -27,7 +27,7 @@ from bot.services.updates import UpdateService
 from bot.web import SECRET_HEADER, WebServer
 from emulator import BotApiEmulator, methods
 from emulator.shapes import bot_command_entities, user_dict
-from tests.harness import BOT_USERNAME, TOKEN, Harness, bot_harness
+from tests.harness import BOT_USERNAME, TOKEN, Harness, bot_harness, until
 from tests.harness import test_settings as settings_for
 
 SECRET = "s3cret_token-for-TESTS"
@@ -322,14 +322,14 @@ async def test_two_processes_take_one_chat_in_turn(database_url: str) -> None:
         async with first.claim(11, chat_id=-100_777) as claim:
             assert not claim.duplicate
             waiting = asyncio.create_task(_claim(second, 12, -100_777))
-            await _until(lambda: _lock_waiters(engines[0]), "a process waiting for the chat")
+            await until(lambda: _lock_waiters(engines[0]), "a process waiting for the chat", 10.0)
             assert not waiting.done()
         assert await waiting == "handled"
 
         # the same update posted to both: whichever comes second finds it handled
         async with first.claim(13, chat_id=-100_777) as claim:
             resend = asyncio.create_task(_claim(second, 13, -100_777))
-            await _until(lambda: _lock_waiters(engines[0]), "the resend waiting")
+            await until(lambda: _lock_waiters(engines[0]), "the resend waiting", 10.0)
         assert await resend == "duplicate"
 
         # an attempt that lost the store leaves no claim: the resend is handled
@@ -356,14 +356,6 @@ async def _lock_waiters(engine: Any) -> bool:
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
         )
     return bool(waiting)
-
-
-async def _until(check: Any, what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    """Wait for a condition the database holds (no event tells of it): checked again and
-    again, the generous timeout only guards against a hang."""
-    async with asyncio.timeout(timeout):
-        while not await check():  # noqa: ASYNC110 (the database has no event to await)
-            await asyncio.sleep(0.01)
 
 
 # -- configuration -------------------------------------------------------------------------

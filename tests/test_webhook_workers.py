@@ -38,6 +38,7 @@ from tests.cli_runner import child_env
 from tests.databases import scratch_postgres
 from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
 from tests.harness import test_settings as settings_for
+from tests.harness import until as wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_URL = "https://bot.example.org/tg/hook"
@@ -113,16 +114,8 @@ async def spawn_worker(
     return Worker(name, process, port, log)
 
 
-async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = HANG_GUARD) -> Any:  # noqa: ASYNC109
-    """Wait for a condition held by another process (no emulator event tells of it):
-    checked again and again; the timeout only guards against a hang."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not (result := await check()):  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-            return result
-    except TimeoutError:
-        raise TimeoutError(f"timed out after {timeout}s waiting for {what}") from None
+async def until(check: Callable[[], Awaitable[Any]], what: str) -> Any:
+    return await wait_until(check, what, HANG_GUARD)
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, str] | None:
