@@ -148,6 +148,7 @@ def build_application(settings: Settings) -> Application:
         owner=delivery.owner,
         is_leader=lambda: delivery.is_leader,
         poll_seconds=settings.delivery_poll_seconds,
+        migrate_chat=store.migrate_chat,
     )
     metrics.watch_leadership(lambda: delivery.is_leader)
     metrics.watch_backlog(store.backlog)

@@ -412,3 +412,31 @@ async def test_in_a_group_only_administrators_change_digest_and_time_zone(
     harness.emu.set_member_status(GROUP_ID, 4101, "administrator")
     assert "every day at 08:00" in (await member.reply("/digest daily 08:00")).text
     assert "Europe/Madrid" in (await member.reply("/timezone Europe/Madrid")).text
+
+
+async def test_a_group_that_became_a_supergroup_gets_its_digest_there_and_keeps_the_setting(
+    paris: tuple[Harness, Clock],
+) -> None:
+    harness, clock = paris
+    clock.value = datetime(2030, 4, 1, 9, 0, tzinfo=UTC)  # Monday 11:00 in Paris
+    admin = harness.in_group(4102)
+    harness.emu.set_member_status(GROUP_ID, 4102, "administrator")
+    await admin.send("/subscribe all")
+    await admin.send("/digest daily 08:00")
+    new_id = harness.emu.faults.migrate(GROUP_ID)
+    await _publish(harness, "Before the move", clock.value + timedelta(hours=1))
+    clock.value = datetime(2030, 4, 2, 6, 0, tzinfo=UTC)  # Tuesday 08:00
+    await _tick(harness)
+    [first] = [m for m in harness.emu.messages(new_id) if m.text.startswith("📬 Your digest")]
+    assert "Before the move" in first.text
+    # moved as the delivery engine moves a chat: the old group is left, its subscriptions go
+    assert not await _services(harness).chats.is_active(GROUP_ID)
+    # the supergroup took over the digest setting: its next item waits for the next digest
+    await _publish(harness, "After the move", clock.value + timedelta(hours=1))
+    await harness.settle()
+    assert not [m for m in harness.emu.messages(new_id) if "After the move" in m.text]
+    clock.value = datetime(2030, 4, 3, 6, 0, tzinfo=UTC)  # Wednesday 08:00
+    await _tick(harness)
+    digests = [m for m in harness.emu.messages(new_id) if m.text.startswith("📬 Your digest")]
+    assert len(digests) == 2 and "After the move" in digests[1].text
+    assert "Before the move" not in digests[1].text

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import literal_column, or_, select, tuple_, update
@@ -73,7 +73,6 @@ class DigestStats:
     failed: int = 0
     retries: int = 0
     flood_waits: int = 0
-    last_sent: list[float] = field(default_factory=list)  # loop times of sends (benchmarks)
 
 
 class DigestStore:
@@ -156,10 +155,6 @@ class DigestStore:
             )
         return result.rowcount
 
-    async def pending(self) -> int:
-        async with self._sessions() as session:
-            return len((await session.scalars(select(Digest.chat_id).where(IS_PENDING))).all())
-
 
 class DigestSender:
     """Sends the due digest rows while this process leads (see the module docstring)."""
@@ -175,9 +170,13 @@ class DigestSender:
         owner: str,
         is_leader: Callable[[], bool],
         poll_seconds: float,
+        migrate_chat: Callable[[int, int], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
         self._compose = compose
+        # a group that became a supergroup: move its subscriptions and settings, as the
+        # delivery engine does (DeliveryStore.migrate_chat), so later digests go to the new id
+        self._migrate_chat = migrate_chat
         self._bot = bot
         self._budget = budget
         self._options = options
@@ -281,6 +280,8 @@ class DigestSender:
                     await flood_wait(self._stop, self._budget, exc)
                     continue
                 except ChatMigrated as exc:  # the group became a supergroup
+                    if self._migrate_chat is not None:
+                        await self._migrate_chat(chat_id, exc.new_chat_id)
                     chat_id = exc.new_chat_id
                     continue
                 except Forbidden as exc:
@@ -304,7 +305,6 @@ class DigestSender:
                     return
                 page += 1
                 self.stats.pages += 1
-                self.stats.last_sent.append(asyncio.get_running_loop().time())
                 if page < len(pages):
                     await self._store.page_sent(row, self.owner, page)
         except Stopping:

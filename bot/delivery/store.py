@@ -484,11 +484,6 @@ class DeliveryStore:
             )
         return result.rowcount == 1
 
-    async def item_revision(self, item_id: int) -> int | None:
-        """Read before the item's text: the text read afterwards is at least this new."""
-        async with self._sessions() as session:
-            return await session.scalar(select(Item.revision).where(Item.id == item_id))
-
     async def record(self, outcomes: Sequence[Outcome]) -> int:
         """Write back a batch of outcomes (one executemany, one commit).
 
@@ -802,6 +797,11 @@ class DeliveryStore:
                         timezone=old.timezone if old else None,
                         quiet_start=old.quiet_start if old else None,
                         quiet_end=old.quiet_end if old else None,
+                        # and the same digest, from where the group's left off
+                        digest_mode=old.digest_mode if old else None,
+                        digest_minute=old.digest_minute if old else None,
+                        digest_weekday=old.digest_weekday if old else None,
+                        digest_since=old.digest_since if old else None,
                     )
                 )
                 await session.flush()
