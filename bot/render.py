@@ -153,9 +153,12 @@ def item_message(
     `bot.delivery.content` for how the picture goes out)."""
     tr = tr or i18n.current()
     text = delivered_item(item, tz, tr, footer=footer)
+    caption = text  # rendered again only when the item has a picture and is too long for it
+    if item.has_image and visible_length(text) > CAPTION_MAX:
+        caption = delivered_caption(item, tz, tr, footer=footer)
     return ItemMessage(
         text=text,
-        caption=delivered_caption(item, tz, tr, footer=footer) if item.has_image else text,
+        caption=caption,
         image_url=item.image_url,
         image_file_id=item.image_file_id,
         share_label=tr(texts.SHARE_BUTTON) if share else None,

@@ -167,14 +167,14 @@ async def _reader(update: Update, context: BotContext) -> tuple[i18n.Translator,
 async def on_inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     text = " ".join(query.query.split())
-    tr, news = await _reader(update, context)
     shown, position = 0, None
     if query.offset:
         decoded = _decode_offset(query.offset)
-        if decoded is None:
+        if decoded is None:  # forged: answered before anything is read
             await query.answer([], cache_time=CACHE_SECONDS, is_personal=True)
             return
         shown, position = decoded
+    tr, news = await _reader(update, context)
     limit = min(PAGE_SIZE, MAX_RESULTS - shown)
     if text:
         found = await _matching(context, text, limit, position, news)

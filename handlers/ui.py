@@ -10,7 +10,7 @@ import html
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, PhotoSize, Update
+from telegram import InlineKeyboardMarkup, Message, PhotoSize, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -134,15 +134,7 @@ async def send_item_preview(
             text = warning + "\n\n" + message.text
             return await chat.send_message(text, reply_markup=reply_markup)
     if message.shape is Shape.PREVIEW:
-        # is_disabled=False said outright: PTB fills unset fields from the bot's Defaults,
-        # which turn link previews off
-        options = LinkPreviewOptions(
-            is_disabled=False,
-            url=message.image_url,
-            prefer_large_media=True,
-            show_above_text=True,
-        )
         return await chat.send_message(
-            message.text, link_preview_options=options, reply_markup=reply_markup
+            message.text, link_preview_options=message.picture_preview, reply_markup=reply_markup
         )
     return await chat.send_message(message.text, reply_markup=reply_markup)

@@ -284,6 +284,7 @@ async def test_choosing_a_result_posts_it_via_the_bot_with_feedback_when_on(
         ChosenInlineResultHandler(on_chosen),
     ):
         result = await emu.inline_query("story", user_id=USER)
+        updates = emu.last_update_id
         post = emu.choose_inline_result(result, "item-7", chat_id=GROUP)
         await emu.wait_for(lambda: messages, description="the via-bot message")
         assert post.text == "Story 7" and post.html == "<b>Story</b> 7"
@@ -293,8 +294,9 @@ async def test_choosing_a_result_posts_it_via_the_bot_with_feedback_when_on(
         assert update.message.via_bot.username == "CoopNewsBot"
         assert update.message.from_user.id == USER and update.message.text == "Story 7"
         assert update.message.reply_markup.inline_keyboard[0][0].url.endswith("item_7")
-        await emu.wait_idle(quiet=0.05)
-        assert chosen == []  # feedback is off, as BotFather starts it
+        # feedback is off, as BotFather starts it: the via-bot message was the only update
+        assert emu.last_update_id == updates + 1
+        assert chosen == []
 
         emu.inline_feedback = True
         again = await emu.inline_query("story", user_id=USER)

@@ -178,6 +178,7 @@ async def test_choosing_a_result_posts_the_item_with_a_button_to_the_bot(
     await reader.send("/help")  # the bot is in the group
     answer = await reader.inline("")
     [result] = answer.results
+    said_in_group = harness.message_count(GROUP_ID)
     post = await reader.choose(answer, result.id)
     assert post.chat_id == GROUP_ID and post.user_id == 2002
     assert post.text.startswith("Housing <co-ops> & more\n")
@@ -191,6 +192,7 @@ async def test_choosing_a_result_posts_the_item_with_a_button_to_the_bot(
     assert button["text"] == "📰 Ouvrir dans Co-op News Bot"
     # the bot saw the message via itself and the chosen result, and said nothing
     assert harness.emu.messages(GROUP_ID)[-1].text != post.text
+    assert harness.message_count(GROUP_ID) == said_in_group
     before = harness.message_count(GROUP_ID)
     private = harness.private(3003)
     await private.send("/start")

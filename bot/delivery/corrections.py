@@ -41,7 +41,7 @@ from bot.delivery.options import DeliveryOptions
 from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.stopping import Stopping, StopSignal, flood_wait, send_turn
 from bot.delivery.store import ClaimedCorrection, CorrectionOutcome, DeliveryStore
-from bot.delivery.transport import BroadcastBot
+from bot.delivery.transport import BroadcastBot, largest_file_id
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ class Rendered:
 
     revision: int
     message: ItemMessage
-
-    @property
-    def text(self) -> str:
-        return self.message.text
 
 
 @dataclass
@@ -250,8 +246,7 @@ class CorrectionSender:
                 reply_markup=message.markup,
                 read_timeout=timeout,
             )
-            sizes = edited.photo if not isinstance(edited, bool) else ()
-            file_id = max(sizes, key=lambda s: s.width * s.height).file_id if sizes else None
+            file_id = None if isinstance(edited, bool) else largest_file_id(edited.to_dict())
             await self._pictures.learned(turn, file_id)
         elif row.photo:
             await self._bot.edit_message_caption(

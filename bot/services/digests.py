@@ -29,12 +29,11 @@ from bot.db.base import UTCDateTime, utcnow
 from bot.db.models import Category, Chat, Digest, Item, Subscription
 from bot.filtering import passes
 from bot.services.filters import FilterService
+from bot.services.news import item_view
 from bot.services.views import ItemView
 
 DAILY = "daily"
 WEEKLY = "weekly"
-MODES = (DAILY, WEEKLY)
-MINUTES_A_DAY = 24 * 60
 
 
 def _fold(text: str) -> str:
@@ -297,17 +296,7 @@ class DigestService:
                 )
             ).all()
             items = [
-                ItemView(
-                    id=item.id,
-                    title=item.title,
-                    summary=item.summary,
-                    url=item.url,
-                    category_id=item.category_id,
-                    category=name,
-                    published_at=item.published_at,
-                    source=item.source,
-                    language=item.language,
-                )
+                item_view(item, name)
                 for item, name in rows
                 if news is None or i18n.news_choice(item.language) in news
             ]

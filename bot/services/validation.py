@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from telegram.constants import MessageLimit
+
 from bot.db.models.news import CATEGORY_NAME_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
 from bot.i18n import is_language_code
 
@@ -15,7 +17,7 @@ IMAGE_URL_MAX = URL_MAX  # 2048, as for links
 # a photo's largest size, as Telegram reports it: larger ones are refused (Telegram's own limit
 # for photos is 10 MB, and a picture that big would be slow in every subscriber's chat)
 PHOTO_BYTES_MAX = 10 * 1024 * 1024
-CAPTION_MAX = 1024  # Telegram's limit for a photo's caption (MessageLimit.CAPTION_LENGTH)
+CAPTION_MAX = MessageLimit.CAPTION_LENGTH  # 1024: Telegram's limit for a photo's caption
 
 __all__ = [
     "CAPTION_MAX",
