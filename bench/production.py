@@ -46,8 +46,8 @@ from pathlib import Path
 import aiohttp
 
 from bench.delivery_kit import add_subscribers
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator

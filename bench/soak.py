@@ -34,10 +34,10 @@ from pathlib import Path
 from sqlalchemy import make_url, text
 
 from bench.delivery_kit import add_subscribers
-from bot.app import prepare_database
 from bot.config import Settings, normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
+from bot.lifecycle import prepare_database
 from emulator import BotApiEmulator
 from tests.cli_runner import child_env
 from tests.databases import scratch_postgres

@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path
 
 from bench.delivery_kit import add_subscribers
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from emulator import BotApiEmulator

@@ -97,12 +97,6 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
     return item
 
 
-def _corrected(context: BotContext, item_id: int) -> None:
-    """Pending deliveries of the item go out as it is now, and its corrections start."""
-    if context.services.delivery is not None:
-        context.services.delivery.corrected(item_id)
-
-
 def correction_report(report: CorrectionReportView) -> str:
     """What the admin who edited or deleted an item hears once the messages are corrected."""
     if report.action == "edit":
@@ -167,7 +161,6 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
     except LookupError:
         await chat.send_message(_(texts.CORRECT_UNKNOWN, id=item_id, command="delete"))
         return
-    _corrected(context, item_id)
 
 
 # -- /edit -------------------------------------------------------------------------------------
@@ -423,7 +416,6 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
                 draft.get("value"),
                 report_chat_id=chat_id,
             )
-        _corrected(context, draft["item_id"])
     except LookupError:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile

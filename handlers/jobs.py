@@ -33,7 +33,7 @@ import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
@@ -56,6 +56,9 @@ FEEDS_JOB = "feeds"
 REPORTS_JOB = "reports"
 DELIVERY_JOB = "delivery-poll"
 DIGESTS_JOB = "digests"
+UPDATES_PURGE_JOB = "updates-seen-purge"
+SEARCHES_PURGE_JOB = "searches-purge"
+PURGE_EVERY = timedelta(hours=1)
 CATCH_UP = ":catch-up"
 FEED_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
 
@@ -67,8 +70,7 @@ def leader_only(job: Job) -> Job:
 
     @functools.wraps(job)
     async def run(context: BotContext) -> None:
-        delivery = context.services.delivery
-        if delivery is None or not delivery.is_leader:
+        if not context.services.delivery.is_leader:
             log.debug("standing by: %s skipped (another process leads)", job.__name__)
             return
         await job(context)
@@ -156,13 +158,23 @@ async def poll_delivery(context: BotContext) -> None:
 async def make_digests(context: BotContext) -> None:
     """Each chat whose digest period came (also while no process led) gets its row; the
     digest sender sends them."""
-    services = context.services
-    if services.digests is None or services.digest_sender is None:
-        return
-    created = await services.digests.create_due()
+    created = await context.services.digests.create_due()  # (the sender is told of them)
     if created:
         log.info("%d digest(s) due", created)
-    services.digest_sender.wake()
+
+
+async def purge_seen_updates(context: BotContext) -> None:
+    """Webhook updates seen over a day ago are forgotten: Telegram resends for less long."""
+    purged = await context.services.runtime.updates.purge()
+    if purged:
+        log.debug("forgot %d webhook update(s) seen over a day ago", purged)
+
+
+async def purge_searches(context: BotContext) -> None:
+    """Searches over a day old are forgotten: their More buttons answer "expired"."""
+    purged = await context.services.search.purge()
+    if purged:
+        log.debug("forgot %d search(es) made over a day ago", purged)
 
 
 # what a new leader runs at once; the sender needs no catch-up, it claims on taking the lock
@@ -191,10 +203,12 @@ def register_jobs(application: Application) -> None:
     }
     for name, job in (*_CATCH_UP, (DELIVERY_JOB, poll_delivery)):
         queue.run_repeating(job, interval=every[name], first=every[name], name=name)
+    # any process may purge (a DELETE by age), leader or not
+    purges = ((UPDATES_PURGE_JOB, purge_seen_updates), (SEARCHES_PURGE_JOB, purge_searches))
+    for name, job in purges:
+        queue.run_repeating(job, interval=PURGE_EVERY, first=PURGE_EVERY, name=name)
 
     delivery = services.delivery
-    if delivery is None:
-        return
     delivery.on_became_leader(functools.partial(_catch_up, queue))
     if delivery.is_leader:  # it took the lock before the jobs were registered
         _catch_up(queue)

@@ -21,8 +21,8 @@ from bench.delivery_kit import (
     register_chats,
     sessions,
 )
-from bot.app import StartupError, running_bot
 from bot.db.engine import create_engine, is_sqlite
+from bot.lifecycle import StartupError, running_bot
 from emulator import BotApiEmulator, methods
 from emulator.errors import ApiError
 from tests.harness import TOKEN

@@ -1,6 +1,8 @@
-"""Push delivery: fan-out of new items to subscribers, sent within Telegram's limits."""
+"""Sending: fan-out of new items, their corrections and digests, within Telegram's limits,
+run by one leased-work runner (`runner`) for every kind of send (`kinds/`)."""
 
 from bot.delivery.budget import Budget, SharedRateLimiter
+from bot.delivery.chat_life import ChatLife
 from bot.delivery.content import ItemMessage, send_item_message
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.leader import AlreadyRunning, SqliteGuard, leadership_for
@@ -13,6 +15,7 @@ __all__ = [
     "AlreadyRunning",
     "BroadcastBot",
     "Budget",
+    "ChatLife",
     "DeliveryEngine",
     "DeliveryOptions",
     "DeliveryStore",
