@@ -33,15 +33,15 @@ from pathlib import Path
 
 from sqlalchemy import make_url, text
 
-from bench.delivery_kit import add_subscribers
 from bot.app import prepare_database
 from bot.config import Settings, normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
 from emulator import BotApiEmulator
-from tests.cli_runner import child_env
-from tests.databases import scratch_postgres
-from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
+from testbed.cli_runner import child_env
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers
+from testbed.harness import ADMIN_ID, BOT_USERNAME, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"

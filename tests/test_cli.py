@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bench.soak import passed, soak
 from emulator import BotApiEmulator
-from tests.cli_runner import run_coopbot as _coopbot
-from tests.harness import TOKEN
+from testbed.cli_runner import run_coopbot as _coopbot
+from testbed.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
