@@ -10,16 +10,13 @@ itself (`pg_stat_database.sessions_abandoned`: the server saw the socket drop wi
 goodbye, which is what a process exiting with connections open looks like). After the last
 cycle one more run sends what is left, and every subscriber must have each item exactly once.
 
-    python -m bench.soak --cycles 200 [--server postgresql://postgres@127.0.0.1:5432/test]
-    python -m bench.soak --cycles 3 --sqlite
+Run by bench/soak.py (many cycles) and tests/test_cli.py (two, on SQLite).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import os
 import re
 import signal
 import statistics
@@ -44,7 +41,6 @@ from testbed.delivery_kit import add_subscribers
 from testbed.harness import ADMIN_ID, BOT_USERNAME, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 HANG_SECONDS = 10.0  # an exit slower than this is a hang
 START_SECONDS = 60.0  # a start slower than this fails the cycle
 READER = 7_000_001
@@ -332,18 +328,6 @@ async def soak(
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak")
-    parser.add_argument("--cycles", type=int, default=200)
-    parser.add_argument("--subscribers", type=int, default=40)
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL") or SERVER)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    args = parser.parse_args()
-    server = None if args.sqlite else args.server
-    figures = asyncio.run(soak(args.cycles, args.subscribers, server))
-    sys.exit(0 if passed(figures) else 1)
-
-
 def passed(figures: dict[str, object]) -> bool:
     """No hang, every exit clean, every item once to every subscriber, nothing leaked."""
     copies = figures["item copies per subscriber (copies: pairs)"]
@@ -353,7 +337,3 @@ def passed(figures: dict[str, object]) -> bool:
         ok = ok and figures["connections open after exit"] == 0
         ok = ok and str(figures["sessions opened / abandoned (leaked)"]).endswith(" 0")
     return ok
-
-
-if __name__ == "__main__":
-    main()
