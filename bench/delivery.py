@@ -51,7 +51,6 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
 
-from bench.delivery_kit import add_subscribers
 from bot import i18n, texts
 from bot.config import Settings
 from bot.db.base import utcnow
@@ -63,9 +62,10 @@ from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
 from emulator import make_png
-from tests.databases import scratch_postgres
-from tests.harness import TOKEN
-from tests.image_server import serving_images
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers
+from testbed.harness import TOKEN
+from testbed.image_server import serving_images
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_CHAT = 10_000_000

@@ -20,7 +20,7 @@ from typing import Any
 
 from emulator import BotApiEmulator
 from emulator.shapes import chat_dict
-from tests.harness import BOT_USERNAME, TOKEN
+from testbed.harness import BOT_USERNAME, TOKEN
 
 
 class LeanEmulator(BotApiEmulator):

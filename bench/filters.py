@@ -28,8 +28,8 @@ from bot.delivery import DeliveryStore
 from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
-from tests.databases import scratch_postgres
-from tests.harness import test_settings
+from testbed.databases import scratch_postgres
+from testbed.harness import test_settings
 
 TITLE = "Housing co-ops in Leeds install solar panels on 400 homes"
 SUMMARY = (

@@ -45,16 +45,16 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.delivery_kit import add_subscribers
-from bot.db.engine import create_engine, create_session_factory
 from bot.lifecycle import prepare_database
+from bot.db.engine import create_engine, create_session_factory
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator
-from tests.databases import scratch_postgres
-from tests.harness import BOT_USERNAME, TOKEN
-from tests.harness import test_settings as settings_for
-from tests.test_delivery_processes import kill, spawn_bot, stop
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers
+from testbed.harness import BOT_USERNAME, TOKEN
+from testbed.harness import test_settings as settings_for
+from testbed.processes import kill, spawn_bot, stop
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 USERS = 2_000

@@ -44,8 +44,8 @@ from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.search import WINDOW, SearchCursor, SearchService
 from bot.services.seed import load_seed_document
-from tests.databases import scratch_postgres
-from tests.harness import test_settings
+from testbed.databases import scratch_postgres
+from testbed.harness import test_settings
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5_000

@@ -23,17 +23,17 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.delivery_kit import add_subscribers
-from bot.db.engine import create_engine, create_session_factory
 from bot.lifecycle import prepare_database
+from bot.db.engine import create_engine, create_session_factory
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from emulator import BotApiEmulator
-from tests.databases import scratch_postgres
-from tests.feed_server import serving_feeds
-from tests.harness import BOT_USERNAME, TOKEN
-from tests.harness import test_settings as settings_for
-from tests.test_delivery_processes import (
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers
+from testbed.feed_server import serving_feeds
+from testbed.harness import BOT_USERNAME, TOKEN
+from testbed.harness import test_settings as settings_for
+from testbed.processes import (
     READER,
     SCHEDULER,
     add_feed,

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.engine import create_engine, create_session_factory
 from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
-from tests.databases import scratch_postgres
-from tests.harness import Harness, bot_harness, test_settings
+from testbed.databases import scratch_postgres
+from testbed.harness import Harness, bot_harness, test_settings
 
 STORES = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL"):

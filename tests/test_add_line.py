@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from tests.harness import ADMIN_ID, Harness
+from testbed.harness import ADMIN_ID, Harness
 
 
 def _count(harness: Harness):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import texts
 from bot.context import Services
-from tests.harness import ADMIN_ID, GROUP_ID, Harness, bot_harness
+from testbed.harness import ADMIN_ID, GROUP_ID, Harness, bot_harness
 
 HELPER_ID = 5005
 

@@ -31,9 +31,9 @@ from bot.services.corrections import CorrectionsService
 from bot.services.invalidation import CHAT, ITEMS, CacheListener
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
-from tests.databases import scratch_postgres
-from tests.harness import ADMIN_ID, bot_harness
-from tests.harness import test_settings as settings_for
+from testbed.databases import scratch_postgres
+from testbed.harness import ADMIN_ID, bot_harness
+from testbed.harness import test_settings as settings_for
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 READER = ChatInfo(id=4242, type="private", app_language=None)

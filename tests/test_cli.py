@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.soak import passed, soak
 from emulator import BotApiEmulator
-from tests.cli_runner import run_coopbot as _coopbot
-from tests.harness import TOKEN
+from testbed.cli_runner import run_coopbot as _coopbot
+from testbed.harness import TOKEN
+from testbed.soak import passed, soak
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,12 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bench.delivery_kit import (
+from bot import texts
+from bot.db.base import utcnow
+from bot.db.models import Correction, Delivery
+from bot.render import delivered_item
+from emulator import BotApiEmulator
+from testbed.delivery_kit import (
     FAST,
     add_subscribers,
     delivery_harness,
@@ -21,12 +26,7 @@ from bench.delivery_kit import (
     services,
     sessions,
 )
-from bot import texts
-from bot.db.base import utcnow
-from bot.db.models import Correction, Delivery
-from bot.render import delivered_item
-from emulator import BotApiEmulator
-from tests.harness import ADMIN_ID, Harness
+from testbed.harness import ADMIN_ID, Harness
 
 CHATS = 20
 

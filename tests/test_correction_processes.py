@@ -19,9 +19,9 @@ from bot.render import delivered_item
 from bot.services.corrections import CorrectionsService
 from bot.services.news import NewsService
 from emulator import BotApiEmulator
-from tests.databases import scratch_postgres
-from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
-from tests.test_delivery_processes import (
+from testbed.databases import scratch_postgres
+from testbed.harness import ADMIN_ID, BOT_USERNAME, TOKEN
+from testbed.processes import (
     CONCURRENCY,
     kill,
     seed,

@@ -16,7 +16,7 @@ from bot.delivery import DeliveryOptions, DeliveryStore
 from bot.render import delivered_item
 from bot.services.validation import ItemDraft
 from emulator.models import SentMessage
-from tests.harness import ADMIN_ID, GROUP_ID, Chatter, Harness, bot_harness
+from testbed.harness import ADMIN_ID, GROUP_ID, Chatter, Harness, bot_harness
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

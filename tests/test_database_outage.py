@@ -22,12 +22,19 @@ import aiohttp
 import pytest
 from sqlalchemy import func, make_url, select
 
-from bench.delivery_kit import add_subscribers, engine, publish, register_chats, services, sessions
 from bot.db.models import Delivery, UpdateSeen
 from bot.delivery import DeliveryOptions
 from bot.web import WebServer
-from tests.databases import scratch_postgres
-from tests.harness import Harness, bot_harness, until
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import (
+    add_subscribers,
+    engine,
+    publish,
+    register_chats,
+    services,
+    sessions,
+)
+from testbed.harness import Harness, bot_harness, until
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif(

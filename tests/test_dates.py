@@ -17,7 +17,7 @@ from bot.context import Services
 from bot.db.base import utcnow
 from bot.render import local_time
 from bot.services.validation import ItemDraft
-from tests.harness import ADMIN_ID, Harness, bot_harness
+from testbed.harness import ADMIN_ID, Harness, bot_harness
 
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14 all year
 PAGO_PAGO = "Pacific/Pago_Pago"  # UTC-11 all year

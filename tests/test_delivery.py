@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from bench.delivery_kit import (
+from bot import texts
+from bot.db.models import Chat, Delivery, Subscription
+from testbed.delivery_kit import (
     FAST,
     add_subscribers,
     delivery_harness,
@@ -18,9 +20,7 @@ from bench.delivery_kit import (
     services,
     sessions,
 )
-from bot import texts
-from bot.db.models import Chat, Delivery, Subscription
-from tests.harness import Harness
+from testbed.harness import Harness
 
 
 def sends_to(harness: Harness, chat_id: int) -> int:

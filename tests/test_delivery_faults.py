@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from bench.delivery_kit import (
+from bot.db.models import Chat, Delivery
+from testbed.delivery_kit import (
     FAST,
     add_subscribers,
     delivery_harness,
@@ -17,7 +18,6 @@ from bench.delivery_kit import (
     register_chats,
     sessions,
 )
-from bot.db.models import Chat, Delivery
 
 SUBSCRIBERS = 2_000
 

@@ -8,122 +8,44 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.delivery_kit import add_subscribers, delivery_harness, publish
-from bot.db.base import utcnow
-from bot.db.engine import create_engine, create_session_factory
-from bot.db.models import Delivery, Feed
 from bot.lifecycle import prepare_database
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.models import Delivery
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
-from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator
-from tests.cli_runner import child_env
-from tests.databases import scratch_postgres
-from tests.feed_server import serving_feeds
-from tests.harness import BOT_USERNAME, TOKEN
-from tests.harness import test_settings as settings_for
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers, delivery_harness
+from testbed.feed_server import serving_feeds
+from testbed.harness import BOT_USERNAME, TOKEN
+from testbed.harness import test_settings as settings_for
+from testbed.processes import (
+    CONCURRENCY,
+    READER,
+    SCHEDULER,
+    add_feed,
+    committed_sent,
+    kill,
+    received,
+    schedule_due,
+    seed,
+    spawn_bot,
+    stop,
+    wait_all_sent,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-CONCURRENCY = 8
 SUBSCRIBERS = 1_500
-
-
-async def spawn_bot(
-    database_url: str, emu: BotApiEmulator, log: Path | None = None, **env: str
-) -> asyncio.subprocess.Process:
-    """A `coopbot run` process; its log goes to `log` (a file: a pipe nobody reads would
-    fill up and stall it), else to a pipe for `communicate()`."""
-    with contextlib.ExitStack() as files:  # the child keeps its own copy of the file
-        stderr = asyncio.subprocess.PIPE if log is None else files.enter_context(log.open("ab"))
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=child_env(
-                {
-                    "BOT_TOKEN": TOKEN,
-                    "TELEGRAM_API_URL": emu.base_url,
-                    "DATABASE_URL": database_url,
-                    "DELIVERY_POLL_SECONDS": "0.3",
-                    "DELIVERY_RATE_LIMITS": "off",
-                    "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-                    "LOG_LEVEL": "WARNING",
-                    **env,
-                }
-            ),
-            cwd=str(ROOT),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-
-async def seed(database_url: str, emu: BotApiEmulator, chats: list[int]) -> int:
-    """Subscribers and one queued item, written the way another process would."""
-    await prepare_database(settings_for(database_url, emu.base_url))
-    engine = create_engine(database_url)
-    try:
-        sessions = create_session_factory(engine)
-        await add_subscribers(sessions, chats)
-        item = await publish(_services(NewsService(sessions)))
-    finally:
-        await engine.dispose()
-    for chat_id in chats:
-        emu.register_chat(chat_id)
-    return item.id
-
-
-class _services:  # the two attributes `publish` needs
-    def __init__(self, news: NewsService) -> None:
-        self.news = news
-
-
-async def committed_sent(database_url: str, item_id: int) -> set[int]:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                select(Delivery.chat_id).where(
-                    Delivery.item_id == item_id, Delivery.status == "sent"
-                )
-            )
-            return {r[0] for r in rows}
-    finally:
-        await engine.dispose()
-
-
-async def wait_all_sent(database_url: str, item_id: int, total: int) -> None:
-    async with asyncio.timeout(60):
-        while len(await committed_sent(database_url, item_id)) < total:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
 
 
 def copies(emu: BotApiEmulator, chats: list[int]) -> dict[int, int]:
     return {c: len(emu.messages(c)) for c in chats}
-
-
-async def kill(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGKILL)
-    await process.wait()
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), 15)
-    except TimeoutError:
-        await kill(process)
 
 
 async def test_sigkill_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
@@ -225,18 +147,12 @@ async def test_two_processes_on_postgresql_never_send_twice(postgres_url: str) -
 # -- one leader for the jobs ---------------------------------------------------------------
 
 JOB_TICK = "4"  # seconds: the scheduled-items, reports and feeds jobs of both processes
-READER = 7_000_001
-SCHEDULER = 1_001  # the admin who scheduled the items: told when each is out, and how it went
 JOBS = ("publish_scheduled", "poll_feeds", "report_broadcasts", "poll_delivery")
 
 
 def skips(log: Path, job: str) -> int:
     """How often a standby's job ran and stood by (each says so in the debug log)."""
     return log.read_text().count(f"standing by: {job} skipped")
-
-
-def received(emu: BotApiEmulator, title: str) -> int:
-    return sum(1 for m in emu.messages(READER) if m.text.startswith(title + "\n"))
 
 
 def reports(emu: BotApiEmulator, title: str) -> int:
@@ -255,18 +171,6 @@ async def sent_to(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> i
                 )
             )
         )
-
-
-async def add_feed(sessions: async_sessionmaker[AsyncSession], url: str) -> None:
-    async with sessions.begin() as session:  # due at once: no next poll time yet
-        session.add(Feed(url=url, title=url.rsplit("/", 1)[-1]))
-
-
-async def schedule_due(scheduling: SchedulingService, title: str) -> None:
-    """A scheduled item whose time has just come, as an admin's /add would leave it."""
-    draft = ItemDraft("News", title, f"https://coop.example/{title.lower()}", None)
-    when = utcnow() - timedelta(seconds=1)
-    await scheduling.schedule(draft, when, actor_id=SCHEDULER, chat_id=SCHEDULER)
 
 
 async def test_only_the_leader_runs_the_jobs_and_a_standby_takes_them_over(

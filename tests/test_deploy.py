@@ -33,7 +33,7 @@ from sqlalchemy import make_url
 from bot.db.engine import create_engine
 from bot.db.migrate import MIGRATIONS_DIR
 from emulator import BotApiEmulator
-from tests.harness import ADMIN_ID, TOKEN
+from testbed.harness import ADMIN_ID, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

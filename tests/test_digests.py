@@ -22,7 +22,7 @@ from bot.sandbox import UpdateTracker
 from bot.services.digests import Schedule, latest_due, local_due, parse_schedule
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator
-from tests.harness import (
+from testbed.harness import (
     ADMIN_ID,
     BOT_USERNAME,
     GROUP_ID,
@@ -31,7 +31,7 @@ from tests.harness import (
     Harness,
     bot_harness,
 )
-from tests.harness import (
+from testbed.harness import (
     test_settings as settings_for,
 )
 

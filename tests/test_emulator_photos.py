@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes, MessageHandler, filters
 
 from emulator import BotApiEmulator
 from emulator.files import MAX_PHOTO_UPLOAD_BYTES, MAX_PHOTO_URL_BYTES, HostedFile, make_png
-from tests.image_server import ImageServer, serving_images
+from testbed.image_server import ImageServer, serving_images
 from tests.test_emulator import running_app
 
 TOKEN = "123456:TEST-TOKEN"

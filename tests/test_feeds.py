@@ -23,8 +23,8 @@ from bot.services.feeds import (
 from bot.services.validation import ItemDraft
 from handlers import feeds as feed_handlers
 from handlers import jobs
-from tests.feed_server import BIG, FIXTURES, FeedServer, serving_feeds
-from tests.harness import ADMIN_ID
+from testbed.feed_server import BIG, FIXTURES, FeedServer, serving_feeds
+from testbed.harness import ADMIN_ID
 
 TEST_LIMITS = FetchLimits(timeout_seconds=1.0, max_bytes=5 * 1024 * 1024)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bench.delivery_kit import drain, sessions
 from bot import i18n, texts
 from bot.db.models import ChatFilter, Delivery
 from bot.services.filters import (
@@ -21,7 +20,8 @@ from bot.services.filters import (
 )
 from emulator.models import SentMessage
 from handlers.keyword_filters import rules_text
-from tests.harness import GROUP_ID, Chatter, Harness
+from testbed.delivery_kit import drain, sessions
+from testbed.harness import GROUP_ID, Chatter, Harness
 
 
 def _filters(*terms: str) -> ChatFilters:

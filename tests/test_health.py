@@ -13,7 +13,7 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.web import WebServer
-from tests.harness import ADMIN_ID, TOKEN, Harness, bot_harness
+from testbed.harness import ADMIN_ID, TOKEN, Harness, bot_harness
 from tests.test_webhook import (
     emulator_takes_set_webhook,  # noqa: F401 (autouse here too)
     server_of,

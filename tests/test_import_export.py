@@ -18,7 +18,7 @@ from bot.services.feeds import FeedService
 from bot.services.news import NewsService
 from bot.services.transfer import TransferService, read_rows
 from bot.services.validation import TITLE_MAX
-from tests.harness import test_settings as settings_for
+from testbed.harness import test_settings as settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 

@@ -11,7 +11,7 @@ from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
 from emulator import HostedFile
 from emulator.files import make_png
-from tests.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Harness
+from testbed.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Harness
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from bot.services.validation import ItemDraft
 from handlers import jobs
-from tests.feed_server import serving_feeds
-from tests.harness import ADMIN_ID, Harness, bot_harness
+from testbed.feed_server import serving_feeds
+from testbed.harness import ADMIN_ID, Harness, bot_harness
 
 HOUR = 3600  # longer than any test: a job that ran did so because its process took the lead
 

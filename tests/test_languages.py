@@ -20,8 +20,8 @@ from bot.render import delivered_item
 from bot.services.views import ItemView
 from emulator.models import SentMessage
 from handlers.common import help_text
-from tests.cli_runner import run_coopbot
-from tests.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Chatter, Harness, bot_harness
+from testbed.cli_runner import run_coopbot
+from testbed.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Chatter, Harness, bot_harness
 
 # what each language's readers have in their Telegram app, as Telegram sends it
 APP_CODES = {"en": "en", "fr": "fr-CA", "es": "es-419"}

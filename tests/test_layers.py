@@ -1,6 +1,7 @@
 """The layers run one way: handlers → services → db, with the delivery engine beside them,
-wired together only by the composition root (bot/app.py). Read from the code's own imports,
-so a shortcut through a layer fails here rather than in review."""
+wired together only by the composition root (bot/app.py); and the tests and the benchmarks
+stand apart, sharing only testbed/. Read from the code's own imports, so a shortcut through
+a layer fails here rather than in review."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ RULES = (
         "handlers parse, call a service and reply: sessions and SQL live in bot/services",
     ),
     Rule("bot", ("handlers",), "only the composition root wires the handlers in"),
+    Rule("tests", ("bench",), "what tests share with the benchmarks lives in testbed/"),
+    Rule("bench", ("tests",), "what benchmarks share with the tests lives in testbed/"),
+    Rule("testbed", ("tests", "bench"), "testbed/ serves both, so it depends on neither"),
 )
+TOPS = ("bot", "handlers", "tests", "bench", "testbed")  # the folders the rules read
 # bot/services may use the delivery package's public API (its __init__), not its insides
 SERVICES_DELIVERY_API = "bot.delivery"
 
@@ -94,7 +99,7 @@ def _within(module: str, prefix: str) -> bool:
 
 def violations(root: Path) -> list[str]:
     found: list[str] = []
-    for top in ("bot", "handlers"):
+    for top in TOPS:
         for path in sorted((root / top).rglob("*.py")):
             where = path.relative_to(root).as_posix()
             modules = imported_modules(path, root)
@@ -146,7 +151,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    for package in ("bot", "handlers"):
+    for package in TOPS:
         (tmp_path / package).mkdir(exist_ok=True)
     return tmp_path
 
@@ -186,3 +191,30 @@ def test_each_rule_catches_its_shortcut(tmp_path: Path) -> None:
         assert expected in found, (expected, found)
     assert "bot/app.py" not in found  # the composition root may wire anything
     assert "bot/services/ok.py" not in found  # the package's public API is fine
+
+
+def test_tests_and_benchmarks_share_only_testbed(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "tests/test_fanout.py": "from bench.delivery_kit import publish\n",
+            "tests/conftest.py": "import bench.soak\n",
+            "bench/soak.py": "def main():\n    from tests.harness import TOKEN\n",
+            "testbed/harness.py": "from tests import conftest\n",
+            "testbed/soak.py": "from bench.delivery import database\n",
+            "tests/test_ok.py": "from testbed.harness import TOKEN\nfrom tests.conftest import x\n",
+            "bench/ok.py": "from testbed.delivery_kit import publish\nfrom bench import soak\n",
+            "testbed/ok.py": "from testbed.harness import TOKEN\n",
+        },
+    )
+    found = "\n".join(violations(root))
+    for expected in (
+        "tests/test_fanout.py imports bench.delivery_kit",
+        "tests/conftest.py imports bench.soak",
+        "bench/soak.py imports tests.harness",
+        "testbed/harness.py imports tests",
+        "testbed/soak.py imports bench.delivery",
+    ):
+        assert expected in found, (expected, found)
+    for fine in ("tests/test_ok.py", "bench/ok.py", "testbed/ok.py"):
+        assert fine not in found, (fine, found)

@@ -14,16 +14,6 @@ from datetime import UTC
 import pytest
 from sqlalchemy import insert, select
 
-from bench.delivery_kit import (
-    FAST,
-    add_subscribers,
-    delivery_harness,
-    drain,
-    engine,
-    register_chats,
-    services,
-    sessions,
-)
 from bot import i18n, texts
 from bot.db.base import utcnow
 from bot.db.models import Delivery, Item
@@ -33,8 +23,18 @@ from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
 from emulator import HostedFile, make_png
 from emulator.models import SentMessage
-from tests.harness import ADMIN_ID, Harness
-from tests.image_server import ImageServer, serving_images
+from testbed.delivery_kit import (
+    FAST,
+    add_subscribers,
+    delivery_harness,
+    drain,
+    engine,
+    register_chats,
+    services,
+    sessions,
+)
+from testbed.harness import ADMIN_ID, Harness
+from testbed.image_server import ImageServer, serving_images
 
 CHATS = 12
 PREVIEW = {"is_disabled": False, "prefer_large_media": True, "show_above_text": True}

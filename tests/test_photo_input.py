@@ -24,8 +24,8 @@ from bot.services.transfer import TransferService
 from bot.services.views import ItemView
 from emulator.files import HostedFile, make_png
 from emulator.models import SentMessage
-from tests.feed_server import FeedServer, serving_feeds
-from tests.harness import Chatter, Harness
+from testbed.feed_server import FeedServer, serving_feeds
+from testbed.harness import Chatter, Harness
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 

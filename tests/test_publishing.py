@@ -15,7 +15,7 @@ from bot.db.base import utcnow
 from bot.render import delivered_item, item_card
 from bot.services.views import ItemView
 from emulator.models import SentMessage
-from tests.harness import ADMIN_ID, Chatter, Harness, bot_harness
+from testbed.harness import ADMIN_ID, Chatter, Harness, bot_harness
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -13,14 +13,21 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bench.delivery_kit import add_subscribers, delivery_harness, drain, publish, services, sessions
 from bot import texts
 from bot.db.models import Chat, Subscription
 from bot.services.validation import ItemDraft
 from emulator import make_png
 from emulator.models import SentMessage
-from tests.harness import Harness
-from tests.image_server import serving_images
+from testbed.delivery_kit import (
+    add_subscribers,
+    delivery_harness,
+    drain,
+    publish,
+    services,
+    sessions,
+)
+from testbed.harness import Harness
+from testbed.image_server import serving_images
 
 FORUM = -100_777_000_222
 ADMIN = 5005

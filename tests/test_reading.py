@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bench.delivery_kit import drain
 from bot import texts
 from bot.db.engine import create_session_factory
 from bot.db.models import Item
 from bot.services.news import NewsService
 from bot.services.seed import seed
 from bot.services.validation import ItemDraft
-from tests.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Harness
+from testbed.delivery_kit import drain
+from testbed.harness import ADMIN_ID, BOT_USERNAME, GROUP_ID, Harness
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from bot.db.migrate import _alembic_config
 from bot.lifecycle import prepare_database
 from bot.services.search import SearchCursor, SearchService, parse
 from bot.services.validation import ItemDraft
-from tests.harness import Harness
-from tests.harness import test_settings as settings_for
+from testbed.harness import Harness
+from testbed.harness import test_settings as settings_for
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

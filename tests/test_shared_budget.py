@@ -40,9 +40,9 @@ from bot.delivery.shared_budget import (
     budget_for,
 )
 from emulator import BotApiEmulator
-from tests.databases import scratch_postgres
-from tests.harness import BOT_USERNAME, TOKEN
-from tests.harness import test_settings as settings_for
+from testbed.databases import scratch_postgres
+from testbed.harness import BOT_USERNAME, TOKEN
+from testbed.harness import test_settings as settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = DeliveryOptions()  # Telegram's: 30/s overall, 1/s per private chat, 20/min per group

@@ -11,7 +11,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bench.delivery_kit import (
+from bot.lifecycle import StartupError, running_bot
+from bot.db.engine import create_engine, is_sqlite
+from emulator import BotApiEmulator, methods
+from emulator.errors import ApiError
+from testbed.delivery_kit import (
     FAST,
     add_subscribers,
     delivery_harness,
@@ -21,12 +25,8 @@ from bench.delivery_kit import (
     register_chats,
     sessions,
 )
-from bot.db.engine import create_engine, is_sqlite
-from bot.lifecycle import StartupError, running_bot
-from emulator import BotApiEmulator, methods
-from emulator.errors import ApiError
-from tests.harness import TOKEN
-from tests.harness import test_settings as settings_for
+from testbed.harness import TOKEN
+from testbed.harness import test_settings as settings_for
 
 ROUNDS = 12
 

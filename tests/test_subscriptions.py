@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bench.delivery_kit import delivery_harness, drain, publish, services
 from bot import texts
-from tests.harness import ADMIN_ID, GROUP_ID, Harness
+from testbed.delivery_kit import delivery_harness, drain, publish, services
+from testbed.harness import ADMIN_ID, GROUP_ID, Harness
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from bot.services.updates import UpdateService
 from bot.web import SECRET_HEADER, WebServer
 from emulator import BotApiEmulator, methods
 from emulator.shapes import bot_command_entities, user_dict
-from tests.harness import BOT_USERNAME, TOKEN, Harness, bot_harness, until
-from tests.harness import test_settings as settings_for
+from testbed.harness import BOT_USERNAME, TOKEN, Harness, bot_harness, until
+from testbed.harness import test_settings as settings_for
 
 SECRET = "s3cret_token-for-TESTS"
 HOOK_URL = "https://bot.example.org/tg/hook"

@@ -26,7 +26,6 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bench.delivery_kit import add_subscribers, publish
 from bot import texts
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery, Item
@@ -34,11 +33,12 @@ from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from emulator import BotApiEmulator
 from emulator.shapes import bot_command_entities, user_dict
-from tests.cli_runner import child_env
-from tests.databases import scratch_postgres
-from tests.harness import ADMIN_ID, BOT_USERNAME, TOKEN
-from tests.harness import test_settings as settings_for
-from tests.harness import until as wait_until
+from testbed.cli_runner import child_env
+from testbed.databases import scratch_postgres
+from testbed.delivery_kit import add_subscribers, publish
+from testbed.harness import ADMIN_ID, BOT_USERNAME, TOKEN
+from testbed.harness import test_settings as settings_for
+from testbed.harness import until as wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_URL = "https://bot.example.org/tg/hook"

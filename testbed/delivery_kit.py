@@ -18,7 +18,7 @@ from bot.delivery import DeliveryEngine, DeliveryOptions
 from bot.services.validation import ItemDraft
 from bot.services.views import ItemView
 from emulator import BotApiEmulator
-from tests.harness import Harness, bot_harness
+from testbed.harness import Harness, bot_harness
 
 # limits off and short timeouts: what most delivery tests want (one test turns limits on)
 FAST = DeliveryOptions(
