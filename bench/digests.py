@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from bench.delivery import FIRST_CHAT, database, emulator, settings_for, sustained_rate, table
-from bot.lifecycle import prepare_database, running_bot
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Chat, Digest
 from bot.delivery import DeliveryOptions
+from bot.lifecycle import prepare_database, running_bot
 from bot.services.digests import DigestService
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
