@@ -264,9 +264,7 @@ class DeliveryEngine:
                     if not await self._leadership.still_held():
                         self.is_leader = False  # the runners and jobs stand by from now on
                         log.warning("delivery: lost the sender lock; standing by")
-                        continue
-                self.outages.succeeded()
-            except Exception as exc:
+            except Exception as exc:  # (the runners' next claim tells when it answers again)
                 self.outages.failed("leading", exc)
                 await self._stop.pause(1.0)
 
