@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.base import utcnow
 from bot.db.models import Feed, FeedEntrySeen
 from bot.db.models.feeds import ETAG_MAX, FEED_ERROR_MAX, LAST_MODIFIED_MAX
+from bot.db.results import rowcount
 from bot.feeds.fetcher import FeedError, FeedErrorCode, Fetched, FetchLimits, client_session, fetch
 from bot.feeds.parser import FeedEntry, ParsedFeed, parse_feed
 from bot.i18n import is_language_code
@@ -189,7 +190,7 @@ async def _flip_reported(session: AsyncSession, feed_id: int, *, to: bool) -> bo
         .values(error_reported=to)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _fits(validator: str | None, limit: int) -> str | None:

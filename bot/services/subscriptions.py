@@ -119,7 +119,7 @@ class SubscriptionService:
             .where(Subscription.chat_id == chat_id, Subscription.thread_id.is_not(None))
             .order_by(Subscription.id)
         )
-        routes = tuple(Route(c, Topic(t, n)) for c, t, n in routed)
+        routes = tuple(Route(c, Topic(t, n)) for c, t, n in routed if t is not None)
         return Following(chat_id, bool(everything), categories, routes)
 
     async def follow(
