@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -194,9 +194,9 @@ class UpdateService:
         return True
 
 
-async def _quietly(step: object) -> None:
+async def _quietly(step: Awaitable[object]) -> None:
     with contextlib.suppress(Exception):
-        await step  # type: ignore[misc]
+        await step
 
 
 async def _drop(connection: AsyncConnection) -> None:
