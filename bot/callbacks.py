@@ -177,8 +177,8 @@ def encode(action: Callback) -> str:
                 raise ValueError(f"not a time zone: {name!r}")
             return _checked(f"{VERSION}:tz:{name}")
         case FilterButton(term_id):
-            action = "clear" if term_id is None else f"rm:{term_id}"
-            return _checked(f"{VERSION}:flt:{action}")
+            verb = "clear" if term_id is None else f"rm:{term_id}"
+            return _checked(f"{VERSION}:flt:{verb}")
     raise TypeError(f"no callback data for {action!r}")
 
 

@@ -12,6 +12,7 @@ siblings. A bad value stops start-up with one line that names the setting (`Conf
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from bot.db.engine import normalize_database_url
 from bot.delivery.options import DeliveryOptions
@@ -129,7 +136,11 @@ def _delivery(value: object) -> DeliveryOptions:
     """DELIVERY_* variables (gathered by pydantic-settings into a dict) into the options."""
     if isinstance(value, DeliveryOptions):
         return value
-    raw = {str(k).lower(): v for k, v in dict(value or {}).items()}  # type: ignore[call-overload]
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"DELIVERY_* settings must be separate variables; got {value!r}")
+    raw = {str(k).lower(): v for k, v in value.items()}
     default = DeliveryOptions()
     values: dict[str, Any] = {}
     limits = (_text(raw.get("rate_limits")) or "on").lower()
@@ -179,7 +190,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, **_others):  # type: ignore[no-untyped-def, override]
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)  # only what the caller gave; `load_settings` reads the rest
 
     @property
@@ -334,16 +352,21 @@ class _FromEnvironment(Settings):
     """Settings as `load_settings` reads them: arguments, then the environment, then `.env`."""
 
     @classmethod
-    def settings_customise_sources(  # type: ignore[no-untyped-def, override]
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, **_others
-    ):
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings)
 
 
-def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Build the settings from the environment; a `.env` file fills in what is unset."""
     try:
-        return _FromEnvironment(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return _FromEnvironment(_env_file=env_file, **overrides)
     except ValidationError as exc:  # a type our validators did not take; name the setting
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()

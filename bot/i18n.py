@@ -94,7 +94,9 @@ def supported(language: str) -> str:
 
 @cache
 def _known_item_languages() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").languages if len(code) == 2)
+    return frozenset(
+        code for code in Locale("en").languages if isinstance(code, str) and len(code) == 2
+    )
 
 
 def is_language_code(code: str) -> bool:

@@ -235,18 +235,19 @@ def _button(raw: Any) -> dict[str, Any] | None:
 
 
 def answer_inline_query(state: EmulatorState, p: Params) -> Any:
+    if not isinstance(state, InlineSide):  # the method table is typed for any state
+        raise TypeError("answerInlineQuery needs an emulator with an inline side")
     try:
         return _answer(state, p)
     except ApiError as exc:  # kept, so a user waiting for the answer learns why none came
-        state.inline_errors[p.get_str("inline_query_id") or ""] = exc.description  # type: ignore[attr-defined]
+        state.inline_errors[p.get_str("inline_query_id", "")] = exc.description
         raise
 
 
-def _answer(state: EmulatorState, p: Params) -> Any:
-    queries: dict[str, _Query] = state._inline_queries  # type: ignore[attr-defined]
-    query_id = p.get_str("inline_query_id") or ""
-    query = queries.get(query_id)
-    timeout: float = state.inline_query_timeout  # type: ignore[attr-defined]
+def _answer(state: InlineSide, p: Params) -> Any:
+    query_id = p.get_str("inline_query_id", "")
+    query = state._inline_queries.get(query_id)
+    timeout = state.inline_query_timeout
     if query is None or query.answered or p.received_at - query.created_at > timeout:
         raise bad_request(QUERY_TOO_OLD)
     results = p.get_json("results")
@@ -284,11 +285,11 @@ def _answer(state: EmulatorState, p: Params) -> Any:
         query=query.query,
         offset=query.offset,
     )
-    state.inline_answers[query_id] = answer  # type: ignore[attr-defined]
+    state.inline_answers[query_id] = answer
     seconds = DEFAULT_CACHE_TIME if cache_time is None else cache_time
     if seconds > 0:
         key = (query.query, query.offset, query.user["id"] if answer.is_personal else None)
-        state._inline_cache[key] = (p.received_at + seconds, answer)  # type: ignore[attr-defined]
+        state._inline_cache[key] = (p.received_at + seconds, answer)
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 
 from .errors import bad_request
 
@@ -31,6 +31,10 @@ class Params:
     def __contains__(self, name: str) -> bool:
         return self.raw.get(name) is not None
 
+    @overload
+    def get_str(self, name: str, default: str) -> str: ...
+    @overload
+    def get_str(self, name: str, default: None = None) -> str | None: ...
     def get_str(self, name: str, default: str | None = None) -> str | None:
         value = self.raw.get(name)
         if value is None:

@@ -228,9 +228,12 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
     for name, value in form.items():
         if isinstance(value, str):
             params[name] = value
-        else:
-            params[name] = getattr(value, "filename", None) or "file"
+        elif isinstance(value, web.FileField):
+            params[name] = value.filename or "file"
             files[name] = value.file.read()
+        else:  # a part with a binary content type and no file name: an upload all the same
+            params[name] = "file"
+            files[name] = bytes(value)
     return params, files
 
 

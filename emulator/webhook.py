@@ -232,7 +232,7 @@ class WebhookSender:
         status, error, retry_after = await self._post(url, headers, body)
         if generation != self._generation:
             return  # the webhook was changed or deleted meanwhile
-        self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self._tasks.discard(asyncio.current_task())
         if state.record_calls:
             self.attempts.append(
                 WebhookAttempt(update_id, label, url, started, time.monotonic(), status, error)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 CONNECT_TIMEOUT_SECONDS = 5.0  # PostgreSQL: how long opening a connection may take
 
@@ -47,7 +49,7 @@ def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         # WAL lets readers go on while the bot writes; the busy timeout makes a writer
         # wait for the lock instead of failing at once

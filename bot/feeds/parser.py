@@ -1,7 +1,7 @@
 """Turn a fetched RSS 2.0, RSS 1.0 or Atom document into plain entries.
 
 Titles and summaries come out as plain text (markup stripped, entities decoded); nothing
-here decides about categories or validation: `bot.services.feeds` does.
+here decides about categories or validation: `bot.services.feed_poller` does.
 
 An entry's language is what the document says, the entry's own word first (`xml:lang` on it
 or its title, `<dc:language>`), else the feed's (RSS `<language>`, `xml:lang` on the feed),
@@ -160,7 +160,7 @@ def _is_image(media: dict[str, Any]) -> bool:
 def _entry_image(entry: dict[str, Any]) -> str | None:
     """The entry's picture: an `enclosure` of an image type, else a `media:content` that is an
     image (medium="image" or an image type), else the first `media:thumbnail`. The first with
-    an https address wins; `bot.services.feeds` checks it like any image URL."""
+    an https address wins; `bot.services.feed_poller` checks it like any image URL."""
     candidates = [e.get("href") for e in entry.get("enclosures") or () if _is_image(e)]
     candidates += [
         m.get("url")

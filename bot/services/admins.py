@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Admin
+from bot.db.results import rowcount
 from bot.services.audit import record
 
 
@@ -88,7 +89,7 @@ class AdminService:
             return Change.OWNER_FIXED
         async with self._sessions.begin() as session:
             result = await session.execute(delete(Admin).where(Admin.user_id == user_id))
-            if result.rowcount == 0:
+            if rowcount(result) == 0:
                 return Change.NOT_ADMIN
             record(session, actor_id, "admin_remove", target_user_id=user_id)
         if self._on_revoked is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -157,25 +157,32 @@ class ChatService:
 
     async def choose_language(self, chat_id: int, language: str) -> ChatLanguages:
         """/language: the chat's interface language from now on, whatever its app says."""
-        return await self._change(chat_id, language=i18n.supported(language), chosen=True)
+        chosen = i18n.supported(language)
+
+        def choose(chat: Chat) -> None:
+            chat.language, chat.language_chosen = chosen, True
+
+        return await self._change(chat_id, choose)
 
     async def choose_news(self, chat_id: int, choices: frozenset[str] | None) -> ChatLanguages:
         """/language's "News in": which item languages this chat receives (None: all)."""
         if choices is not None and not choices:
             raise ValueError("a chat must receive news in at least one language")
-        return await self._change(chat_id, news=i18n.encode_news_choices(choices))
+        news = i18n.encode_news_choices(choices)
 
-    async def _change(self, chat_id: int, **values: object) -> ChatLanguages:
+        def choose(chat: Chat) -> None:
+            chat.news_languages = news
+
+        return await self._change(chat_id, choose)
+
+    async def _change(self, chat_id: int, choose: Callable[[Chat], None]) -> ChatLanguages:
         generation = self._generation
         async with self._sessions.begin() as session:
             chat = await session.get(Chat, chat_id, with_for_update=True)
             if chat is None:  # a chat seen for the first time by this very update
                 chat = Chat(id=chat_id, type="private")
                 session.add(chat)
-            if "language" in values:
-                chat.language, chat.language_chosen = values["language"], values["chosen"]
-            if "news" in values:
-                chat.news_languages = values["news"]
+            choose(chat)
             await announce(session, chat_changed(chat_id))
             languages = _languages(chat)
         known = self._known.get(chat_id)

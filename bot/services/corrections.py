@@ -28,6 +28,7 @@ from bot.db.base import BigIntId, UTCDateTime, utcnow
 from bot.db.models import BroadcastQueue, Category, Correction, CorrectionRequest, Delivery, Item
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, SENT
+from bot.db.results import rowcount
 from bot.services.audit import record
 from bot.services.invalidation import ITEMS, announce
 from bot.services.news import NewsService, item_view
@@ -140,11 +141,13 @@ class CorrectionsService:
             "created_at",
             "updated_at",
         ]
-        statement = insert_corrections(session.bind.dialect.name).from_select(columns, sent)
+        statement = insert_corrections(session.get_bind().dialect.name).from_select(columns, sent)
         result = await session.execute(statement)
-        if result.rowcount >= 0:
-            return result.rowcount
-        return await session.scalar(select(func.count()).where(Correction.request_id == request.id))
+        armed = rowcount(result)
+        if armed >= 0:
+            return armed
+        counted = select(func.count()).where(Correction.request_id == request.id)
+        return (await session.execute(counted)).scalar_one()
 
     async def edit(
         self,
@@ -263,7 +266,7 @@ class CorrectionsService:
                 .where(Item.id == item_id, Item.deleted_at.is_(None))
                 .values(deleted_at=now, url=None, revision=Item.revision + 1)
             )
-            if gone.rowcount != 1:
+            if rowcount(gone) != 1:
                 raise LookupError(item_id)
             await self._count(session, before.category_id, -1)
             await session.execute(delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id))
@@ -290,18 +293,19 @@ class CorrectionsService:
             detail = before.title if before.url is None else f"{before.title} <{before.url}>"
             record(session, actor_id, "delete", item_id=item_id, detail=detail)
             request = await self._request(session, actor_id, item_id, DELETE, report_chat_id, now)
-            revision = await session.scalar(select(Item.revision).where(Item.id == item_id))
+            revision = (
+                await session.execute(select(Item.revision).where(Item.id == item_id))
+            ).scalar_one()
             young = or_(Delivery.sent_at.is_(None), Delivery.sent_at > now - DELETE_WINDOW)
             request.total = await self._arm(session, request, revision, young)
-            request.too_old = await session.scalar(
-                select(func.count()).where(
-                    Delivery.item_id == item_id,
-                    Delivery.status == SENT,
-                    Delivery.message_id.is_not(None),
-                    ~young,
-                )
+            too_old = select(func.count()).where(
+                Delivery.item_id == item_id,
+                Delivery.status == SENT,
+                Delivery.message_id.is_not(None),
+                ~young,
             )
-            request.cancelled = max(cancelled.rowcount, 0)
+            request.too_old = (await session.execute(too_old)).scalar_one()
+            request.cancelled = max(rowcount(cancelled), 0)
             await announce(session, ITEMS)
         self._corrected(item_id)
         return Deleted(before, request.id, request.cancelled, request.total, request.too_old)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n
 from bot.db.base import UTCDateTime, utcnow
 from bot.db.models import Category, Chat, Digest, Item, Subscription
+from bot.db.results import rowcount
 from bot.filtering import passes
 from bot.services.filters import FilterService
 from bot.services.news import item_view
@@ -261,13 +262,13 @@ class DigestService:
                 ).where(same)
                 insert = (
                     postgresql.insert(Digest)
-                    if session.bind.dialect.name == "postgresql"
+                    if session.get_bind().dialect.name == "postgresql"
                     else sqlite.insert(Digest)
                 )
                 statement = insert.from_select(
                     ["chat_id", "period", "since", "until", "created_at"], rows
                 ).on_conflict_do_nothing()
-                created += max((await session.execute(statement)).rowcount, 0)
+                created += max(rowcount(await session.execute(statement)), 0)
                 await session.execute(
                     update(Chat)
                     .where(same)

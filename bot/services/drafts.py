@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Draft
+from bot.db.results import rowcount
 
 DRAFT_TTL = timedelta(hours=24)
 
@@ -76,4 +77,4 @@ class DraftService:
             result = await session.execute(
                 delete(Draft).where(Draft.chat_id == chat_id, Draft.user_id == user_id)
             )
-            return result.rowcount > 0
+            return rowcount(result) > 0

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Chat, ChatFilter
 from bot.db.models.filters import TERM_MAX
+from bot.db.results import rowcount
 from bot.filtering import ChatFilters, FilterTerm, item_words, normalise, passes, rejecting_chats
 
 MAX_TERMS = 20
@@ -158,7 +159,7 @@ class FilterService:
         """Remove every term; how many there were."""
         async with self._sessions.begin() as session:
             result = await session.execute(delete(ChatFilter).where(ChatFilter.chat_id == chat_id))
-            return result.rowcount
+            return rowcount(result)
 
     @staticmethod
     async def _lock(session: AsyncSession, chat_id: int) -> None:

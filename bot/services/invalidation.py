@@ -47,7 +47,7 @@ def chat_changed(chat_id: int) -> str:
 
 async def announce(session: AsyncSession, payload: str) -> None:
     """Tell every process, once `session`'s transaction commits, that `payload` changed."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
         )
@@ -165,7 +165,10 @@ class CacheListener:
         connection = await self._engine.connect()
         raw = None
         try:
-            raw = (await connection.get_raw_connection()).driver_connection
+            driver = (await connection.get_raw_connection()).driver_connection
+            if driver is None:  # only a pool's detached or invalidated record has none
+                raise ConnectionError("no driver connection to listen on")
+            raw = driver
             raw.add_termination_listener(on_close)
             await raw.add_listener(CHANNEL, self._notified)
             self.backend_pid = raw.get_server_pid()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -86,34 +87,37 @@ def _category_view(category: Category) -> CategoryView:
     return CategoryView(category.id, category.name, category.item_count)
 
 
-class _ListingCache:
-    """Recent reads of /latest, /category and category pages, kept for a few seconds.
+V = TypeVar("V")
+
+
+class _ListingCache(Generic[V]):
+    """Recent reads of one kind of /latest, /category and category pages, kept for a few seconds.
 
     These are the hottest reads by far (everyone taps /latest after a push), and they change
     only when items are published, corrected or withdrawn. Changes made in this process clear
     the cache at once (`NewsService.invalidate`); on PostgreSQL, changes made by any process
     clear it when their notification arrives (`bot.services.invalidation`), and the cache is
     off while notifications cannot be relied on. Otherwise (SQLite's CLI) they show after at
-    most `seconds`.
+    most `seconds`. One cache per kind of listing, so each hands back what it holds, typed.
     """
 
     MAX_ENTRIES = 2048
 
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
-        self._entries: dict[tuple, tuple[float, object]] = {}
+        self._entries: dict[tuple, tuple[float, V]] = {}
         self.enabled = True
         # bumped by every clear: a read that started before a clear must not be kept, as it
         # may predate the change that caused the clear
         self.generation = 0
 
-    def get(self, key: tuple) -> object | None:
+    def get(self, key: tuple) -> V | None:
         entry = self._entries.get(key)
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, key: tuple, value: object, generation: int) -> None:
+    def put(self, key: tuple, value: V, generation: int) -> None:
         if self._seconds <= 0 or not self.enabled or generation != self.generation:
             return
         if len(self._entries) >= self.MAX_ENTRIES:
@@ -131,17 +135,24 @@ class NewsService:
     ) -> None:
         self._sessions = sessions
         self._on_published: list[Callable[[ItemView], None]] = []
-        self._cache = _ListingCache(cache_seconds)
+        self._pages = _ListingCache[Page](cache_seconds)
+        self._category_pages = _ListingCache[tuple[CategoryView | None, Page]](cache_seconds)
+        self._categories = _ListingCache[tuple[CategoryView, ...]](cache_seconds)
+
+    def _caches(self) -> tuple[_ListingCache[Any], ...]:
+        return (self._pages, self._category_pages, self._categories)
 
     def invalidate(self) -> None:
         """Items changed: listings are read from the database again."""
-        self._cache.clear()
+        for cache in self._caches():
+            cache.clear()
 
     def set_caching(self, on: bool) -> None:
         """Keep listings in memory (on) or read each from the database (off); either way
         what is kept now is dropped."""
-        self._cache.clear()
-        self._cache.enabled = on
+        for cache in self._caches():
+            cache.clear()
+            cache.enabled = on
 
     def on_published(self, listener: Callable[[ItemView], None]) -> None:
         """Call `listener` after an item with a queued broadcast is committed (e.g. to wake
@@ -162,15 +173,15 @@ class NewsService:
         Keyset pagination: the (published_at, id) pair of the last item shown is the
         cursor, so page 1000 costs what page 1 costs.
         """
-        key = ("page", limit, category_id, after, news)
-        if (cached := self._cache.get(key)) is not None:
-            return cached  # type: ignore[return-value]
-        generation = self._cache.generation
+        key = (limit, category_id, after, news)
+        if (cached := self._pages.get(key)) is not None:
+            return cached
+        generation = self._pages.generation
         async with self._sessions() as session:
             query = self._page_query(limit, category_id, after, news)
             rows = (await session.execute(query)).all()
         page = _page(rows, limit)
-        self._cache.put(key, page, generation)
+        self._pages.put(key, page, generation)
         return page
 
     async def category_page(
@@ -183,10 +194,10 @@ class NewsService:
     ) -> tuple[CategoryView | None, Page]:
         """A category and a page of its items in one session (a category tap's whole read);
         with `news`, the category's count is of the items in those languages."""
-        key = ("category_page", category_id, limit, after, news)
-        if (cached := self._cache.get(key)) is not None:
-            return cached  # type: ignore[return-value]
-        generation = self._cache.generation
+        key = (category_id, limit, after, news)
+        if (cached := self._category_pages.get(key)) is not None:
+            return cached
+        generation = self._category_pages.generation
         async with self._sessions() as session:
             category = await session.get(Category, category_id)
             if category is None:
@@ -198,7 +209,7 @@ class NewsService:
                 counts = await self._counts(session, news, category_id)
                 view = replace(view, item_count=counts.get(category_id, 0))
         result = (view, _page(rows, limit))
-        self._cache.put(key, result, generation)
+        self._category_pages.put(key, result, generation)
         return result
 
     @staticmethod
@@ -235,17 +246,17 @@ class NewsService:
     async def categories(self, *, news: NewsChoices = None) -> list[CategoryView]:
         """Every category with its item count; with `news`, counting only the items in
         those languages (what a chat with a "News in" filter would find there)."""
-        key = ("categories", news)
-        if (cached := self._cache.get(key)) is not None:
-            return list(cached)  # type: ignore[call-overload]
-        generation = self._cache.generation
+        key = (news,)
+        if (cached := self._categories.get(key)) is not None:
+            return list(cached)
+        generation = self._categories.generation
         async with self._sessions() as session:
             rows = await session.scalars(select(Category).order_by(Category.name_key))
             categories = [_category_view(row) for row in rows]
             if news is not None:
                 counts = await self._counts(session, news)
                 categories = [replace(c, item_count=counts.get(c.id, 0)) for c in categories]
-        self._cache.put(key, tuple(categories), generation)
+        self._categories.put(key, tuple(categories), generation)
         return categories
 
     @staticmethod

@@ -28,6 +28,7 @@ from bot.db.models import (
     Item,
 )
 from bot.db.models.delivery import CANCELLED, FAILED, SENT
+from bot.db.results import rowcount
 
 # older items are not reported (e.g. the first start after an upgrade)
 REPORT_WINDOW = timedelta(days=2)
@@ -108,7 +109,7 @@ class ReportService:
             ).all()
         reports = []
         for item_id, title, source, created_at in items:
-            admin = source.removeprefix(ADMIN_SOURCE)
+            admin = (source or "").removeprefix(ADMIN_SOURCE)
             if not admin.isdigit():
                 continue
             async with self._sessions.begin() as session:
@@ -176,7 +177,7 @@ class ReportService:
                     )
                     .values(reported_at=self.now())
                 )
-                if taken.rowcount != 1:
+                if rowcount(taken) != 1:
                     continue  # another run reported it
                 too_old = Correction.last_error.like(_TOO_OLD)
                 attached, done, failed, old = (
@@ -233,7 +234,7 @@ class ReportService:
                     .values(image_error_reported_at=self.now())
                     .execution_options(synchronize_session=False)
                 )
-            if taken.rowcount != 1:
+            if rowcount(taken) != 1:
                 continue  # another run reported it
             admin = (source or "").removeprefix(ADMIN_SOURCE) if source else ""
             is_admin = bool(source and source.startswith(ADMIN_SOURCE) and admin.isdigit())

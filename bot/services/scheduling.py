@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import ScheduledItem
+from bot.db.results import rowcount
 from bot.services.audit import record
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft, Problem, ValidationFailed
@@ -168,7 +169,7 @@ class SchedulingService:
             result = await session.execute(
                 delete(ScheduledItem).where(ScheduledItem.id == scheduled.id)
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 raise _AlreadyTaken
             record(
                 session,
@@ -190,7 +191,7 @@ class SchedulingService:
                 result = await session.execute(
                     delete(ScheduledItem).where(ScheduledItem.id == scheduled.id)
                 )
-                if result.rowcount != 1:
+                if rowcount(result) != 1:
                     return None
                 record(
                     session,

@@ -20,8 +20,10 @@ import re
 import struct
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Float,
     Select,
@@ -43,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.base import utcnow
 from bot.db.models import Category, Item, Search
 from bot.db.models.search import SEARCH_TEXT_MAX
+from bot.db.results import rowcount
 from bot.services.news import EPOCH, NewsChoices, _in_languages, item_view
 from bot.services.views import Cursor, ItemView
 
@@ -271,7 +274,7 @@ class _Tsvector(_Backend):
     planner walks the newest items for a common word and the GIN index for a rare one."""
 
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
-        vector = literal_column("items.search_vector")
+        vector: ColumnClause[Any] = literal_column("items.search_vector")
         tsquery, wanted = pg_tsquery(query)
         newest = (
             select(Item.id)
@@ -316,7 +319,7 @@ class SearchService:
         query = parse(text)
         if query.empty:
             return NOTHING_TO_SEARCH
-        where = [Item.deleted_at.is_(None)]
+        where: list[ColumnElement[bool]] = [Item.deleted_at.is_(None)]
         if news is not None:
             where.append(_in_languages(news))
         # computed once per hit, not again wherever the rank is compared
@@ -380,4 +383,4 @@ class SearchService:
             result = await session.execute(
                 delete(Search).where(Search.created_at < utcnow() - older_than)
             )
-        return max(result.rowcount or 0, 0)
+        return max(rowcount(result), 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -79,7 +79,7 @@ class ChatLifeEvents(Protocol):
     def reachable(self, chat_id: int) -> None: ...
 
 
-def _scope(category_id: int | None):  # type: ignore[no-untyped-def]
+def _scope(category_id: int | None) -> ColumnElement[bool]:
     if category_id is None:
         return Subscription.category_id.is_(None)
     return Subscription.category_id == category_id
@@ -122,7 +122,7 @@ class SubscriptionService:
             .where(Subscription.chat_id == chat_id, Subscription.thread_id.is_not(None))
             .order_by(Subscription.id)
         )
-        routes = tuple(Route(c, Topic(t, n)) for c, t, n in routed)
+        routes = tuple(Route(c, Topic(t, n)) for c, t, n in routed if t is not None)
         return Following(chat_id, bool(everything), categories, routes)
 
     async def follow(

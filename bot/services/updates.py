@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot.db.base import utcnow
 from bot.db.models import UpdateSeen
+from bot.db.results import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class UpdateService:
             result = await session.execute(
                 delete(UpdateSeen).where(UpdateSeen.seen_at < utcnow() - older_than)
             )
-        return max(result.rowcount, 0)
+        return max(rowcount(result), 0)
 
     async def store_answers(self, within: float) -> bool:
         """True when the database answers `SELECT 1` within `within` seconds."""
@@ -193,9 +194,9 @@ class UpdateService:
         return True
 
 
-async def _quietly(step: object) -> None:
+async def _quietly(step: Awaitable[object]) -> None:
     with contextlib.suppress(Exception):
-        await step  # type: ignore[misc]
+        await step
 
 
 async def _drop(connection: AsyncConnection) -> None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.feeds.fetcher import FeedErrorCode
+
+if TYPE_CHECKING:
+    from bot.db.models import Feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +62,42 @@ class Page:
 
     items: tuple[ItemView, ...]
     more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    id: int
+    url: str
+    title: str | None
+    category: str | None
+    language: str | None  # for entries whose feed does not say; None: English
+    failures: int
+    error: str | None  # "code" or "code:detail" while the feed is broken
+    last_ok_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.title or self.url
+
+    @property
+    def error_code(self) -> FeedErrorCode | None:
+        if self.error is None:
+            return None
+        return FeedErrorCode(self.error.partition(":")[0])
+
+    @property
+    def error_detail(self) -> str:
+        return self.error.partition(":")[2] if self.error else ""
+
+    @classmethod
+    def of(cls, feed: Feed) -> FeedView:
+        return cls(
+            id=feed.id,
+            url=feed.url,
+            title=feed.title,
+            category=feed.category,
+            language=feed.language,
+            failures=feed.failures,
+            error=feed.error,
+            last_ok_at=feed.last_ok_at,
+        )

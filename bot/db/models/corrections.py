@@ -98,7 +98,7 @@ def insert_corrections(dialect: str) -> Insert:
     then only frees the row for the newer one (`DeliveryStore.record_corrections`).
     """
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Correction.__table__)
+    statement = insert(Correction.metadata.tables[Correction.__tablename__])
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["item_id", "chat_id", "action"],
