@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.base import BigIntId, UTCDateTime, utcnow
 from bot.db.models import BroadcastQueue, Chat, Delivery, Item, Subscription
 from bot.db.models.filters import FilteredPush
+from bot.db.results import rowcount
 from bot.filtering import item_words, rejecting_chats
 from bot.i18n import news_choice
 
@@ -154,14 +155,10 @@ async def _insert_deliveries(session: AsyncSession, subscribers: Select[Any]) ->
     plain = insert.from_select(columns, subscribers)
     try:
         async with session.begin_nested():
-            return _rowcount(await session.execute(plain))
+            return rowcount(await session.execute(plain))
     except IntegrityError:
         guarded: Insert = plain.on_conflict_do_nothing()
-        return _rowcount(await session.execute(guarded))
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+        return rowcount(await session.execute(guarded))
 
 
 def _routed_thread(category_id: int | None) -> ColumnElement[Any]:

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Update, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.results import rowcount as counted
+
 
 def freeing(model: Any, pending: ColumnElement[bool], owner: str, *, own: bool) -> Update:
     """UPDATE that frees the pending rows leased to `owner` (own) or to anyone else."""
@@ -23,7 +25,7 @@ def freeing(model: Any, pending: ColumnElement[bool], owner: str, *, own: bool) 
     )
 
 
-async def rowcount(session: AsyncSession, statement: Any, *params: Any) -> int:
-    """Execute and return how many rows it touched (0 where the driver cannot tell)."""
-    result = await session.execute(statement, *params)
-    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+async def rowcount(session: AsyncSession, statement: Any) -> int:
+    """Execute an UPDATE or DELETE and return how many rows it touched (0 where the driver
+    cannot tell)."""
+    return max(counted(await session.execute(statement)), 0)
