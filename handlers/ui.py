@@ -24,6 +24,7 @@ from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
+from handlers.updates import chat_of, message_of, query_of, user_of
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
@@ -71,7 +72,7 @@ async def drop_buttons(update: Update) -> None:
 
 
 async def ask_again(update: Update, failure: ValidationFailed) -> int:
-    await update.effective_message.reply_text(_(texts.ADD_ASK_AGAIN, problem=problem_text(failure)))
+    await message_of(update).reply_text(_(texts.ADD_ASK_AGAIN, problem=problem_text(failure)))
     return ACTIVE
 
 
@@ -84,17 +85,26 @@ async def canonical_category(context: BotContext, name: str) -> str:
     return name
 
 
+def existing_item(failure: ValidationFailed) -> ItemView:
+    """The item that already has the link (a DUPLICATE_URL failure's `existing`); any other
+    failure is raised again."""
+    existing = failure.details.get("existing")
+    if not isinstance(existing, ItemView):
+        raise failure
+    return existing
+
+
 def draft_keys(update: Update) -> tuple[int, int]:
     """A draft belongs to one person in one chat."""
-    return update.effective_chat.id, update.effective_user.id
+    return chat_of(update).id, user_of(update).id
 
 
 async def end_flow(update: Update, context: BotContext, farewell: str) -> int:
     """A button ended the flow (Cancel): retire its buttons, forget the draft, say so."""
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     await context.services.drafts.discard(*draft_keys(update))
-    await update.effective_chat.send_message(farewell)
+    await chat_of(update).send_message(farewell)
     return END
 
 
@@ -120,7 +130,7 @@ async def send_item_preview(
     (`bot.delivery.content`): a photo with the item as caption, or the text with a large
     preview of the picture, or plain text. A picture Telegram refuses (an address it cannot
     fetch, say) is shown as the text with a warning, so the admin can pick another."""
-    chat = update.effective_chat
+    chat = chat_of(update)
     message = item_message(item, tz, share=False)
     if message.shape is Shape.PHOTO:
         try:
