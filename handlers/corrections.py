@@ -43,8 +43,10 @@ from handlers.ui import (
     draft_keys,
     drop_buttons,
     end_flow,
+    existing_item,
     send_item_preview,
 )
+from handlers.updates import chat_of, message_of, query_of, user_of
 
 KIND = Flow.EDIT
 FLOW = "ed"  # in callback data
@@ -65,7 +67,7 @@ class Step(enum.StrEnum):
 
 async def _item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
     """The item named by the command's number; otherwise answers (list, or the problem)."""
-    message = update.effective_message
+    message = message_of(update)
     args = context.args or []
     news = context.services.news
     if not args:
@@ -74,13 +76,13 @@ async def _item_from_args(update: Update, context: BotContext, command: str) -> 
             await message.reply_text(_(texts.CORRECT_NO_ITEMS, command=command))
             return None
         lines = [_(texts.CORRECT_LIST_HEADER, n=len(page.items), command=command)]
-        for item in page.items:
+        for listed in page.items:
             lines.append(
                 _(
                     texts.CORRECT_LIST_LINE,
-                    id=item.id,
-                    date=current().date(item.published_at, context.services.settings.tz),
-                    title=html.escape(item.title),
+                    id=listed.id,
+                    date=current().date(listed.published_at, context.services.settings.tz),
+                    title=html.escape(listed.title),
                 )
             )
         await message.reply_text("\n".join(lines))
@@ -133,7 +135,7 @@ async def delete(update: Update, context: BotContext) -> None:
             ]
         ]
     )
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _(texts.DELETE_CONFIRM)
         + "\n\n"
         + item_card(item, context.services.settings.tz, show_number=True),
@@ -142,19 +144,19 @@ async def delete(update: Update, context: BotContext) -> None:
 
 
 async def on_delete_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    if update.effective_user.id not in context.services.admins.user_ids:
+    query = query_of(update)
+    if user_of(update).id not in context.services.admins.user_ids:
         await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         return
     try:
         flow, action, argument = parse_button(query.data)
-        if flow != "del" or action not in ("yes", "no") or not (argument or "").isdigit():
+        if flow != "del" or action not in ("yes", "no") or not argument or not argument.isdigit():
             raise StaleCallback(query.data or "")
     except StaleCallback:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     item_id = int(argument)
-    chat = update.effective_chat
+    chat = chat_of(update)
     await query.answer()
     await drop_buttons(update)
     if action == "no":
@@ -162,7 +164,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     try:
         await context.services.corrections.delete(
-            update.effective_user.id, item_id, report_chat_id=chat.id
+            user_of(update).id, item_id, report_chat_id=chat.id
         )
     except LookupError:
         await chat.send_message(_(texts.CORRECT_UNKNOWN, id=item_id, command="delete"))
@@ -188,7 +190,7 @@ async def start(update: Update, context: BotContext) -> int:
             [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _(texts.EDIT_WHICH, id=item.id)
         + "\n\n"
         + item_card(item, context.services.settings.tz, show_number=True),
@@ -198,7 +200,7 @@ async def start(update: Update, context: BotContext) -> int:
 
 
 async def private_only(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(_(texts.FLOW_PRIVATE_ONLY, command="edit"))
+    await message_of(update).reply_text(_(texts.FLOW_PRIVATE_ONLY, command="edit"))
 
 
 async def _confirm(
@@ -207,21 +209,34 @@ async def _confirm(
     item = await context.services.news.get_item(data["item_id"])
     if item is None:
         await context.services.drafts.discard(*draft_keys(update))
-        await update.effective_chat.send_message(
+        await chat_of(update).send_message(
             _(texts.CORRECT_UNKNOWN, id=data["item_id"], command="edit")
         )
         return END
     field = data["field"]
     if getattr(item, field) == value:
-        await update.effective_chat.send_message(_(texts.EDIT_NOTHING))
+        await chat_of(update).send_message(_(texts.EDIT_NOTHING))
         return ACTIVE
     await context.services.drafts.save(
         *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
     )
-    changed = dataclasses.replace(item, **{field: value})
-    await update.effective_chat.send_message(_(texts.EDIT_PREVIEW, id=item.id))
+    changed = _with_field(item, field, value)
+    await chat_of(update).send_message(_(texts.EDIT_PREVIEW, id=item.id))
     await send_item_preview(update, changed, context.services.settings.tz, _save_keyboard())
     return ACTIVE
+
+
+def _with_field(item: ItemView, field: str, value: str | None) -> ItemView:
+    """The item with one text field changed, as the edit would leave it."""
+    if field == "title" and value is not None:
+        return dataclasses.replace(item, title=value)
+    if field == "category" and value is not None:
+        return dataclasses.replace(item, category=value)
+    if field == "url":
+        return dataclasses.replace(item, url=value)
+    if field == "summary":
+        return dataclasses.replace(item, summary=value)
+    raise ValueError(f"{field} cannot be {value!r}")
 
 
 def _save_keyboard() -> InlineKeyboardMarkup:
@@ -247,12 +262,12 @@ async def _confirm_image(
     item = await context.services.news.get_item(data["item_id"])
     if item is None:
         await context.services.drafts.discard(*draft_keys(update))
-        await update.effective_chat.send_message(
+        await chat_of(update).send_message(
             _(texts.CORRECT_UNKNOWN, id=data["item_id"], command="edit")
         )
         return END
     if (item.image_url, item.image_file_id) == (image_url, image_file_id):
-        await update.effective_chat.send_message(_(texts.EDIT_NOTHING))
+        await chat_of(update).send_message(_(texts.EDIT_NOTHING))
         return ACTIVE
     value = {"image_url": image_url, "image_file_id": image_file_id}
     await context.services.drafts.save(
@@ -261,8 +276,8 @@ async def _confirm_image(
     intro = _(texts.EDIT_PREVIEW, id=item.id)
     if image_url is None and image_file_id is None:
         intro += "\n" + _(texts.EDIT_PICTURE_REMOVED)
-    await update.effective_chat.send_message(intro)
-    changed = dataclasses.replace(item, **value)
+    await chat_of(update).send_message(intro)
+    changed = dataclasses.replace(item, image_url=image_url, image_file_id=image_file_id)
     await send_item_preview(update, changed, context.services.settings.tz, _save_keyboard())
     return ACTIVE
 
@@ -270,10 +285,10 @@ async def _confirm_image(
 async def photo_step(update: Update, context: BotContext, draft: DraftState) -> int:
     """A photo while a guided /edit waits: the new picture, when that is what it asked for."""
     if draft.step != Step.VALUE or draft.get("field") != IMAGE:
-        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
+        await message_of(update).reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
     try:
-        file_id = checked_photo(update.effective_message)
+        file_id = checked_photo(message_of(update))
     except ValidationFailed as failure:
         return await ask_again(update, failure)
     return await _confirm_image(update, context, draft.data, image_file_id=file_id)
@@ -281,19 +296,19 @@ async def photo_step(update: Update, context: BotContext, draft: DraftState) -> 
 
 async def text_step(update: Update, context: BotContext, draft: DraftState) -> int:
     if draft.step != Step.VALUE:  # the other steps take buttons
-        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
+        await message_of(update).reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
     field = draft.get("field")
     if field == IMAGE:
         try:
-            url = clean_image_url(update.effective_message.text or "")
+            url = clean_image_url(message_of(update).text or "")
             if url is None:
                 raise ValidationFailed(Problem.BAD_IMAGE_URL)
         except ValidationFailed as failure:
             return await ask_again(update, failure)
         return await _confirm_image(update, context, draft.data, image_url=url)
     try:
-        value = clean_field(field, update.effective_message.text or "", required=True)
+        value = clean_field(field, message_of(update).text or "", required=True)
     except ValidationFailed as failure:
         return await ask_again(update, failure)
     if field == "category" and value is not None:
@@ -301,7 +316,7 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
     if field == "url" and value is not None:
         existing = await context.services.news.find_by_url(value)
         if existing is not None and existing.id != draft.get("item_id"):
-            await update.effective_message.reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
+            await message_of(update).reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
             return ACTIVE
     return await _confirm(update, context, draft.data, value)
 
@@ -320,7 +335,7 @@ async def _pick_field(
 ) -> int | None:
     if argument not in (*EDITABLE, IMAGE):
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     data = {**draft.data, "field": argument}
     await context.services.drafts.save(*draft_keys(update), KIND, Step.VALUE, data)
@@ -335,7 +350,7 @@ async def _pick_field(
         markup = category_keyboard(FLOW, categories)
     elif argument in ("url", "summary"):
         markup = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
-    await update.effective_chat.send_message(_(texts.ADD_ASK_NEW[argument]), reply_markup=markup)
+    await chat_of(update).send_message(_(texts.ADD_ASK_NEW[argument]), reply_markup=markup)
     return ACTIVE
 
 
@@ -344,7 +359,7 @@ async def _skip(
 ) -> int | None:
     if draft.get("field") not in ("url", "summary"):
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _confirm(update, context, draft.data, None)
 
@@ -354,7 +369,7 @@ async def _remove_image(
 ) -> int | None:
     if draft.get("field") != IMAGE:
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _confirm_image(update, context, draft.data)
 
@@ -367,7 +382,7 @@ async def _pick_category(
     category = await context.services.news.get_category(int(argument or 0))
     if category is None:
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _confirm(update, context, draft.data, category.name)
 
@@ -375,7 +390,7 @@ async def _pick_category(
 async def _save_button(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     return await _save(update, context, draft)
 
 
@@ -427,14 +442,14 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
     except LookupError:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile
-        existing = failure.details["existing"]
-        await update.effective_chat.send_message(_(texts.ADD_LINK_TAKEN, id=existing.id))
+        existing = existing_item(failure)
+        await chat_of(update).send_message(_(texts.ADD_LINK_TAKEN, id=existing.id))
         await context.services.drafts.save(chat_id, user_id, KIND, "value", draft.data)
         return ACTIVE
     await drop_buttons(update)
     await context.services.drafts.discard(chat_id, user_id)
     if edited is None:
-        await update.effective_chat.send_message(
+        await chat_of(update).send_message(
             _(texts.CORRECT_UNKNOWN, id=draft["item_id"], command="edit")
         )
         return END

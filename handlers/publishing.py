@@ -48,9 +48,11 @@ from handlers.ui import (
     draft_keys,
     drop_buttons,
     end_flow,
+    existing_item,
     problem_text,
     send_item_preview,
 )
+from handlers.updates import chat_of, message_of, query_of, user_of
 
 KIND = Flow.ADD
 FLOW = "add"  # in callback data
@@ -111,7 +113,7 @@ def _usage() -> str:
 
 
 async def add(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     args = _command_args(message.text or "")
     if not args.strip():
         await message.reply_text(_usage())
@@ -122,7 +124,7 @@ async def add(update: Update, context: BotContext) -> None:
 async def add_photo(update: Update, context: BotContext) -> None:
     """A photo from an admin with the caption `/add Category | Title | https://link | …`:
     the one-line /add, published with that picture (the largest size Telegram made)."""
-    message = update.effective_message
+    message = message_of(update)
     caption = message.caption or ""
     try:
         check_caption(caption)
@@ -139,20 +141,20 @@ async def add_photo(update: Update, context: BotContext) -> None:
 
 async def photo_hint(update: Update, context: BotContext) -> None:
     """An admin's photo outside a flow and without an /add caption: how to publish it."""
-    await update.effective_message.reply_text(_(texts.PHOTO_HINT))
+    await message_of(update).reply_text(_(texts.PHOTO_HINT))
 
 
 async def _publish_line(
     update: Update, context: BotContext, args: str, image_file_id: str | None = None
 ) -> None:
-    message = update.effective_message
-    user = update.effective_user
+    message = message_of(update)
+    user = user_of(update)
     try:
         draft = replace(parse_add_line(args, current().language), image_file_id=image_file_id)
         published = await context.services.news.publish(draft, actor_id=user.id)
     except ValidationFailed as failure:
         if failure.problem is Problem.DUPLICATE_URL:
-            existing = failure.details["existing"]
+            existing = existing_item(failure)
             await message.reply_text(
                 _(texts.ADD_DUPLICATE, id=existing.id)
                 + "\n\n"
@@ -176,7 +178,7 @@ async def _publish_line(
 
 
 async def add_refused(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(_(texts.ADD_NOT_ALLOWED))
+    await message_of(update).reply_text(_(texts.ADD_NOT_ALLOWED))
 
 
 # -- the guided flow -------------------------------------------------------------------------
@@ -199,7 +201,7 @@ async def start(update: Update, context: BotContext) -> int:
     """/add without arguments, in a private chat: step 1, the title."""
     # the item is taken to be in the admin's language until the preview's button says else
     await _save(update, context, Step.TITLE, {"language": current().language})
-    await update.effective_message.reply_text(_(texts.ADD_ASK_TITLE))
+    await message_of(update).reply_text(_(texts.ADD_ASK_TITLE))
     return ACTIVE
 
 
@@ -208,7 +210,7 @@ async def start(update: Update, context: BotContext) -> int:
 
 async def _ask_title(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     prompt = _(texts.ADD_ASK_NEW["title"]) if data.get("editing") else _(texts.ADD_ASK_TITLE)
-    await update.effective_chat.send_message(prompt)
+    await chat_of(update).send_message(prompt)
 
 
 async def _ask_category(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
@@ -217,9 +219,7 @@ async def _ask_category(update: Update, context: BotContext, data: Mapping[str, 
         prompt = _(texts.ADD_ASK_NEW["category"])
     else:
         prompt = _(texts.ADD_ASK_CATEGORY) if categories else _(texts.ADD_ASK_CATEGORY_NONE)
-    await update.effective_chat.send_message(
-        prompt, reply_markup=category_keyboard(FLOW, categories)
-    )
+    await chat_of(update).send_message(prompt, reply_markup=category_keyboard(FLOW, categories))
 
 
 async def _ask_optional(
@@ -228,7 +228,7 @@ async def _ask_optional(
     first = _(texts.ADD_ASK_LINK) if field is Step.URL else _(texts.ADD_ASK_SUMMARY)
     prompt = _(texts.ADD_ASK_NEW[field]) if data.get("editing") else first
     skip = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
-    await update.effective_chat.send_message(prompt, reply_markup=skip)
+    await chat_of(update).send_message(prompt, reply_markup=skip)
 
 
 async def _ask_url(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
@@ -242,11 +242,11 @@ async def _ask_summary(update: Update, context: BotContext, data: Mapping[str, A
 async def _ask_image(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     prompt = _(texts.ADD_ASK_NEW["image"]) if data.get("editing") else _(texts.ADD_ASK_PHOTO)
     skip = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
-    await update.effective_chat.send_message(prompt, reply_markup=skip)
+    await chat_of(update).send_message(prompt, reply_markup=skip)
 
 
 async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
-    chat = update.effective_chat
+    chat = chat_of(update)
     tr = current()
     language = tr.language_name(data.get("language", i18n.ENGLISH))
     await chat.send_message(
@@ -273,7 +273,7 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
 
 
 async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         _(texts.ADD_EDIT_WHICH),
         reply_markup=InlineKeyboardMarkup(
             [
@@ -292,7 +292,7 @@ async def _ask_when(update: Update, context: BotContext, data: Mapping[str, Any]
         (context.services.scheduling.now().astimezone(settings.tz) + timedelta(days=1)).date(),
         time(9, 0, tzinfo=settings.tz),
     )
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         _(
             texts.ADD_ASK_WHEN,
             tz=html.escape(settings.timezone),
@@ -308,7 +308,7 @@ async def _ask_language(update: Update, context: BotContext, data: Mapping[str, 
             [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
     )
-    await update.effective_chat.send_message(_(texts.ADD_ASK_LANGUAGE), reply_markup=keyboard)
+    await chat_of(update).send_message(_(texts.ADD_ASK_LANGUAGE), reply_markup=keyboard)
 
 
 _ASK: dict[Step, Callable[[Update, BotContext, Mapping[str, Any]], Awaitable[None]]] = {
@@ -357,8 +357,8 @@ def _item_draft(data: Mapping[str, Any]) -> ItemDraft:
 
 
 async def _publish(update: Update, context: BotContext, draft: DraftState) -> int:
-    user_id = update.effective_user.id
-    chat = update.effective_chat
+    user_id = user_of(update).id
+    chat = chat_of(update)
     try:
         published = await context.services.news.publish(_item_draft(draft.data), actor_id=user_id)
     except ValidationFailed as failure:
@@ -366,7 +366,7 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
             raise
         # the link was published meanwhile: ask for another one, then back to the preview
         await drop_buttons(update)
-        await chat.send_message(_(texts.ADD_LINK_TAKEN, id=failure.details["existing"].id))
+        await chat.send_message(_(texts.ADD_LINK_TAKEN, id=existing_item(failure).id))
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await drop_buttons(update)
     await context.services.drafts.discard(*draft_keys(update))
@@ -391,7 +391,7 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
             tz=html.escape(settings.timezone),
             now=local_time(now, settings.tz, texts.WHEN_FORMAT_SHOWN),
         )
-        await update.effective_message.reply_text(_(texts.ADD_ASK_AGAIN, problem=problem))
+        await message_of(update).reply_text(_(texts.ADD_ASK_AGAIN, problem=problem))
         return ACTIVE
     chat_id, user_id = draft_keys(update)
     try:
@@ -399,12 +399,10 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
     except ValidationFailed as failure:
         if failure.problem is not Problem.DUPLICATE_URL:
             raise
-        await update.effective_message.reply_text(
-            _(texts.ADD_LINK_TAKEN, id=failure.details["existing"].id)
-        )
+        await message_of(update).reply_text(_(texts.ADD_LINK_TAKEN, id=existing_item(failure).id))
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await context.services.drafts.discard(chat_id, user_id)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _(
             texts.ADD_SCHEDULED,
             when=local_time(when, settings.tz, texts.WHEN_FORMAT_SHOWN),
@@ -429,7 +427,7 @@ async def _field_answer(update: Update, context: BotContext, draft: DraftState, 
     if field == Step.URL and value is not None:
         existing = await context.services.news.find_by_url(value)
         if existing is not None:
-            await update.effective_message.reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
+            await message_of(update).reply_text(_(texts.ADD_LINK_TAKEN, id=existing.id))
             return ACTIVE
     return await _accepted(update, context, draft, field, value)
 
@@ -461,10 +459,10 @@ async def _image_answer(update: Update, context: BotContext, draft: DraftState, 
 async def photo_step(update: Update, context: BotContext, draft: DraftState) -> int:
     """A photo while a guided /add waits: the picture at its step, else a word on when."""
     if _step(draft) is not Step.IMAGE:
-        await update.effective_message.reply_text(_(texts.ADD_PHOTO_NOT_NOW))
+        await message_of(update).reply_text(_(texts.ADD_PHOTO_NOT_NOW))
         return ACTIVE
     try:
-        file_id = checked_photo(update.effective_message)
+        file_id = checked_photo(message_of(update))
     except ValidationFailed as failure:
         return await ask_again(update, failure)
     return await _image_accepted(update, context, draft, image_file_id=file_id)
@@ -479,7 +477,7 @@ async def _language_answer(
     except ValidationFailed as failure:
         return await ask_again(update, failure)
     if not code:
-        await update.effective_message.reply_text(_(texts.ADD_ASK_LANGUAGE))
+        await message_of(update).reply_text(_(texts.ADD_ASK_LANGUAGE))
         return ACTIVE
     return await _accepted(update, context, draft, Step.LANGUAGE, code)
 
@@ -500,9 +498,9 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
     step = _step(draft)
     answer = _ANSWERS.get(step) if step is not None else None
     if answer is None:  # the preview and the field choice take buttons
-        await update.effective_message.reply_text(_(texts.ADD_USE_BUTTONS))
+        await message_of(update).reply_text(_(texts.ADD_USE_BUTTONS))
         return ACTIVE
-    return await answer(update, context, draft, update.effective_message.text or "")
+    return await answer(update, context, draft, message_of(update).text or "")
 
 
 # -- buttons: (step, action) → what it does; step None means at any step
@@ -517,7 +515,7 @@ async def _cancel(
 async def _skip(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _accepted(update, context, draft, draft.step, None)
 
@@ -525,7 +523,7 @@ async def _skip(
 async def _skip_image(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _image_accepted(update, context, draft)
 
@@ -538,7 +536,7 @@ async def _pick_category(
     category = await context.services.news.get_category(int(argument or 0))
     if category is None:
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _accepted(update, context, draft, Step.CATEGORY, category.name)
 
@@ -548,7 +546,7 @@ async def _pick_field(
 ) -> int | None:
     if argument not in _CHANGEABLE:
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _ask(update, context, Step(argument), {**draft.data, "editing": True})
 
@@ -558,7 +556,7 @@ async def _pick_language(
 ) -> int | None:
     if argument not in i18n.LANGUAGES:
         return None
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     return await _accepted(update, context, draft, Step.LANGUAGE, argument)
 
@@ -566,7 +564,7 @@ async def _pick_language(
 async def _publish_now(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     return await _publish(update, context, draft)
 
 
@@ -574,7 +572,7 @@ def _go_to(step: Step) -> ButtonStep:
     async def go(
         update: Update, context: BotContext, draft: DraftState, argument: str | None
     ) -> int:
-        await update.callback_query.answer()
+        await query_of(update).answer()
         await drop_buttons(update)
         return await _ask(update, context, step, draft.data)
 
