@@ -17,6 +17,7 @@ from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView, Page
 from handlers.deep_links import share_button
+from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -62,11 +63,11 @@ def _parse_count(args: list[str]) -> tuple[int | None, bool]:
 
 async def _news_choices(update: Update, context: BotContext) -> frozenset[str] | None:
     """The item languages this chat reads (its /language "News in"); None: all."""
-    return (await context.services.chats.languages(update.effective_chat.id)).news
+    return (await context.services.chats.languages(chat_id_of(update))).news
 
 
 async def latest(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     count, clamped = _parse_count(context.args or [])
     if count is None:
         await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
@@ -88,7 +89,7 @@ async def _send_category(
 ) -> None:
     name = html.escape(category.name)
     if not page.items:
-        await update.effective_chat.send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
+        await chat_of(update).send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
         return
     header = _(
         texts.CATEGORY_HEADER,
@@ -96,13 +97,13 @@ async def _send_category(
         count=current().plural(texts.ITEMS, category.item_count),
     )
     text, shown = item_list(header, page.items, context.services.settings.tz)
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT, share=True)
     )
 
 
 async def category(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     news = context.services.news
     choices = await _news_choices(update, context)
     name = " ".join(context.args or [])
@@ -119,7 +120,7 @@ async def category(update: Update, context: BotContext) -> None:
         await message.reply_text(_(texts.CATEGORY_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
         return
     match = await news.find_category(name)
-    if match.outcome is Match.FOUND:
+    if match.outcome is Match.FOUND and match.category is not None:
         found, page = await news.category_page(match.category.id, DEFAULT_COUNT, news=choices)
         await _send_category(update, context, found or match.category, page)
         return
@@ -139,7 +140,7 @@ async def category(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """More pages and category taps; anything this release did not make has expired."""
-    query = update.callback_query
+    query = query_of(update)
     try:
         action = callbacks.decode(query.data, (MorePage, ShowCategory), max_limit=MAX_COUNT)
     except StaleCallback:
@@ -155,6 +156,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await _send_category(update, context, found, page)
         return
+    assert isinstance(action, MorePage)
     category = None
     if action.category_id is None:
         page = await news.page(action.limit, after=action.cursor, news=choices)
@@ -178,7 +180,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     text, shown = item_list(header, page.items, context.services.settings.tz)
     # a category's pages offer Share buttons like its first page; /latest's stay compact
     share = action.category_id is not None
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         text,
         reply_markup=_more_keyboard(page, shown, action.category_id, action.limit, share=share),
     )

@@ -22,6 +22,7 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.render import send_item, share_query, trimmed
 from bot.services.views import ItemView
+from handlers.updates import chat_id_of, message_of
 
 ITEM_PREFIX = "item_"
 SUBSCRIBE_PREFIX = "sub_"
@@ -56,7 +57,7 @@ async def open_link(update: Update, context: BotContext, payload: str) -> None:
 
 
 async def _show_item(update: Update, context: BotContext, item_id: int | None) -> None:
-    message = update.effective_message
+    message = message_of(update)
     item = await context.services.news.get_item(item_id) if item_id is not None else None
     if item is None:
         await message.reply_text(_(texts.ITEM_GONE))
@@ -73,7 +74,7 @@ async def _show_item(update: Update, context: BotContext, item_id: int | None) -
 
 
 async def _offer_subscription(update: Update, context: BotContext, category_id: int | None) -> None:
-    message = update.effective_message
+    message = message_of(update)
     services = context.services
     category = None
     if category_id is not None and category_id < 2**31:
@@ -82,7 +83,7 @@ async def _offer_subscription(update: Update, context: BotContext, category_id: 
         await message.reply_text(_(texts.SUBSCRIBE_LINK_UNKNOWN))
         return
     name = category.name
-    following = await services.subscriptions.following(update.effective_chat.id)
+    following = await services.subscriptions.following(chat_id_of(update))
     if following.everything or category.id in following.category_ids:
         await message.reply_text(_(texts.ALREADY_SUBSCRIBED, name=html.escape(name)))
         return

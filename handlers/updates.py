@@ -10,9 +10,10 @@ handler reports like any other.
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
 
 from bot.context import BotContext
+from bot.services.digests import DigestService
 
 
 class MissingPart(LookupError):
@@ -57,6 +58,23 @@ def query_of(update: Update) -> CallbackQuery:
     return query
 
 
+def inline_query_of(update: Update) -> InlineQuery:
+    """What a user types after the bot's name, in an `InlineQueryHandler`'s update."""
+    query = update.inline_query
+    if query is None:
+        raise MissingPart("inline query", update)
+    return query
+
+
 def args_of(context: BotContext) -> list[str]:
     """The words after a command (none when the update is no command)."""
     return list(context.args or [])
+
+
+def digest_service(context: BotContext) -> DigestService:
+    """The digest service, which the composition root always builds (`Services.digests` is
+    typed optional only where services are put together field by field)."""
+    digests = context.services.digests
+    if digests is None:
+        raise LookupError("no digest service: bot.app builds one with the other services")
+    return digests
