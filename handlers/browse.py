@@ -17,7 +17,7 @@ from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView, Page
 from handlers.deep_links import share_button
-from handlers.updates import chat_id_of, chat_of, message_of, query_of
+from handlers.updates import args_of, chat_id_of, chat_of, message_of, query_of
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -68,7 +68,7 @@ async def _news_choices(update: Update, context: BotContext) -> frozenset[str] |
 
 async def latest(update: Update, context: BotContext) -> None:
     message = message_of(update)
-    count, clamped = _parse_count(context.args or [])
+    count, clamped = _parse_count(args_of(context))
     if count is None:
         await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
         return
@@ -106,7 +106,7 @@ async def category(update: Update, context: BotContext) -> None:
     message = message_of(update)
     news = context.services.news
     choices = await _news_choices(update, context)
-    name = " ".join(context.args or [])
+    name = " ".join(args_of(context))
     if not name:
         categories = await news.categories(news=choices)
         if not categories:

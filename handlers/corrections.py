@@ -46,7 +46,7 @@ from handlers.ui import (
     existing_item,
     send_item_preview,
 )
-from handlers.updates import chat_of, message_of, query_of, user_of
+from handlers.updates import args_of, chat_of, message_of, query_of, user_of
 
 KIND = Flow.EDIT
 FLOW = "ed"  # in callback data
@@ -68,7 +68,7 @@ class Step(enum.StrEnum):
 async def _item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
     """The item named by the command's number; otherwise answers (list, or the problem)."""
     message = message_of(update)
-    args = context.args or []
+    args = args_of(context)
     news = context.services.news
     if not args:
         page = await news.page(LIST_SIZE)

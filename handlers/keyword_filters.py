@@ -29,6 +29,7 @@ from bot.services.filters import (
     parse_terms,
 )
 from handlers.permissions import may_manage
+from handlers.updates import args_of, chat_of, message_of, query_of
 
 ADD = "add"
 REMOVE = frozenset({"remove", "rm", "del", "delete"})
@@ -83,10 +84,10 @@ def keyboard(filters: ChatFilters) -> InlineKeyboardMarkup | None:
 
 
 async def filter_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     service = context.services.filters
-    args = list(context.args or [])
+    args = args_of(context)
     if not args:
         filters = await service.of_chat(chat.id)
         await message.reply_text(menu_text(filters), reply_markup=keyboard(filters))
@@ -105,7 +106,7 @@ async def filter_command(update: Update, context: BotContext) -> None:
             await message.reply_text(_(texts.FILTER_NOTHING_TO_CLEAR))
         return
     # the words after the verb as typed (context.args splits inside quoted phrases)
-    rest = message.text.split(maxsplit=2)[2] if len(args) > 1 else ""
+    rest = (message.text or "").split(maxsplit=2)[2] if len(args) > 1 else ""
     try:
         terms = parse_terms(rest)
     except BadTerm as bad:
@@ -157,14 +158,14 @@ def _bad_term(bad: BadTerm) -> str:
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         button = decode(query.data, (FilterButton,))
     except StaleCallback:
         await query.answer(_(texts.FILTER_BUTTON_STALE), show_alert=True)
         return
     assert isinstance(button, FilterButton)
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.FILTER_ADMINS_ONLY_ALERT), show_alert=True)
         return

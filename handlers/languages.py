@@ -20,6 +20,7 @@ from bot.i18n import _, current
 from bot.services.chats import ChatLanguages
 from handlers import menus
 from handlers.permissions import may_manage
+from handlers.updates import chat_of, message_of, query_of
 
 
 def _fold(text: str) -> str:
@@ -98,8 +99,8 @@ def menu_keyboard(languages: ChatLanguages) -> InlineKeyboardMarkup:
 
 
 async def language(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     if context.args:
         wanted = _ALIASES.get(_fold(" ".join(context.args)))
         if wanted is None:
@@ -118,7 +119,7 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLanguages:
     """Speak `wanted` in this chat from now on: stored, this very reply, and the menu."""
-    chat = update.effective_chat
+    chat = chat_of(update)
     languages = await context.services.chats.choose_language(chat.id, wanted)
     i18n.use(languages.interface)
     user = update.effective_user
@@ -130,14 +131,14 @@ async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLangu
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         choice = decode(query.data, (ChooseLanguage,))
     except StaleCallback:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     assert isinstance(choice, ChooseLanguage)
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.LANGUAGE_ADMINS_ONLY_ALERT), show_alert=True)
         return

@@ -32,7 +32,7 @@ from handlers.digests import schedule_summary
 from handlers.keyword_filters import rules_text
 from handlers.languages import news_summary
 from handlers.permissions import may_manage
-from handlers.updates import chat_id_of, chat_of, digest_service, message_of, query_of
+from handlers.updates import args_of, chat_id_of, chat_of, digest_service, message_of, query_of
 
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
@@ -129,7 +129,7 @@ class _Target:
 
 async def _target(update: Update, context: BotContext) -> _Target | None:
     """The chat whose subscriptions change: this one, or one a bot admin names first."""
-    args = list(context.args or [])
+    args = args_of(context)
     chat = chat_of(update)
     first = args[0] if args else ""
     names_chat = first.startswith("@") or (first.startswith("-") and first[1:].isdigit())
