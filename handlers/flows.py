@@ -27,7 +27,7 @@ from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
 from bot.i18n import _
 from bot.services.drafts import DraftState
-from handlers import common, corrections, publishing
+from handlers import add_flow, add_steps, common, corrections, publishing
 from handlers.ui import ACTIVE, END, Flow
 from handlers.updates import chat_of, message_of, query_of, user_of
 
@@ -52,10 +52,10 @@ class FlowSteps(Protocol):
 
 
 # each flow's module, by the kind its drafts store
-_STEPS: dict[str, FlowSteps] = {Flow.ADD: publishing, Flow.EDIT: corrections}
+_STEPS: dict[str, FlowSteps] = {Flow.ADD: add_flow, Flow.EDIT: corrections}
 # the flow a button belongs to, by the name its callback data carries
-_BY_BUTTON = {publishing.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
-BUTTONS = rf"^v1:({publishing.FLOW}|{corrections.FLOW}):"
+_BY_BUTTON = {add_steps.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
+BUTTONS = rf"^v1:({add_steps.FLOW}|{corrections.FLOW}):"
 # a photo whose caption is a one-line /add publishes at once, in a flow or not
 ADD_CAPTION = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
 
@@ -153,7 +153,7 @@ def conversation(services: Services) -> ConversationHandler:
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
             entry_points=[
-                CommandHandler("add", publishing.start, filters=admin & bare_add),
+                CommandHandler("add", add_flow.start, filters=admin & bare_add),
                 CommandHandler("edit", corrections.start, filters=admin),
                 text,
                 photo,
