@@ -27,7 +27,7 @@ from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
 from bot.i18n import _
 from bot.services.drafts import DraftState
-from handlers import add_flow, add_steps, common, corrections, publishing
+from handlers import add_flow, add_steps, common, edit_flow, publishing
 from handlers.ui import ACTIVE, END, Flow
 from handlers.updates import chat_of, message_of, query_of, user_of
 
@@ -52,10 +52,10 @@ class FlowSteps(Protocol):
 
 
 # each flow's module, by the kind its drafts store
-_STEPS: dict[str, FlowSteps] = {Flow.ADD: add_flow, Flow.EDIT: corrections}
+_STEPS: dict[str, FlowSteps] = {Flow.ADD: add_flow, Flow.EDIT: edit_flow}
 # the flow a button belongs to, by the name its callback data carries
-_BY_BUTTON = {add_steps.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
-BUTTONS = rf"^v1:({add_steps.FLOW}|{corrections.FLOW}):"
+_BY_BUTTON = {add_steps.FLOW: Flow.ADD, edit_flow.FLOW: Flow.EDIT}
+BUTTONS = rf"^v1:({add_steps.FLOW}|{edit_flow.FLOW}):"
 # a photo whose caption is a one-line /add publishes at once, in a flow or not
 ADD_CAPTION = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
 
@@ -154,7 +154,7 @@ def conversation(services: Services) -> ConversationHandler:
         return ConversationHandler(
             entry_points=[
                 CommandHandler("add", add_flow.start, filters=admin & bare_add),
-                CommandHandler("edit", corrections.start, filters=admin),
+                CommandHandler("edit", edit_flow.start, filters=admin),
                 text,
                 photo,
                 buttons,
