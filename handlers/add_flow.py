@@ -30,6 +30,7 @@ from bot.services.validation import (
     clean_language,
 )
 from handlers.add_steps import CHANGEABLE, NEXT, Step, show
+from handlers.presentation import drop_buttons
 from handlers.ui import (
     ACTIVE,
     END,
@@ -39,7 +40,6 @@ from handlers.ui import (
     canonical_category,
     checked_photo,
     draft_keys,
-    drop_buttons,
     end_flow,
     existing_item,
 )

@@ -20,7 +20,7 @@ from bot.i18n import _, current
 from bot.render import item_card
 from bot.services.reports import CorrectionReportView
 from bot.services.views import ItemView
-from handlers.ui import drop_buttons
+from handlers.presentation import drop_buttons
 from handlers.updates import args_of, chat_of, message_of, query_of, user_of
 
 LIST_SIZE = 10

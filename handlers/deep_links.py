@@ -1,4 +1,5 @@
-"""Deep links (`t.me/<bot>?start=<payload>`) and the Share button that leads to inline mode.
+"""Deep links (`t.me/<bot>?start=<payload>`), which /start hands over here. (The Share button
+that leads to inline mode is `handlers.presentation.share_button`.)
 
     item_<id>   /start shows that item, with a Share button (posted inline results and
                 shared links open it)
@@ -20,14 +21,12 @@ from bot import texts
 from bot.callbacks import Toggle, encode
 from bot.context import BotContext
 from bot.i18n import _
-from bot.render import send_item, share_query, trimmed
-from bot.services.views import ItemView
+from bot.render import send_item
 from handlers.updates import chat_id_of, message_of
 
 ITEM_PREFIX = "item_"
 SUBSCRIBE_PREFIX = "sub_"
 MAX_ID = 2**63 - 1
-SHARE_LABEL_MAX = 40  # the item's title in a Share button's label, under a list
 
 
 def _number(text: str) -> int | None:
@@ -36,17 +35,6 @@ def _number(text: str) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
-
-
-def share_button(item: ItemView, *, labelled: bool = False) -> InlineKeyboardButton:
-    """ "↗️ Share": pick a chat, and inline mode opens there with the item's title.
-    `labelled`: the title is in the label too, for lists where several items have one."""
-    label = (
-        _(texts.SHARE_ITEM_BUTTON, title=trimmed(item.title, SHARE_LABEL_MAX))
-        if labelled
-        else _(texts.SHARE_BUTTON)
-    )
-    return InlineKeyboardButton(label, switch_inline_query=share_query(item))
 
 
 async def open_link(update: Update, context: BotContext, payload: str) -> None:

@@ -12,8 +12,7 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import texts
@@ -31,6 +30,7 @@ from bot.services.digests import (
     parse_schedule,
 )
 from handlers.permissions import may_manage
+from handlers.presentation import weekday_name
 from handlers.updates import chat_id_of, chat_of, digest_service, message_of, query_of
 
 TIME_CHOICES = (7 * 60, 8 * 60, 12 * 60, 18 * 60, 20 * 60)
@@ -68,21 +68,6 @@ SUGGESTED_ZONES = {
 
 
 # -- rendering ---------------------------------------------------------------------------
-
-
-def weekday_name(weekday: int) -> str:
-    return get_day_names("wide", locale=current().language)[weekday]
-
-
-def schedule_summary(schedule: Schedule) -> str:
-    """The digest setting in a few words (for /subscriptions)."""
-    if schedule.mode == DAILY:
-        return _(texts.DIGEST_MODE_DAILY, time=schedule.clock)
-    if schedule.mode == WEEKLY:
-        return _(
-            texts.DIGEST_MODE_WEEKLY, weekday=weekday_name(schedule.weekday), time=schedule.clock
-        )
-    return _(texts.DIGEST_MODE_OFF)
 
 
 def settings_text(settings: DigestSettings) -> str:
@@ -220,7 +205,7 @@ async def on_digest_button(update: Update, context: BotContext) -> None:
     await _edit(query, settings_text(settings), modes_keyboard(settings.schedule))
 
 
-async def _edit(query, text: str, markup: InlineKeyboardMarkup) -> None:  # type: ignore[no-untyped-def]
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     with contextlib.suppress(BadRequest):  # "message is not modified": a double tap
         await query.edit_message_text(text, reply_markup=markup)
 

@@ -24,6 +24,7 @@ from bot.services.drafts import DraftState
 from bot.services.validation import Problem, ValidationFailed, clean_field, clean_image_url
 from bot.services.views import ItemView
 from handlers.corrections import corrected, item_from_args
+from handlers.presentation import drop_buttons
 from handlers.ui import (
     ACTIVE,
     END,
@@ -34,7 +35,6 @@ from handlers.ui import (
     category_keyboard,
     checked_photo,
     draft_keys,
-    drop_buttons,
     end_flow,
     existing_item,
     send_item_preview,

@@ -23,12 +23,12 @@ from bot.services.filters import (
     TERM_MAX,
     BadTerm,
     ChatFilters,
-    FilterTerm,
     TooManyTerms,
     UnknownTerm,
     parse_terms,
 )
 from handlers.permissions import may_manage
+from handlers.presentation import rules_text
 from handlers.updates import args_of, chat_of, message_of, query_of
 
 ADD = "add"
@@ -37,20 +37,6 @@ CLEAR = "clear"
 
 
 # -- rendering ---------------------------------------------------------------------------
-
-
-def _terms(terms: tuple[FilterTerm, ...]) -> str:
-    return ", ".join(_(texts.FILTER_TERM, term=html.escape(t.label)) for t in terms)
-
-
-def rules_text(filters: ChatFilters) -> str:
-    """The filters in words, one line for the include terms and one for the exclude ones."""
-    lines = []
-    if filters.include:
-        lines.append(_(texts.FILTER_INCLUDE, terms=_terms(filters.include)))
-    if filters.exclude:
-        lines.append(_(texts.FILTER_EXCLUDE, terms=_terms(filters.exclude)))
-    return "\n".join(lines)
 
 
 def _how() -> str:

@@ -20,6 +20,7 @@ from bot.i18n import _, current
 from bot.services.chats import ChatLanguages
 from handlers import menus
 from handlers.permissions import may_manage
+from handlers.presentation import news_choice_name, news_summary
 from handlers.updates import chat_of, message_of, query_of
 
 
@@ -40,20 +41,6 @@ def _aliases() -> dict[str, str]:
 
 
 _ALIASES = _aliases()
-
-
-def news_summary(news: frozenset[str] | None) -> str:
-    """The "News in" setting in words: "all languages", or "English, French"."""
-    tr = current()
-    if news is None:
-        return tr(texts.NEWS_IN_ALL)
-    return ", ".join(_choice_name(tr, choice) for choice in i18n.NEWS_CHOICES if choice in news)
-
-
-def _choice_name(tr: i18n.Translator, choice: str) -> str:
-    if choice == i18n.OTHER_LANGUAGES:
-        return tr(texts.NEWS_IN_OTHERS)
-    return tr.language_name(choice)
 
 
 def _capitalised(name: str) -> str:
@@ -155,7 +142,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(_(texts.NEWS_IN_LAST), show_alert=True)
             return
         languages = await chats.choose_news(chat.id, frozenset(after))
-        name = _choice_name(current(), choice.code)
+        name = news_choice_name(current(), choice.code)
         await query.answer(_(texts.NEWS_IN_ON if turned_on else texts.NEWS_IN_OFF, language=name))
     try:
         await query.edit_message_text(menu_text(languages), reply_markup=menu_keyboard(languages))

@@ -16,7 +16,7 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.render import item_list, one_line
 from bot.services.search import SearchPage
-from handlers.browse import _drop_button, _news_choices
+from handlers.presentation import drop_buttons, news_choices
 from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 PAGE_SIZE = 5  # five cards always fit one message (each is under 600 characters)
@@ -47,7 +47,7 @@ async def search(update: Update, context: BotContext) -> None:
         await message.reply_text(_(texts.SEARCH_HELP))
         return
     services = context.services
-    news = await _news_choices(update, context)
+    news = await news_choices(update, context)
     page = await services.search.search(text, limit=PAGE_SIZE, news=news)
     if page.nothing_to_search:
         await message.reply_text(_(texts.SEARCH_NOTHING) + "\n\n" + _(texts.SEARCH_HELP))
@@ -78,14 +78,14 @@ async def on_more(update: Update, context: BotContext) -> None:
     if text is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
-    news = await _news_choices(update, context)
+    news = await news_choices(update, context)
     page = await services.search.search(text, limit=PAGE_SIZE, after=action.cursor, news=news)
     if not page.items:
         await query.answer(_(texts.SEARCH_NO_MORE))
-        await _drop_button(query)
+        await drop_buttons(update)
         return
     await query.answer()
     header = _(texts.SEARCH_MORE_HEADER, query=_shown_query(text))
     reply, _shown = item_list(header, page.items, services.settings.tz)
     await chat_of(update).send_message(reply, reply_markup=_keyboard(page, action.search_id))
-    await _drop_button(query)
+    await drop_buttons(update)

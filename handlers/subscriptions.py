@@ -28,10 +28,8 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
-from handlers.digests import schedule_summary
-from handlers.keyword_filters import rules_text
-from handlers.languages import news_summary
 from handlers.permissions import may_manage
+from handlers.presentation import news_summary, rules_text, schedule_summary
 from handlers.updates import args_of, chat_id_of, chat_of, digest_service, message_of, query_of
 
 ALL = "all"

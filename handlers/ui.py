@@ -1,10 +1,9 @@
-"""What the guided flows (/add, /edit) and /delete share on screen: the conversation state,
-the category keyboard, retiring a step's buttons, a validation problem in words, and an item
-shown as it will be delivered (with its picture)."""
+"""What the guided flows (/add, /edit) and /delete share: the conversation state, the
+category keyboard, a validation problem in words, and an item shown as it will be delivered
+(with its picture). What other commands show the same way is `handlers.presentation`."""
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import html
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
+from handlers.presentation import drop_buttons
 from handlers.updates import chat_of, message_of, query_of, user_of
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
@@ -59,16 +59,6 @@ def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboa
     buttons = [button(c.name, flow, "cat", c.id) for c in categories[:MAX_CATEGORY_BUTTONS]]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-async def drop_buttons(update: Update) -> None:
-    """The buttons of a finished step have done their job."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    # BadRequest: already edited, or the message is gone
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(reply_markup=None)
 
 
 async def ask_again(update: Update, failure: ValidationFailed) -> int:
