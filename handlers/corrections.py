@@ -1,5 +1,6 @@
-"""Corrections by admins: /delete, and what /delete and the guided /edit (`handlers.edit_flow`)
-share: the item a command's number names, and the report once the messages are corrected.
+"""Corrections by admins: /delete, and the report once an edit's or a deletion's messages
+are corrected. The guided /edit is `handlers.edit_flow`; what both take from a command (the
+item its number names) is in `handlers.ui`.
 
 Saving an edit updates the messages subscribers already got, in place; deleting retracts
 them (Telegram allows that for 48 hours). The service records what to correct with the change
@@ -9,64 +10,19 @@ job tells the admin how it went once it is done (`correction_report`).
 
 from __future__ import annotations
 
-import html
-
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import texts
 from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
-from bot.i18n import _, current
+from bot.i18n import _
 from bot.render import item_card
 from bot.services.reports import CorrectionReportView
-from bot.services.views import ItemView
 from handlers.presentation import drop_buttons
-from handlers.updates import args_of, chat_of, message_of, query_of, user_of
+from handlers.ui import corrected, item_from_args
+from handlers.updates import chat_of, message_of, query_of, user_of
 
-LIST_SIZE = 10
-
-
-# -- shared by /edit and /delete ---------------------------------------------------------------
-
-
-async def item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
-    """The item named by the command's number; otherwise answers (list, or the problem)."""
-    message = message_of(update)
-    args = args_of(context)
-    news = context.services.news
-    if not args:
-        page = await news.page(LIST_SIZE)
-        if not page.items:
-            await message.reply_text(_(texts.CORRECT_NO_ITEMS, command=command))
-            return None
-        lines = [_(texts.CORRECT_LIST_HEADER, n=len(page.items), command=command)]
-        for listed in page.items:
-            lines.append(
-                _(
-                    texts.CORRECT_LIST_LINE,
-                    id=listed.id,
-                    date=current().date(listed.published_at, context.services.settings.tz),
-                    title=html.escape(listed.title),
-                )
-            )
-        await message.reply_text("\n".join(lines))
-        return None
-    raw = " ".join(args).removeprefix("#")
-    if len(args) > 1 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
-        await message.reply_text(
-            _(texts.CORRECT_BAD_NUMBER, text=html.escape(" ".join(args)[:64]), command=command)
-        )
-        return None
-    item = await news.get_item(int(raw))
-    if item is None:
-        await message.reply_text(_(texts.CORRECT_UNKNOWN, id=int(raw), command=command))
-    return item
-
-
-def corrected(context: BotContext, item_id: int) -> None:
-    """Pending deliveries of the item go out as it is now, and its corrections start."""
-    if context.services.delivery is not None:
-        context.services.delivery.corrected(item_id)
+# -- the report (sent by the reports job) -------------------------------------------------------
 
 
 def correction_report(report: CorrectionReportView) -> str:

@@ -23,7 +23,6 @@ from bot.services.corrections import EDITABLE
 from bot.services.drafts import DraftState
 from bot.services.validation import Problem, ValidationFailed, clean_field, clean_image_url
 from bot.services.views import ItemView
-from handlers.corrections import corrected, item_from_args
 from handlers.presentation import drop_buttons
 from handlers.ui import (
     ACTIVE,
@@ -34,9 +33,11 @@ from handlers.ui import (
     canonical_category,
     category_keyboard,
     checked_photo,
+    corrected,
     draft_keys,
     end_flow,
     existing_item,
+    item_from_args,
     send_item_preview,
 )
 from handlers.updates import chat_of, message_of, query_of

@@ -1,6 +1,7 @@
 """What the guided flows (/add, /edit) and /delete share: the conversation state, the
-category keyboard, a validation problem in words, and an item shown as it will be delivered
-(with its picture). What other commands show the same way is `handlers.presentation`."""
+category keyboard, a validation problem in words, an item shown as it will be delivered
+(with its picture), and the item an /edit or /delete number names. What other commands
+show the same way is `handlers.presentation`."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from bot.services.news import category_key
 from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
 from handlers.presentation import drop_buttons
-from handlers.updates import chat_of, message_of, query_of, user_of
+from handlers.updates import args_of, chat_of, message_of, query_of, user_of
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
 MAX_CATEGORY_BUTTONS = 50
+LIST_SIZE = 10  # the latest items /edit and /delete list when given no number
 
 
 # a button of a guided flow: (update, context, draft, argument) → the next state, or None
@@ -138,3 +140,46 @@ async def send_item_preview(
             message.text, link_preview_options=message.picture_preview, reply_markup=reply_markup
         )
     return await chat.send_message(message.text, reply_markup=reply_markup)
+
+
+# -- /edit and /delete: the item a command's number names, and what follows a change
+
+
+async def item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
+    """The item named by the command's number; otherwise answers (list, or the problem)."""
+    message = message_of(update)
+    args = args_of(context)
+    news = context.services.news
+    if not args:
+        page = await news.page(LIST_SIZE)
+        if not page.items:
+            await message.reply_text(_(texts.CORRECT_NO_ITEMS, command=command))
+            return None
+        lines = [_(texts.CORRECT_LIST_HEADER, n=len(page.items), command=command)]
+        for listed in page.items:
+            lines.append(
+                _(
+                    texts.CORRECT_LIST_LINE,
+                    id=listed.id,
+                    date=current().date(listed.published_at, context.services.settings.tz),
+                    title=html.escape(listed.title),
+                )
+            )
+        await message.reply_text("\n".join(lines))
+        return None
+    raw = " ".join(args).removeprefix("#")
+    if len(args) > 1 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
+        await message.reply_text(
+            _(texts.CORRECT_BAD_NUMBER, text=html.escape(" ".join(args)[:64]), command=command)
+        )
+        return None
+    item = await news.get_item(int(raw))
+    if item is None:
+        await message.reply_text(_(texts.CORRECT_UNKNOWN, id=int(raw), command=command))
+    return item
+
+
+def corrected(context: BotContext, item_id: int) -> None:
+    """Pending deliveries of the item go out as it is now, and its corrections start."""
+    if context.services.delivery is not None:
+        context.services.delivery.corrected(item_id)
