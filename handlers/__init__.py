@@ -21,6 +21,7 @@ from handlers import (
     common,
     corrections,
     digests,
+    edit_flow,
     feeds,
     flows,
     inline,
@@ -66,7 +67,7 @@ def register(application: Application, services: Services) -> None:
                 NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
             ),
             MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, publishing.add_refused),
-            CommandHandler("edit", corrections.private_only, filters=NEW & services.admins),
+            CommandHandler("edit", edit_flow.private_only, filters=NEW & services.admins),
             CommandHandler("edit", admins.refused, filters=NEW),
             CommandHandler("delete", corrections.delete, filters=NEW & services.admins),
             CommandHandler("delete", admins.refused, filters=NEW),

@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.i18n import _, current
 from bot.services.admins import AdminView, Change
 from handlers import menus
+from handlers.updates import args_of, message_of, user_of
 
 _CHANGE_TEXTS = {
     Change.ADDED: texts.ADMIN_ADDED,
@@ -45,7 +46,7 @@ def _target(update: Update, args: list[str]) -> int | str | None:
         if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
             return int(raw)
         return raw
-    replied = update.effective_message.reply_to_message
+    replied = message_of(update).reply_to_message
     if replied is not None and replied.from_user is not None and not replied.from_user.is_bot:
         return replied.from_user.id
     return None
@@ -53,8 +54,8 @@ def _target(update: Update, args: list[str]) -> int | str | None:
 
 async def manage(update: Update, context: BotContext) -> None:
     """Owners: /admins, /admins add <id>, /admins remove <id>."""
-    message = update.effective_message
-    args = context.args or []
+    message = message_of(update)
+    args = args_of(context)
     if not args:
         await show(update, context)
         return
@@ -68,7 +69,7 @@ async def manage(update: Update, context: BotContext) -> None:
         await message.reply_text(bad_id + "\n\n" + _(texts.ADMINS_USAGE))
         return
     roster = context.services.admin_roster
-    actor = update.effective_user.id
+    actor = user_of(update).id
     if action == "add":
         change = await roster.add(actor, target)
     else:
@@ -93,12 +94,12 @@ async def _update_menu(context: BotContext, user_id: int, change: Change) -> Non
 async def show(update: Update, context: BotContext) -> None:
     """Admins who are not owners: the list; any change is refused."""
     if context.args:
-        await update.effective_message.reply_text(_(texts.NOT_OWNER))
+        await message_of(update).reply_text(_(texts.NOT_OWNER))
         return
     admins = await context.services.admin_roster.list()
-    await update.effective_message.reply_text(_list_text(admins, context.services.settings.tz))
+    await message_of(update).reply_text(_list_text(admins, context.services.settings.tz))
 
 
 async def refused(update: Update, context: BotContext) -> None:
     """Anyone else who tries an admin command: one polite answer, nothing happens."""
-    await update.effective_message.reply_text(_(texts.NOT_ADMIN))
+    await message_of(update).reply_text(_(texts.NOT_ADMIN))

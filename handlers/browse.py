@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from bot import callbacks, texts
 from bot.callbacks import MorePage, ShowCategory, StaleCallback
@@ -16,7 +14,8 @@ from bot.render import item_list
 from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView, Page
-from handlers.deep_links import share_button
+from handlers.presentation import drop_buttons, news_choices, share_button
+from handlers.updates import args_of, chat_of, message_of, query_of
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -24,7 +23,7 @@ MAX_COUNT = 20
 
 def _more_keyboard(
     page: Page, shown: int, category_id: int | None, limit: int, *, share: bool = False
-):
+) -> InlineKeyboardMarkup | None:
     """A More button when older items follow the last one shown (or when not all fitted);
     with `share`, first a Share button per item shown, labelled with its title."""
     rows = [[share_button(item, labelled=True)] for item in page.items[:shown]] if share else []
@@ -60,18 +59,13 @@ def _parse_count(args: list[str]) -> tuple[int | None, bool]:
     return min(count, MAX_COUNT), count > MAX_COUNT
 
 
-async def _news_choices(update: Update, context: BotContext) -> frozenset[str] | None:
-    """The item languages this chat reads (its /language "News in"); None: all."""
-    return (await context.services.chats.languages(update.effective_chat.id)).news
-
-
 async def latest(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    count, clamped = _parse_count(context.args or [])
+    message = message_of(update)
+    count, clamped = _parse_count(args_of(context))
     if count is None:
         await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
         return
-    news = await _news_choices(update, context)
+    news = await news_choices(update, context)
     page = await context.services.news.page(count, news=news)
     if not page.items:
         await message.reply_text(_(texts.NO_ITEMS if news is None else texts.NO_ITEMS_IN_LANGUAGES))
@@ -88,7 +82,7 @@ async def _send_category(
 ) -> None:
     name = html.escape(category.name)
     if not page.items:
-        await update.effective_chat.send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
+        await chat_of(update).send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
         return
     header = _(
         texts.CATEGORY_HEADER,
@@ -96,16 +90,16 @@ async def _send_category(
         count=current().plural(texts.ITEMS, category.item_count),
     )
     text, shown = item_list(header, page.items, context.services.settings.tz)
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         text, reply_markup=_more_keyboard(page, shown, category.id, DEFAULT_COUNT, share=True)
     )
 
 
 async def category(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     news = context.services.news
-    choices = await _news_choices(update, context)
-    name = " ".join(context.args or [])
+    choices = await news_choices(update, context)
+    name = " ".join(args_of(context))
     if not name:
         categories = await news.categories(news=choices)
         if not categories:
@@ -119,7 +113,7 @@ async def category(update: Update, context: BotContext) -> None:
         await message.reply_text(_(texts.CATEGORY_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
         return
     match = await news.find_category(name)
-    if match.outcome is Match.FOUND:
+    if match.outcome is Match.FOUND and match.category is not None:
         found, page = await news.category_page(match.category.id, DEFAULT_COUNT, news=choices)
         await _send_category(update, context, found or match.category, page)
         return
@@ -139,14 +133,14 @@ async def category(update: Update, context: BotContext) -> None:
 
 async def on_button(update: Update, context: BotContext) -> None:
     """More pages and category taps; anything this release did not make has expired."""
-    query = update.callback_query
+    query = query_of(update)
     try:
         action = callbacks.decode(query.data, (MorePage, ShowCategory), max_limit=MAX_COUNT)
     except StaleCallback:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     news = context.services.news
-    choices = await _news_choices(update, context)
+    choices = await news_choices(update, context)
     if isinstance(action, ShowCategory):
         found, page = await news.category_page(action.category_id, DEFAULT_COUNT, news=choices)
         if found is None:
@@ -155,6 +149,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await _send_category(update, context, found, page)
         return
+    assert isinstance(action, MorePage)
     category = None
     if action.category_id is None:
         page = await news.page(action.limit, after=action.cursor, news=choices)
@@ -167,7 +162,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             return
     if not page.items:
         await query.answer(_(texts.NO_MORE_ITEMS))
-        await _drop_button(query)
+        await drop_buttons(update)
         return
     await query.answer()
     header = (
@@ -178,17 +173,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     text, shown = item_list(header, page.items, context.services.settings.tz)
     # a category's pages offer Share buttons like its first page; /latest's stay compact
     share = action.category_id is not None
-    await update.effective_chat.send_message(
+    await chat_of(update).send_message(
         text,
         reply_markup=_more_keyboard(page, shown, action.category_id, action.limit, share=share),
     )
-    await _drop_button(query)
-
-
-async def _drop_button(query) -> None:  # type: ignore[no-untyped-def]
-    """The older page now follows below, so the old More button has done its job."""
-    if query.message is None:
-        return
-    # BadRequest: already edited by an earlier tap, or the message is gone
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(reply_markup=None)
+    await drop_buttons(update)

@@ -16,6 +16,7 @@ from bot.i18n import _
 from bot.services.chats import ChatInfo
 from bot.services.errors import STORE_UNAVAILABLE
 from handlers import deep_links
+from handlers.updates import chat_of, message_of
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,13 @@ async def remember_chat(update: Update, context: BotContext) -> None:
 
 async def start(update: Update, context: BotContext) -> None:
     """The welcome; with a deep link's payload (`t.me/<bot>?start=item_12`), what it names."""
-    message = update.effective_message
+    message = message_of(update)
     payload = context.args[0] if context.args and len(context.args) == 1 else ""
     if payload.startswith((deep_links.ITEM_PREFIX, deep_links.SUBSCRIBE_PREFIX)):
         await deep_links.open_link(update, context, payload)
         return
     # anything else (`inline`, from the inline button; an unknown payload): the welcome
-    if update.effective_chat.type == ChatType.PRIVATE:
+    if chat_of(update).type == ChatType.PRIVATE:
         name = html.escape(update.effective_user.first_name if update.effective_user else "")
         await message.reply_text(_(texts.WELCOME, name=name))
     else:
@@ -98,22 +99,22 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def show_help(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         help_text(context.bot.username, for_admin=_is_admin(update, context))
     )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(_(texts.UNKNOWN_COMMAND))
+    await message_of(update).reply_text(_(texts.UNKNOWN_COMMAND))
 
 
 async def plain_text(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(_(texts.PLAIN_TEXT_HINT))
+    await message_of(update).reply_text(_(texts.PLAIN_TEXT_HINT))
 
 
 async def edited_message(update: Update, context: BotContext) -> None:
     # An edit must not run a command a second time (an edited /add would publish twice).
-    await update.effective_message.reply_text(_(texts.EDITED_MESSAGE_HINT))
+    await message_of(update).reply_text(_(texts.EDITED_MESSAGE_HINT))
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -130,6 +131,6 @@ async def on_error(update: object, context: BotContext) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer(reply, show_alert=True)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(reply)
+            await message_of(update).reply_text(reply)
     except TelegramError:
         log.warning("could not tell the user about the error", exc_info=True)

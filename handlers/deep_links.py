@@ -1,4 +1,5 @@
-"""Deep links (`t.me/<bot>?start=<payload>`) and the Share button that leads to inline mode.
+"""Deep links (`t.me/<bot>?start=<payload>`), which /start hands over here. (The Share button
+that leads to inline mode is `handlers.presentation.share_button`.)
 
     item_<id>   /start shows that item, with a Share button (posted inline results and
                 shared links open it)
@@ -20,13 +21,12 @@ from bot import texts
 from bot.callbacks import Toggle, encode
 from bot.context import BotContext
 from bot.i18n import _
-from bot.render import send_item, share_query, trimmed
-from bot.services.views import ItemView
+from bot.render import send_item
+from handlers.updates import chat_id_of, message_of
 
 ITEM_PREFIX = "item_"
 SUBSCRIBE_PREFIX = "sub_"
 MAX_ID = 2**63 - 1
-SHARE_LABEL_MAX = 40  # the item's title in a Share button's label, under a list
 
 
 def _number(text: str) -> int | None:
@@ -37,17 +37,6 @@ def _number(text: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def share_button(item: ItemView, *, labelled: bool = False) -> InlineKeyboardButton:
-    """ "↗️ Share": pick a chat, and inline mode opens there with the item's title.
-    `labelled`: the title is in the label too, for lists where several items have one."""
-    label = (
-        _(texts.SHARE_ITEM_BUTTON, title=trimmed(item.title, SHARE_LABEL_MAX))
-        if labelled
-        else _(texts.SHARE_BUTTON)
-    )
-    return InlineKeyboardButton(label, switch_inline_query=share_query(item))
-
-
 async def open_link(update: Update, context: BotContext, payload: str) -> None:
     if payload.startswith(ITEM_PREFIX):
         await _show_item(update, context, _number(payload.removeprefix(ITEM_PREFIX)))
@@ -56,7 +45,7 @@ async def open_link(update: Update, context: BotContext, payload: str) -> None:
 
 
 async def _show_item(update: Update, context: BotContext, item_id: int | None) -> None:
-    message = update.effective_message
+    message = message_of(update)
     item = await context.services.news.get_item(item_id) if item_id is not None else None
     if item is None:
         await message.reply_text(_(texts.ITEM_GONE))
@@ -73,7 +62,7 @@ async def _show_item(update: Update, context: BotContext, item_id: int | None) -
 
 
 async def _offer_subscription(update: Update, context: BotContext, category_id: int | None) -> None:
-    message = update.effective_message
+    message = message_of(update)
     services = context.services
     category = None
     if category_id is not None and category_id < 2**31:
@@ -82,7 +71,7 @@ async def _offer_subscription(update: Update, context: BotContext, category_id: 
         await message.reply_text(_(texts.SUBSCRIBE_LINK_UNKNOWN))
         return
     name = category.name
-    following = await services.subscriptions.following(update.effective_chat.id)
+    following = await services.subscriptions.following(chat_id_of(update))
     if following.everything or category.id in following.category_ids:
         await message.reply_text(_(texts.ALREADY_SUBSCRIBED, name=html.escape(name)))
         return

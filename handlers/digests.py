@@ -12,8 +12,7 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import texts
@@ -31,6 +30,8 @@ from bot.services.digests import (
     parse_schedule,
 )
 from handlers.permissions import may_manage
+from handlers.presentation import weekday_name
+from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 TIME_CHOICES = (7 * 60, 8 * 60, 12 * 60, 18 * 60, 20 * 60)
 # a few zones to tap, by the chat's language
@@ -67,21 +68,6 @@ SUGGESTED_ZONES = {
 
 
 # -- rendering ---------------------------------------------------------------------------
-
-
-def weekday_name(weekday: int) -> str:
-    return get_day_names("wide", locale=current().language)[weekday]
-
-
-def schedule_summary(schedule: Schedule) -> str:
-    """The digest setting in a few words (for /subscriptions)."""
-    if schedule.mode == DAILY:
-        return _(texts.DIGEST_MODE_DAILY, time=schedule.clock)
-    if schedule.mode == WEEKLY:
-        return _(
-            texts.DIGEST_MODE_WEEKLY, weekday=weekday_name(schedule.weekday), time=schedule.clock
-        )
-    return _(texts.DIGEST_MODE_OFF)
 
 
 def settings_text(settings: DigestSettings) -> str:
@@ -165,8 +151,8 @@ def _problem(exc: BadSchedule) -> str:
 
 
 async def digest(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     digests = context.services.digests
     if not context.args:
         settings = await digests.settings(chat.id)
@@ -189,14 +175,14 @@ async def digest(update: Update, context: BotContext) -> None:
 
 
 async def on_digest_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         choice = decode(query.data, (DigestChoice,))
     except StaleCallback:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     assert isinstance(choice, DigestChoice)
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.DIGEST_ADMINS_ONLY_ALERT), show_alert=True)
         return
@@ -219,7 +205,7 @@ async def on_digest_button(update: Update, context: BotContext) -> None:
     await _edit(query, settings_text(settings), modes_keyboard(settings.schedule))
 
 
-async def _edit(query, text: str, markup: InlineKeyboardMarkup) -> None:  # type: ignore[no-untyped-def]
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     with contextlib.suppress(BadRequest):  # "message is not modified": a double tap
         await query.edit_message_text(text, reply_markup=markup)
 
@@ -228,13 +214,13 @@ async def _edit(query, text: str, markup: InlineKeyboardMarkup) -> None:  # type
 
 
 async def timezone(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     chats = context.services.chats
     if not context.args:
-        zone = await chats.time_zone(chat.id) or context.services.settings.timezone
+        stored = await chats.time_zone(chat.id) or context.services.settings.timezone
         await message.reply_text(
-            _(texts.TIMEZONE_SHOW, tz=html.escape(zone), time=_local_time(zone)),
+            _(texts.TIMEZONE_SHOW, tz=html.escape(stored), time=_local_time(stored)),
             reply_markup=zones_keyboard(current().language),
         )
         return
@@ -254,13 +240,13 @@ async def _set_zone(update: Update, context: BotContext, wanted: str) -> str | N
     """The zone as stored; None when this user may not change it; ValueError if unknown."""
     if known_zone(wanted) is None:
         raise ValueError(wanted)
-    if not await may_manage(update, context, update.effective_chat):
+    if not await may_manage(update, context, chat_of(update)):
         return None
-    return await context.services.chats.set_time_zone(update.effective_chat.id, wanted)
+    return await context.services.chats.set_time_zone(chat_id_of(update), wanted)
 
 
 async def on_zone_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         choice = decode(query.data, (ChooseZone,))
         assert isinstance(choice, ChooseZone)

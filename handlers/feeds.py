@@ -26,6 +26,7 @@ from bot.services.feeds import (
     split_category_language,
 )
 from bot.services.validation import CATEGORY_NAME_MAX
+from handlers.updates import message_of
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def feeds_list_text(feeds: FeedService, views: list[FeedView]) -> str:
 
 
 async def feeds_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     args = (message.text or "").split()[1:]
     action = args[0].casefold() if args else ""
     if not args:
@@ -104,7 +105,7 @@ async def feeds_command(update: Update, context: BotContext) -> None:
 
 async def _list(update: Update, context: BotContext) -> None:
     feeds = context.services.feeds
-    await update.effective_message.reply_text(feeds_list_text(feeds, await feeds.feeds()))
+    await message_of(update).reply_text(feeds_list_text(feeds, await feeds.feeds()))
 
 
 async def _add(update: Update, context: BotContext, url: str, words: str) -> None:
@@ -128,7 +129,7 @@ async def _add(update: Update, context: BotContext, url: str, words: str) -> Non
                 max=CATEGORY_NAME_MAX,
                 code=html.escape(failure.code),
             )
-        await update.effective_message.reply_text(_(texts.FEEDS_ADD_FAILED, reason=reason))
+        await message_of(update).reply_text(_(texts.FEEDS_ADD_FAILED, reason=reason))
         return
     minutes = _minutes(feeds)
     text = _(
@@ -141,11 +142,11 @@ async def _add(update: Update, context: BotContext, url: str, words: str) -> Non
         more = _(texts.FEEDS_ADDED_IMPORTED, imported=added.imported, minutes=minutes)
     else:
         more = _(texts.FEEDS_ADDED_NOTHING, minutes=minutes)
-    await update.effective_message.reply_text(text + "\n" + more)
+    await message_of(update).reply_text(text + "\n" + more)
 
 
 async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
-    message = update.effective_message
+    message = message_of(update)
     number = args[0].lstrip("#") if len(args) == 1 else ""
     if not number.isdecimal():
         await message.reply_text(_(texts.FEEDS_REMOVE_USAGE))
@@ -159,7 +160,7 @@ async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
 
 
 async def feeds_refused(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(_(texts.FEEDS_NOT_ALLOWED))
+    await message_of(update).reply_text(_(texts.FEEDS_NOT_ALLOWED))
 
 
 def event_text(feeds: FeedService, event: FeedEvent) -> str:

@@ -10,6 +10,7 @@ user is in at most one of them; starting either replaces the other.
 from __future__ import annotations
 
 import warnings
+from typing import Protocol
 
 from telegram import Update
 from telegram.ext import (
@@ -26,14 +27,35 @@ from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
 from bot.i18n import _
 from bot.services.drafts import DraftState
-from handlers import common, corrections, publishing
+from handlers import add_flow, add_steps, common, edit_flow, publishing
 from handlers.ui import ACTIVE, END, Flow
+from handlers.updates import chat_of, message_of, query_of, user_of
 
-# each flow's module: `text_step`, `photo_step`, `button_step` and `cancelled_text` for its drafts
-_STEPS = {Flow.ADD: publishing, Flow.EDIT: corrections}
+
+class FlowSteps(Protocol):
+    """What a flow's module offers for its drafts (each step looks the draft's step up)."""
+
+    async def text_step(self, update: Update, context: BotContext, draft: DraftState) -> int: ...
+
+    async def photo_step(self, update: Update, context: BotContext, draft: DraftState) -> int: ...
+
+    async def button_step(
+        self,
+        update: Update,
+        context: BotContext,
+        draft: DraftState,
+        action: str,
+        argument: str | None,
+    ) -> int | None: ...
+
+    def cancelled_text(self, draft: DraftState) -> str: ...
+
+
+# each flow's module, by the kind its drafts store
+_STEPS: dict[str, FlowSteps] = {Flow.ADD: add_flow, Flow.EDIT: edit_flow}
 # the flow a button belongs to, by the name its callback data carries
-_BY_BUTTON = {publishing.FLOW: Flow.ADD, corrections.FLOW: Flow.EDIT}
-BUTTONS = rf"^v1:({publishing.FLOW}|{corrections.FLOW}):"
+_BY_BUTTON = {add_steps.FLOW: Flow.ADD, edit_flow.FLOW: Flow.EDIT}
+BUTTONS = rf"^v1:({add_steps.FLOW}|{edit_flow.FLOW}):"
 # a photo whose caption is a one-line /add publishes at once, in a flow or not
 ADD_CAPTION = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
 
@@ -43,40 +65,40 @@ def _hours(context: BotContext) -> int:
 
 
 async def _draft(update: Update, context: BotContext) -> DraftState | None:
-    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    draft = await context.services.drafts.load(chat_of(update).id, user_of(update).id)
     if draft is not None and draft.expired:
-        await update.effective_chat.send_message(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
+        await chat_of(update).send_message(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return None
     return draft
 
 
 async def on_text(update: Update, context: BotContext) -> int:
     """An admin's message in a private chat: the answer to the step their draft is at."""
-    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    draft = await context.services.drafts.load(chat_of(update).id, user_of(update).id)
     if draft is None:
         await common.plain_text(update, context)
         return END
     if draft.expired:
-        await update.effective_message.reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
+        await message_of(update).reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return END
     return await _STEPS[draft.kind].text_step(update, context, draft)
 
 
 async def on_photo(update: Update, context: BotContext) -> int:
     """An admin's photo in a private chat: the picture a flow waits for, else a hint."""
-    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
+    draft = await context.services.drafts.load(chat_of(update).id, user_of(update).id)
     if draft is None:
         await publishing.photo_hint(update, context)
         return END
     if draft.expired:
-        await update.effective_message.reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
+        await message_of(update).reply_text(_(texts.DRAFT_EXPIRED, hours=_hours(context)))
         return END
     return await _STEPS[draft.kind].photo_step(update, context, draft)
 
 
 async def on_button(update: Update, context: BotContext) -> int | None:
-    query = update.callback_query
-    if update.effective_user.id not in context.services.admins.user_ids:
+    query = query_of(update)
+    if user_of(update).id not in context.services.admins.user_ids:
         await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         return END
     try:
@@ -100,13 +122,13 @@ async def on_button(update: Update, context: BotContext) -> int | None:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """/cancel: leave the flow at any step (also after a restart: the draft is in the DB)."""
-    draft = await context.services.drafts.load(update.effective_chat.id, update.effective_user.id)
-    await context.services.drafts.discard(update.effective_chat.id, update.effective_user.id)
+    draft = await context.services.drafts.load(chat_of(update).id, user_of(update).id)
+    await context.services.drafts.discard(chat_of(update).id, user_of(update).id)
     flow = _STEPS.get(draft.kind) if draft is not None and not draft.expired else None
     if draft is None or flow is None:
-        await update.effective_message.reply_text(_(texts.CANCEL_NOTHING))
+        await message_of(update).reply_text(_(texts.CANCEL_NOTHING))
     else:
-        await update.effective_message.reply_text(flow.cancelled_text(draft))
+        await message_of(update).reply_text(flow.cancelled_text(draft))
     return END
 
 
@@ -114,9 +136,16 @@ def conversation(services: Services) -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
     admin = new & private & services.admins
-    text = MessageHandler(admin & filters.TEXT & ~filters.COMMAND, on_text)
-    photo = MessageHandler(admin & filters.PHOTO & ~ADD_CAPTION, on_photo)
-    buttons = CallbackQueryHandler(on_button, pattern=BUTTONS)
+    # typed as the conversation takes them (its handlers return a state of any type)
+    text: MessageHandler[BotContext, object] = MessageHandler(
+        admin & filters.TEXT & ~filters.COMMAND, on_text
+    )
+    photo: MessageHandler[BotContext, object] = MessageHandler(
+        admin & filters.PHOTO & ~ADD_CAPTION, on_photo
+    )
+    buttons: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
+        on_button, pattern=BUTTONS
+    )
     bare_add = filters.Regex(r"^/add(@\w+)?\s*$")  # "/add Category | …" stays the one-liner
     with warnings.catch_warnings():
         # per_message=False is deliberate: a flow belongs to (chat, user), and its buttons
@@ -124,8 +153,8 @@ def conversation(services: Services) -> ConversationHandler:
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
             entry_points=[
-                CommandHandler("add", publishing.start, filters=admin & bare_add),
-                CommandHandler("edit", corrections.start, filters=admin),
+                CommandHandler("add", add_flow.start, filters=admin & bare_add),
+                CommandHandler("edit", edit_flow.start, filters=admin),
                 text,
                 photo,
                 buttons,

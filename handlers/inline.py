@@ -32,6 +32,7 @@ from bot.context import BotContext
 from bot.render import item_card
 from bot.services.search import SearchCursor
 from bot.services.views import Cursor, ItemView
+from handlers.updates import inline_query_of
 
 PAGE_SIZE = 10
 MAX_RESULTS = 50  # what we offer in all; Telegram's own limit is 50 per answer
@@ -158,14 +159,14 @@ def _result(item: ItemView, tr: i18n.Translator, context: BotContext) -> InlineQ
 async def _reader(update: Update, context: BotContext) -> tuple[i18n.Translator, frozenset | None]:
     """The user's language and "News in": those of their private chat with the bot when they
     chose them there (/language), else their Telegram app's language and every item."""
-    user = update.inline_query.from_user
+    user = inline_query_of(update).from_user
     languages = await context.services.chats.languages(user.id)
     language = languages.interface if languages.chosen else i18n.negotiate(user.language_code)
     return i18n.translator(language), languages.news
 
 
 async def on_inline_query(update: Update, context: BotContext) -> None:
-    query = update.inline_query
+    query = inline_query_of(update)
     text = " ".join(query.query.split())
     shown, position = 0, None
     if query.offset:

@@ -23,12 +23,13 @@ from bot.services.filters import (
     TERM_MAX,
     BadTerm,
     ChatFilters,
-    FilterTerm,
     TooManyTerms,
     UnknownTerm,
     parse_terms,
 )
 from handlers.permissions import may_manage
+from handlers.presentation import rules_text
+from handlers.updates import args_of, chat_of, message_of, query_of
 
 ADD = "add"
 REMOVE = frozenset({"remove", "rm", "del", "delete"})
@@ -36,20 +37,6 @@ CLEAR = "clear"
 
 
 # -- rendering ---------------------------------------------------------------------------
-
-
-def _terms(terms: tuple[FilterTerm, ...]) -> str:
-    return ", ".join(_(texts.FILTER_TERM, term=html.escape(t.label)) for t in terms)
-
-
-def rules_text(filters: ChatFilters) -> str:
-    """The filters in words, one line for the include terms and one for the exclude ones."""
-    lines = []
-    if filters.include:
-        lines.append(_(texts.FILTER_INCLUDE, terms=_terms(filters.include)))
-    if filters.exclude:
-        lines.append(_(texts.FILTER_EXCLUDE, terms=_terms(filters.exclude)))
-    return "\n".join(lines)
 
 
 def _how() -> str:
@@ -83,10 +70,10 @@ def keyboard(filters: ChatFilters) -> InlineKeyboardMarkup | None:
 
 
 async def filter_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     service = context.services.filters
-    args = list(context.args or [])
+    args = args_of(context)
     if not args:
         filters = await service.of_chat(chat.id)
         await message.reply_text(menu_text(filters), reply_markup=keyboard(filters))
@@ -105,7 +92,7 @@ async def filter_command(update: Update, context: BotContext) -> None:
             await message.reply_text(_(texts.FILTER_NOTHING_TO_CLEAR))
         return
     # the words after the verb as typed (context.args splits inside quoted phrases)
-    rest = message.text.split(maxsplit=2)[2] if len(args) > 1 else ""
+    rest = (message.text or "").split(maxsplit=2)[2] if len(args) > 1 else ""
     try:
         terms = parse_terms(rest)
     except BadTerm as bad:
@@ -157,14 +144,14 @@ def _bad_term(bad: BadTerm) -> str:
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         button = decode(query.data, (FilterButton,))
     except StaleCallback:
         await query.answer(_(texts.FILTER_BUTTON_STALE), show_alert=True)
         return
     assert isinstance(button, FilterButton)
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.FILTER_ADMINS_ONLY_ALERT), show_alert=True)
         return

@@ -20,6 +20,8 @@ from bot.i18n import _, current
 from bot.services.chats import ChatLanguages
 from handlers import menus
 from handlers.permissions import may_manage
+from handlers.presentation import news_choice_name, news_summary
+from handlers.updates import chat_of, message_of, query_of
 
 
 def _fold(text: str) -> str:
@@ -39,20 +41,6 @@ def _aliases() -> dict[str, str]:
 
 
 _ALIASES = _aliases()
-
-
-def news_summary(news: frozenset[str] | None) -> str:
-    """The "News in" setting in words: "all languages", or "English, French"."""
-    tr = current()
-    if news is None:
-        return tr(texts.NEWS_IN_ALL)
-    return ", ".join(_choice_name(tr, choice) for choice in i18n.NEWS_CHOICES if choice in news)
-
-
-def _choice_name(tr: i18n.Translator, choice: str) -> str:
-    if choice == i18n.OTHER_LANGUAGES:
-        return tr(texts.NEWS_IN_OTHERS)
-    return tr.language_name(choice)
 
 
 def _capitalised(name: str) -> str:
@@ -98,8 +86,8 @@ def menu_keyboard(languages: ChatLanguages) -> InlineKeyboardMarkup:
 
 
 async def language(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     if context.args:
         wanted = _ALIASES.get(_fold(" ".join(context.args)))
         if wanted is None:
@@ -118,7 +106,7 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLanguages:
     """Speak `wanted` in this chat from now on: stored, this very reply, and the menu."""
-    chat = update.effective_chat
+    chat = chat_of(update)
     languages = await context.services.chats.choose_language(chat.id, wanted)
     i18n.use(languages.interface)
     user = update.effective_user
@@ -130,14 +118,14 @@ async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLangu
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         choice = decode(query.data, (ChooseLanguage,))
     except StaleCallback:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     assert isinstance(choice, ChooseLanguage)
-    chat = update.effective_chat
+    chat = chat_of(update)
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.LANGUAGE_ADMINS_ONLY_ALERT), show_alert=True)
         return
@@ -154,7 +142,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(_(texts.NEWS_IN_LAST), show_alert=True)
             return
         languages = await chats.choose_news(chat.id, frozenset(after))
-        name = _choice_name(current(), choice.code)
+        name = news_choice_name(current(), choice.code)
         await query.answer(_(texts.NEWS_IN_ON if turned_on else texts.NEWS_IN_OFF, language=name))
     try:
         await query.edit_message_text(menu_text(languages), reply_markup=menu_keyboard(languages))

@@ -11,6 +11,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.context import BotContext
+from handlers.updates import user_of
 
 _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
@@ -19,7 +20,7 @@ async def may_manage(update: Update, context: BotContext, chat: Chat) -> bool:
     """Private chats and channels: yes. Groups: only the group's administrators."""
     if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
         if chat.type == ChatType.CHANNEL and update.callback_query is not None:
-            return await is_chat_admin(context, chat.id, update.effective_user.id)
+            return await is_chat_admin(context, chat.id, user_of(update).id)
         return True
     message = update.effective_message
     if update.callback_query is None and message is not None and message.sender_chat:

@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.services.quiet import BadWindow, EmptyWindow, QuietHours, parse_window
 from handlers.permissions import may_manage
+from handlers.updates import args_of, chat_of, message_of
 
 OFF = "off"
 GIVEN_SHOWN_MAX = 64  # of what the reader typed, echoed in the "couldn't read" reply
@@ -30,10 +31,10 @@ def shown(hours: QuietHours) -> str:
 
 
 async def quiet(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    chat = update.effective_chat
+    message = message_of(update)
+    chat = chat_of(update)
     service = context.services.quiet
-    given = " ".join(context.args or []).strip()
+    given = " ".join(args_of(context)).strip()
     if not given:
         await message.reply_text(shown(await service.get(chat.id)))
         return

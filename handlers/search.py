@@ -16,7 +16,8 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.render import item_list, one_line
 from bot.services.search import SearchPage
-from handlers.browse import _drop_button, _news_choices
+from handlers.presentation import drop_buttons, news_choices
+from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 PAGE_SIZE = 5  # five cards always fit one message (each is under 600 characters)
 QUERY_SHOWN = 60  # characters of the query repeated in the header
@@ -24,7 +25,7 @@ QUERY_SHOWN = 60  # characters of the query repeated in the header
 
 def _search_text(update: Update) -> str:
     """Everything after the command, as typed (quotes and minus signs are syntax)."""
-    parts = (update.effective_message.text or "").split(maxsplit=1)
+    parts = (message_of(update).text or "").split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
@@ -40,13 +41,13 @@ def _shown_query(text: str) -> str:
 
 
 async def search(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     text = _search_text(update)
     if not text:
         await message.reply_text(_(texts.SEARCH_HELP))
         return
     services = context.services
-    news = await _news_choices(update, context)
+    news = await news_choices(update, context)
     page = await services.search.search(text, limit=PAGE_SIZE, news=news)
     if page.nothing_to_search:
         await message.reply_text(_(texts.SEARCH_NOTHING) + "\n\n" + _(texts.SEARCH_HELP))
@@ -57,7 +58,7 @@ async def search(update: Update, context: BotContext) -> None:
         return
     search_id = None
     if page.more:
-        search_id = await services.search.remember(update.effective_chat.id, text)
+        search_id = await services.search.remember(chat_id_of(update), text)
     header = _(texts.SEARCH_HEADER, query=_shown_query(text))
     reply, _shown = item_list(header, page.items, services.settings.tz)
     await message.reply_text(reply, reply_markup=_keyboard(page, search_id))
@@ -65,7 +66,7 @@ async def search(update: Update, context: BotContext) -> None:
 
 async def on_more(update: Update, context: BotContext) -> None:
     """The next five results; a button whose search is forgotten (a day old) has expired."""
-    query = update.callback_query
+    query = query_of(update)
     services = context.services
     try:
         action = callbacks.decode(query.data, (SearchMore,))
@@ -73,18 +74,18 @@ async def on_more(update: Update, context: BotContext) -> None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     assert isinstance(action, SearchMore)
-    text = await services.search.recall(action.search_id, update.effective_chat.id)
+    text = await services.search.recall(action.search_id, chat_id_of(update))
     if text is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
-    news = await _news_choices(update, context)
+    news = await news_choices(update, context)
     page = await services.search.search(text, limit=PAGE_SIZE, after=action.cursor, news=news)
     if not page.items:
         await query.answer(_(texts.SEARCH_NO_MORE))
-        await _drop_button(query)
+        await drop_buttons(update)
         return
     await query.answer()
     header = _(texts.SEARCH_MORE_HEADER, query=_shown_query(text))
     reply, _shown = item_list(header, page.items, services.settings.tz)
-    await update.effective_chat.send_message(reply, reply_markup=_keyboard(page, action.search_id))
-    await _drop_button(query)
+    await chat_of(update).send_message(reply, reply_markup=_keyboard(page, action.search_id))
+    await drop_buttons(update)

@@ -12,6 +12,7 @@ from bot import texts
 from bot.context import BotContext
 from bot.i18n import _, current
 from bot.services.reports import BroadcastReportView
+from handlers.updates import message_of
 
 
 async def stats(update: Update, context: BotContext) -> None:
@@ -45,7 +46,7 @@ async def stats(update: Update, context: BotContext) -> None:
         )
     )
     lines.append(_(texts.STATS_FILTERED, count=number(collected.held_back_by_filters)))
-    await update.effective_message.reply_text("\n".join(lines))
+    await message_of(update).reply_text("\n".join(lines))
 
 
 def _duration(took: timedelta) -> str:

@@ -28,10 +28,9 @@ from bot.services.news import Match
 from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
-from handlers.digests import schedule_summary
-from handlers.keyword_filters import rules_text
-from handlers.languages import news_summary
 from handlers.permissions import may_manage
+from handlers.presentation import news_summary, rules_text, schedule_summary
+from handlers.updates import args_of, chat_id_of, chat_of, message_of, query_of
 
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
@@ -128,22 +127,22 @@ class _Target:
 
 async def _target(update: Update, context: BotContext) -> _Target | None:
     """The chat whose subscriptions change: this one, or one a bot admin names first."""
-    args = list(context.args or [])
-    chat = update.effective_chat
+    args = args_of(context)
+    chat = chat_of(update)
     first = args[0] if args else ""
     names_chat = first.startswith("@") or (first.startswith("-") and first[1:].isdigit())
     if not (chat.type == ChatType.PRIVATE and names_chat):
         if not await may_manage(update, context, chat):
-            await update.effective_message.reply_text(_(texts.SUBSCRIBE_ADMINS_ONLY))
+            await message_of(update).reply_text(_(texts.SUBSCRIBE_ADMINS_ONLY))
             return None
         return _Target(chat.id, None, args)
     if not _is_bot_admin(update, context):
-        await update.effective_message.reply_text(_(texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED))
+        await message_of(update).reply_text(_(texts.SUBSCRIBE_CHANNEL_NOT_ALLOWED))
         return None
     try:
         remote = await context.bot.get_chat(first if first.startswith("@") else int(first))
     except (TelegramError, ValueError):
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             _(texts.SUBSCRIBE_CHANNEL_UNKNOWN, chat=html.escape(first[:64]))
         )
         return None
@@ -165,7 +164,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 
 
 async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
-    message = update.effective_message
+    message = message_of(update)
     target = await _target(update, context)
     if target is None:
         return
@@ -188,16 +187,18 @@ async def _change(update: Update, context: BotContext, *, follow: bool) -> None:
         await message.reply_text(_(texts.SUBSCRIBE_NAME_TOO_LONG, max=CATEGORY_NAME_MAX))
         return
     match = await services.news.find_category(name)
-    if match.outcome is Match.FOUND:
+    found = match.category if match.outcome is Match.FOUND else None
+    if found is not None:
+        result: Change | None
         try:
             if follow:
-                change = await subscriptions.follow(target.chat_id, match.category.id, topic)
+                result = await subscriptions.follow(target.chat_id, found.id, topic)
             else:
-                change = await subscriptions.unfollow(target.chat_id, match.category.id)
+                result = await subscriptions.unfollow(target.chat_id, found.id)
         except UnknownCategory:  # deleted between the lookup and now
-            change = None
-        if change is not None:
-            text = _result_text(change, match.category, follow=follow, topic=topic)
+            result = None
+        if result is not None:
+            text = _result_text(result, found, follow=follow, topic=topic)
             await _reply(update, target, text)
             return
     categories = list(match.candidates) or await services.news.categories()
@@ -238,7 +239,7 @@ def _result_text(
 async def _reply(update: Update, target: _Target, text: str) -> None:
     if target.title is not None:
         text = _(texts.SUBSCRIBE_CHANNEL_DONE, title=html.escape(target.title), result=text)
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def _send_keyboard(
@@ -246,19 +247,19 @@ async def _send_keyboard(
 ) -> None:
     following = await context.services.subscriptions.following(chat_id)
     if not follow and following.nothing:
-        await update.effective_message.reply_text(_(texts.NOT_SUBSCRIBED_ANY))
+        await message_of(update).reply_text(_(texts.NOT_SUBSCRIBED_ANY))
         return
     categories = await context.services.news.categories()
     header = _(texts.SUBSCRIBE_CHOOSE) if follow else _(texts.UNSUBSCRIBE_CHOOSE)
     if not categories:
         header += "\n\n" + _(texts.SUBSCRIBE_NO_CATEGORIES)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         header, reply_markup=keyboard(categories, following, remote)
     )
 
 
 async def subscriptions(update: Update, context: BotContext) -> None:
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
@@ -273,16 +274,14 @@ async def subscriptions(update: Update, context: BotContext) -> None:
         shown = _(texts.SUBSCRIPTIONS_FILTERS, rules=rules_text(keyword))
     else:
         shown = _(texts.SUBSCRIPTIONS_NO_FILTERS)
-    await update.effective_message.reply_text(
-        following_text(following) + "\n\n" + news + "\n" + shown
-    )
+    await message_of(update).reply_text(following_text(following) + "\n\n" + news + "\n" + shown)
 
 
 # -- the toggle keyboard -----------------------------------------------------------------
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
+    query = query_of(update)
     try:
         action = decode(query.data, (Toggle, Close))
     except StaleCallback:
@@ -293,7 +292,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(reply_markup=None)
         return
-    chat = update.effective_chat
+    assert isinstance(action, Toggle)
+    chat = chat_of(update)
     if action.chat_id is not None:
         allowed = chat.type == ChatType.PRIVATE and _is_bot_admin(update, context)
         if not allowed:

@@ -1,10 +1,10 @@
-"""What the guided flows (/add, /edit) and /delete share on screen: the conversation state,
-the category keyboard, retiring a step's buttons, a validation problem in words, and an item
-shown as it will be delivered (with its picture)."""
+"""What the guided flows (/add, /edit) and /delete share: the conversation state, the
+category keyboard, a validation problem in words, an item shown as it will be delivered
+(with its picture), and the item an /edit or /delete number names. What other commands
+show the same way is `handlers.presentation`."""
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import html
 from collections.abc import Awaitable, Callable
@@ -24,10 +24,13 @@ from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
+from handlers.presentation import drop_buttons
+from handlers.updates import args_of, chat_of, message_of, query_of, user_of
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
 END = ConversationHandler.END
 MAX_CATEGORY_BUTTONS = 50
+LIST_SIZE = 10  # the latest items /edit and /delete list when given no number
 
 
 # a button of a guided flow: (update, context, draft, argument) → the next state, or None
@@ -60,18 +63,8 @@ def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboa
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def drop_buttons(update: Update) -> None:
-    """The buttons of a finished step have done their job."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    # BadRequest: already edited, or the message is gone
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(reply_markup=None)
-
-
 async def ask_again(update: Update, failure: ValidationFailed) -> int:
-    await update.effective_message.reply_text(_(texts.ADD_ASK_AGAIN, problem=problem_text(failure)))
+    await message_of(update).reply_text(_(texts.ADD_ASK_AGAIN, problem=problem_text(failure)))
     return ACTIVE
 
 
@@ -84,17 +77,26 @@ async def canonical_category(context: BotContext, name: str) -> str:
     return name
 
 
+def existing_item(failure: ValidationFailed) -> ItemView:
+    """The item that already has the link (a DUPLICATE_URL failure's `existing`); any other
+    failure is raised again."""
+    existing = failure.details.get("existing")
+    if not isinstance(existing, ItemView):
+        raise failure
+    return existing
+
+
 def draft_keys(update: Update) -> tuple[int, int]:
     """A draft belongs to one person in one chat."""
-    return update.effective_chat.id, update.effective_user.id
+    return chat_of(update).id, user_of(update).id
 
 
 async def end_flow(update: Update, context: BotContext, farewell: str) -> int:
     """A button ended the flow (Cancel): retire its buttons, forget the draft, say so."""
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await drop_buttons(update)
     await context.services.drafts.discard(*draft_keys(update))
-    await update.effective_chat.send_message(farewell)
+    await chat_of(update).send_message(farewell)
     return END
 
 
@@ -120,7 +122,7 @@ async def send_item_preview(
     (`bot.delivery.content`): a photo with the item as caption, or the text with a large
     preview of the picture, or plain text. A picture Telegram refuses (an address it cannot
     fetch, say) is shown as the text with a warning, so the admin can pick another."""
-    chat = update.effective_chat
+    chat = chat_of(update)
     message = item_message(item, tz, share=False)
     if message.shape is Shape.PHOTO:
         try:
@@ -138,3 +140,40 @@ async def send_item_preview(
             message.text, link_preview_options=message.picture_preview, reply_markup=reply_markup
         )
     return await chat.send_message(message.text, reply_markup=reply_markup)
+
+
+# -- /edit and /delete: the item a command's number names, and what follows a change
+
+
+async def item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
+    """The item named by the command's number; otherwise answers (list, or the problem)."""
+    message = message_of(update)
+    args = args_of(context)
+    news = context.services.news
+    if not args:
+        page = await news.page(LIST_SIZE)
+        if not page.items:
+            await message.reply_text(_(texts.CORRECT_NO_ITEMS, command=command))
+            return None
+        lines = [_(texts.CORRECT_LIST_HEADER, n=len(page.items), command=command)]
+        for listed in page.items:
+            lines.append(
+                _(
+                    texts.CORRECT_LIST_LINE,
+                    id=listed.id,
+                    date=current().date(listed.published_at, context.services.settings.tz),
+                    title=html.escape(listed.title),
+                )
+            )
+        await message.reply_text("\n".join(lines))
+        return None
+    raw = " ".join(args).removeprefix("#")
+    if len(args) > 1 or not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
+        await message.reply_text(
+            _(texts.CORRECT_BAD_NUMBER, text=html.escape(" ".join(args)[:64]), command=command)
+        )
+        return None
+    item = await news.get_item(int(raw))
+    if item is None:
+        await message.reply_text(_(texts.CORRECT_UNKNOWN, id=int(raw), command=command))
+    return item

@@ -19,7 +19,7 @@ from bot.services.filters import (
     passes,
 )
 from emulator.models import SentMessage
-from handlers.keyword_filters import rules_text
+from handlers.presentation import rules_text
 from testbed.delivery_kit import drain, sessions
 from testbed.harness import GROUP_ID, Chatter, Harness
 
