@@ -21,10 +21,10 @@ from bot.context import Services
 from bot.db.engine import UnusableDatabaseUrl, create_engine
 from bot.db.migrate import upgrade
 from bot.delivery import AlreadyRunning, DeliveryEngine, SqliteGuard
+from bot.jobs import register_jobs
 from bot.tasks import bounded
 from bot.web import Webhook, WebServer
 from handlers import menus
-from handlers.jobs import register_jobs
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 In groups only the group's administrators change either (`may_manage`, as for subscriptions).
 Bad input changes nothing and gets the right form back. The digests themselves are made by
-the jobs (`handlers.jobs`) and sent by the digest sender (`bot.delivery.digests`).
+the jobs (`bot.jobs`) and sent by the sender (`bot.delivery.kinds.digests`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from bot.callbacks import button
 from bot.context import BotContext
 from bot.delivery.content import Shape, is_picture_error
 from bot.i18n import _, current
+from bot.notices import problem_text
 from bot.render import item_message
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
@@ -43,17 +44,6 @@ class Flow(enum.StrEnum):
 
     ADD = "add"
     EDIT = "edit"
-
-
-def problem_text(failure: ValidationFailed) -> str:
-    """The problem in words; its details hold what the text needs (a limit as `max`); a
-    fraction (a photo's size in MB) is written the reader's way."""
-    tr = current()
-    details = {
-        key: tr.number(value) if isinstance(value, float) else value
-        for key, value in failure.details.items()
-    }
-    return tr(texts.PROBLEMS[failure.problem.value], **details)
 
 
 def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
