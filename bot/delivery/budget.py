@@ -186,13 +186,13 @@ class SharedRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[Any] | None]],
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[Any] | None:
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = _chat_key(data.get("chat_id")) if _limited(endpoint) else None
         priority = URGENT if rate_limit_args is None else rate_limit_args
         for attempt in itertools.count():
