@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import importlib.util
 import itertools
 import logging
 import os
@@ -21,14 +22,19 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from alembic import command
+from sqlalchemy import bindparam, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
 from bot.db.engine import create_engine
+from bot.db.migrate import MIGRATIONS_DIR, _alembic_config, upgrade
 from bot.delivery.budget import BULK, SAFETY, URGENT, Budget, SharedRateLimiter
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.shared_budget import (
@@ -36,9 +42,11 @@ from bot.delivery.shared_budget import (
     PostgresSlots,
     RedisSlots,
     SharedBudget,
+    SlotSchemaMissing,
     SlotStore,
     budget_for,
 )
+from bot.delivery.shared_budget.postgres import TAKE_FUNCTION
 from emulator import BotApiEmulator
 from testbed.databases import scratch_postgres
 from testbed.harness import BOT_USERNAME, TOKEN
@@ -109,11 +117,20 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             await found.close()
         return
     async with scratch_postgres(os.environ["TEST_DATABASE_URL"]) as url:
+        await migrated(url)  # the budget's tables and function come with the schema
         found = Backend("postgresql", url)
         try:
             yield found
         finally:
             await found.close()
+
+
+async def migrated(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -340,6 +357,129 @@ async def test_an_unreachable_store_falls_back_to_the_process_own_pace(
     await budget.close()
     warnings = [r for r in caplog.records if "store failed" in r.getMessage()]
     assert len(warnings) == 1  # once per outage, not once per message
+
+
+# -- the budget's PostgreSQL objects come from migration 0011, not from the bot ----------------
+
+POSTGRES_ONLY = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set"
+)
+BUDGET_RELATIONS = ("send_budget", "send_budget_chats", "send_budget_chats_expires")
+
+
+async def migrate_to(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    step = command.downgrade if down else command.upgrade
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: step(_alembic_config(sync), revision))
+
+
+async def budget_objects(engine: AsyncEngine) -> dict[str, str]:
+    """The budget's tables and index with their persistence ("u": unlogged), and its function."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT relname, relpersistence::text FROM pg_class WHERE relname IN :names"
+            ).bindparams(bindparam("names", expanding=True)),
+            {"names": list(BUDGET_RELATIONS)},
+        )
+        found = {name: str(persistence) for name, persistence in rows}
+        if await connection.scalar(text(f"SELECT to_regprocedure('{TAKE_FUNCTION}') IS NOT NULL")):
+            found["send_budget_take_v1"] = "function"
+    return found
+
+
+def migration_0011() -> ModuleType:
+    path = MIGRATIONS_DIR / "versions" / "0011_shared_budget.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.asynccontextmanager
+async def empty_postgres() -> AsyncIterator[AsyncEngine]:
+    async with scratch_postgres(os.environ["TEST_DATABASE_URL"]) as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+@POSTGRES_ONLY
+async def test_the_migrations_create_the_budgets_objects() -> None:
+    async with empty_postgres() as engine:
+        await upgrade(engine)
+        everything = {
+            "send_budget": "u",
+            "send_budget_chats": "u",
+            "send_budget_chats_expires": "u",
+            "send_budget_take_v1": "function",
+        }
+        assert await budget_objects(engine) == everything
+        await migrate_to(engine, "0010", down=True)
+        assert await budget_objects(engine) == {}
+        await migrate_to(engine, "head")
+        assert await budget_objects(engine) == everything
+
+
+@POSTGRES_ONLY
+async def test_the_migration_keeps_what_an_older_bot_created_on_first_use() -> None:
+    async with empty_postgres() as engine:
+        await migrate_to(engine, "0010")
+        async with engine.begin() as connection:  # what the bot did before migration 0011
+            for statement in migration_0011().STATEMENTS:
+                await connection.exec_driver_sql(statement)
+            await connection.exec_driver_sql(
+                "INSERT INTO send_budget (bot, next_slot) VALUES ('old', 1e10)"
+            )
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            kept = await connection.scalar(text("SELECT next_slot FROM send_budget"))
+        assert kept == 1e10
+        assert len(await budget_objects(engine)) == 4
+
+
+@POSTGRES_ONLY
+async def test_the_bot_creates_none_of_them_and_says_what_to_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with empty_postgres() as engine:
+        await migrate_to(engine, "0010")  # a database whose migrations stopped before 0011
+        store = PostgresSlots(engine, "1", Limits.of(LIMITS))
+        with pytest.raises(SlotSchemaMissing, match="run `coopbot db upgrade`"):
+            async with store.session():
+                pass
+        with pytest.raises(SlotSchemaMissing):
+            await store.penalize(1.0)
+        budget = SharedBudget(LIMITS, store)
+        with caplog.at_level(logging.WARNING, logger="bot.delivery.shared_budget"):
+            async with asyncio.timeout(10):
+                await budget.acquire(1, URGENT)  # (on the process's own pace meanwhile)
+        warnings = [r.getMessage() for r in caplog.records if "store failed" in r.getMessage()]
+        assert len(warnings) == 1 and "SlotSchemaMissing" in warnings[0]
+        assert "coopbot db upgrade" in warnings[0]
+        assert await budget_objects(engine) == {}
+        # once migrated, the same store finds them
+        await upgrade(engine)
+        async with store.session() as session:
+            slot = await session.take("1", private=True, urgent=True, check_chat=True)
+        assert slot.granted
+        await budget.close()
+
+
+async def test_sqlite_gets_none_of_them(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    try:
+        await upgrade(engine)
+        await migrate_to(engine, "0010", down=True)
+        await migrate_to(engine, "head")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "items" in tables and not [t for t in tables if t.startswith("send_budget")]
+    finally:
+        await engine.dispose()
 
 
 async def test_which_budget_each_deployment_gets(tmp_path: Path) -> None:
