@@ -9,12 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from telegram.error import TelegramError
-
 from bot.delivery.budget import Budget
 from bot.delivery.chat_life import ChatLife
 from bot.delivery.stopping import StopSignal, flood_wait, send_turn
-from bot.delivery.telegram_errors import Next, Verdict, verdict
+from bot.delivery.telegram_errors import Next, Verdict, answered
 
 T = TypeVar("T")
 
@@ -76,10 +74,9 @@ class TelegramCalls:
                 raise Refused(Verdict(Next.CHAT_GONE, GONE_HERE), chat_id, called=False)
             await self._before_send()
             await send_turn(self._stop, self._budget, chat_id)
-            try:
-                return Answer(await request(chat_id), chat_id)
-            except TelegramError as exc:
-                found = verdict(exc)
+            found = await answered(request(chat_id))
+            if not isinstance(found, Verdict):
+                return Answer(found, chat_id)
             if found.next is Next.RETRY_AFTER:  # flood control: wait, then the very same call
                 self.stats.flood_waits += 1
                 await flood_wait(self._stop, self._budget, found.seconds)

@@ -10,19 +10,24 @@
     any other 400                            ─▶ PERMANENT: the request itself is wrong
     timeouts, dropped connections, 5xx       ─▶ TRANSIENT: tried again later, with back-off
 
-This module is the only place in `bot.delivery` that looks at `telegram.error` classes; the
-kinds of send (`bot.delivery.kinds`) see only a `Verdict`.
+This module is the only place in `bot.delivery` that catches `telegram.error` classes
+(`answered`); the kinds of send (`bot.delivery.kinds`), the reply budget and the single-item
+views see only a `Verdict` (tests/test_layers.py keeps it so).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import warnings
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
-from bot.delivery.budget import retry_after
-from bot.delivery.content import is_picture_error
+T = TypeVar("T")
 
 # what Telegram says of a chat the bot can no longer reach (beside 403 Forbidden)
 _GONE_CHAT = ("chat not found", "peer_id_invalid", "user not found")
@@ -30,6 +35,21 @@ _GONE_CHAT = ("chat not found", "peer_id_invalid", "user not found")
 _GONE_TOPIC = ("topic_closed", "message thread not found", "topic_deleted")
 _NOT_MODIFIED = ("message is not modified",)
 _GONE_MESSAGE = ("message to delete not found", "message to edit not found", "message not found")
+# what Telegram answers when the picture itself is the problem (not the chat, not the text):
+# the URL cannot be fetched or is no image, the file_id is wrong, the image is too big
+_PICTURE_ERRORS = (
+    "wrong file identifier",
+    "wrong remote file identifier",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "image_process_failed",
+    "photo_",  # PHOTO_INVALID_DIMENSIONS, PHOTO_SAVE_FILE_INVALID, PHOTO_EXT_INVALID …
+    "file is too big",
+    "webpage_",  # WEBPAGE_CURL_FAILED, WEBPAGE_MEDIA_EMPTY
+    "media_empty",
+    "there is no photo in the request",
+    "file reference",
+)
 
 
 class Next(enum.Enum):
@@ -50,10 +70,30 @@ class Verdict:
     reason: str
     seconds: float = 0.0  # RETRY_AFTER: how long everything waits
     new_chat_id: int | None = None  # CHAT_MOVED: where the chat is now
+    # Telegram's answer itself, for a caller to raise again what is not its to handle
+    error: TelegramError | None = field(default=None, compare=False, repr=False)
+
+    def raise_again(self) -> None:
+        if self.error is not None:
+            raise self.error
+        raise RuntimeError(f"Telegram refused: {self.next.value}: {self.reason}")
+
+
+async def answered(call: Awaitable[T]) -> T | Verdict:
+    """The call's answer, or what happens next when Telegram refused it."""
+    try:
+        return await call
+    except TelegramError as exc:
+        return verdict(exc)
 
 
 def verdict(exc: TelegramError) -> Verdict:
     """What happens after Telegram answered `exc`."""
+    found = _classify(exc)
+    return Verdict(found.next, found.reason, found.seconds, found.new_chat_id, error=exc)
+
+
+def _classify(exc: TelegramError) -> Verdict:
     if isinstance(exc, RetryAfter):
         return Verdict(Next.RETRY_AFTER, exc.message, seconds=retry_after(exc))
     if isinstance(exc, ChatMigrated):
@@ -75,6 +115,19 @@ def verdict(exc: TelegramError) -> Verdict:
         return Verdict(Next.PERMANENT, exc.message)
     # timeouts, dropped connections (NetworkError), 5xx and anything else Telegram-side
     return Verdict(Next.TRANSIENT, f"{exc.__class__.__name__}: {exc.message}")
+
+
+def is_picture_error(exc: BadRequest) -> bool:
+    """Telegram refused the picture: the message can still go out as text."""
+    return _mentions(exc.message.lower(), _PICTURE_ERRORS)
+
+
+def retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait, whichever type this PTB version gives (int now, timedelta later)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _mentions(reason: str, markers: tuple[str, ...]) -> bool:

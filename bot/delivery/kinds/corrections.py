@@ -20,8 +20,7 @@ from telegram.constants import ParseMode
 from bot.db.models.corrections import EDIT
 from bot.db.models.delivery import CANCELLED, PENDING, SENT
 from bot.delivery.calls import Refused, TelegramCalls
-from bot.delivery.content import ItemMessage
-from bot.delivery.kinds.pushes import Rendered
+from bot.delivery.content import ItemMessage, Rendered
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.runner import Fate, KindStats

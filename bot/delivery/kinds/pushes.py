@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from bot.db.base import utcnow
 from bot.db.models.delivery import CANCELLED, SENT
 from bot.delivery.calls import Refused, TelegramCalls
-from bot.delivery.content import ItemMessage, Shape
+from bot.delivery.content import ItemMessage, Rendered, Shape
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.pictures import Pictures, Turn
 from bot.delivery.runner import Fate, KindStats
@@ -37,14 +37,6 @@ OnOutcome = Callable[[str], None]
 # the notice for a group's admins when its forum topic stopped taking pushes (HTML, in the
 # chat's language); None: no notice
 TopicNotice = Callable[[TopicGone], str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """An item's message, and the item revision it is at least as new as."""
-
-    revision: int
-    message: ItemMessage
 
 
 @dataclass
