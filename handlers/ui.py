@@ -17,8 +17,7 @@ from telegram.ext import ConversationHandler
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
-from bot.delivery.content import Shape
-from bot.delivery.telegram_errors import is_picture_error
+from bot.delivery import Shape, is_picture_error
 from bot.i18n import _, current
 from bot.notices import problem_text
 from bot.render import item_message
