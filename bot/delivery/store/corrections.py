@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Table, and_, bindparam, func, literal_column, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, func, literal_column, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Chat, Correction, Delivery
 from bot.db.models.delivery import LAST_ERROR_MAX
-from bot.delivery.store.leases import freeing, rowcount
+from bot.delivery.store.leases import claiming, freeing, rowcount
 
 CORRECTION_PENDING = Correction.status == literal_column("'pending'")
 
@@ -73,31 +73,13 @@ class CorrectionRepository:
         Unlike a delivery, a correction counts its attempt when claimed: after a crash, a
         deletion that finds its message gone can tell that it may have been its own earlier
         try (a clean stop gives back the attempts it did not make)."""
-        now = utcnow()
-        due = (
-            select(Correction.item_id, Correction.chat_id, Correction.action)
-            .where(
-                CORRECTION_PENDING,
-                or_(Correction.lease_until.is_(None), Correction.lease_until < now),
-                or_(Correction.next_attempt_at.is_(None), Correction.next_attempt_at <= now),
-            )
-            .order_by(Correction.chat_id, Correction.item_id, Correction.action)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(Correction)
-            .where(
-                tuple_(Correction.item_id, Correction.chat_id, Correction.action).in_(
-                    due.scalar_subquery()
-                )
-            )
-            .values(
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=Correction.attempts + 1,
-            )
-            .returning(
+        statement = claiming(
+            (Correction.chat_id, Correction.item_id, Correction.action),
+            CORRECTION_PENDING,
+            owner=owner,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            returning=(
                 Correction.item_id,
                 Correction.chat_id,
                 Correction.action,
@@ -105,8 +87,8 @@ class CorrectionRepository:
                 Correction.revision,
                 Correction.attempts,
                 Correction.media,
-            )
-            .execution_options(synchronize_session=False)
+            ),
+            also={"attempts": Correction.attempts + 1},
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, literal_column, or_, select, tuple_, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
@@ -20,7 +20,7 @@ from bot.db.models.delivery import LAST_ERROR_MAX, SENT
 from bot.delivery.quiet import QuietWindow, quiet_window
 from bot.delivery.store.corrections import CORRECTION_PENDING
 from bot.delivery.store.fanout import dialect_of
-from bot.delivery.store.leases import freeing, rowcount
+from bot.delivery.store.leases import claiming, freeing, rowcount
 
 # a literal, not a bound parameter, so PostgreSQL matches the partial index's predicate
 IS_PENDING = Delivery.status == literal_column("'pending'")
@@ -98,24 +98,13 @@ class DeliveryRepository:
     async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
         """Lease up to `limit` due deliveries to `owner` (rows another process holds are
         skipped, never waited for)."""
-        now = utcnow()
-        due = (
-            select(Delivery.item_id, Delivery.chat_id)
-            .where(
-                IS_PENDING,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            )
-            .order_by(Delivery.chat_id, Delivery.item_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(Delivery)
-            .where(tuple_(Delivery.item_id, Delivery.chat_id).in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(Delivery.item_id, Delivery.chat_id, Delivery.attempts, Delivery.thread_id)
-            .execution_options(synchronize_session=False)
+        statement = claiming(
+            (Delivery.chat_id, Delivery.item_id),
+            IS_PENDING,
+            owner=owner,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            returning=(Delivery.item_id, Delivery.chat_id, Delivery.attempts, Delivery.thread_id),
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()

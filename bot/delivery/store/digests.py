@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Table, and_, bindparam, literal_column, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, literal_column, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.base import utcnow
 from bot.db.models import Digest
 from bot.db.models.delivery import LAST_ERROR_MAX
-from bot.delivery.store.leases import freeing, rowcount
+from bot.delivery.store.leases import claiming, freeing, rowcount
 
 DIGEST_IS_PENDING = Digest.status == literal_column("'pending'")
 
@@ -70,31 +69,20 @@ class DigestRepository:
         self._sessions = sessions
 
     async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[ClaimedDigest]:
-        now = utcnow()
-        due = (
-            select(Digest.chat_id, Digest.period)
-            .where(
-                DIGEST_IS_PENDING,
-                or_(Digest.lease_until.is_(None), Digest.lease_until < now),
-                or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
-            )
-            .order_by(Digest.chat_id, Digest.period)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(Digest)
-            .where(tuple_(Digest.chat_id, Digest.period).in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(
+        statement = claiming(
+            (Digest.chat_id, Digest.period),
+            DIGEST_IS_PENDING,
+            owner=owner,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            returning=(
                 Digest.chat_id,
                 Digest.period,
                 Digest.since,
                 Digest.until,
                 Digest.attempts,
                 Digest.pages_sent,
-            )
-            .execution_options(synchronize_session=False)
+            ),
         )
         async with self._sessions.begin() as session:
             rows = (await session.execute(statement)).all()
