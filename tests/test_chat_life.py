@@ -12,13 +12,16 @@ breaks the chat in the emulator, and starts the sender: that kind meets the erro
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, Column, Integer, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Chat, Correction, Delivery, Digest
+from bot.delivery.store.chats import NOT_SETTINGS, ChatRepository, chat_settings
 from bot.services.news import ItemView
 from emulator import BotApiEmulator
 from testbed.delivery_kit import (
@@ -186,3 +189,38 @@ async def test_a_migrated_group_takes_every_kind_of_send_along(
         received = [m.text for m in harness.emu.messages(supergroup)]
         assert len(received) == 2  # the push and the digest's one page
         assert any(waiting.title in text for text in received)
+
+
+def _a_setting(column: Column[Any]) -> object:
+    """A value unlike the column's default, of its type."""
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return True
+    if isinstance(kind, Integer):  # (SmallInteger and BigInteger too)
+        return 7
+    if isinstance(kind, String):
+        return "fr"[: kind.length or 2] if column.key == "language" else f"{column.key}"[:8]
+    return datetime(2030, 1, 2, 3, 4, tzinfo=UTC)  # UTCDateTime
+
+
+async def test_a_supergroup_inherits_every_setting_of_its_group(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # every column of a chat row that is a setting, today's and any added later: the copy
+    # reads the table, not a list kept by hand
+    settings = {
+        attribute.key: _a_setting(attribute.columns[0])
+        for attribute in Chat.__mapper__.column_attrs
+        if attribute.key not in NOT_SETTINGS
+    }
+    assert {"language", "timezone", "quiet_start", "digest_mode", "digest_since"} <= set(settings)
+    async with sessions.begin() as session:
+        session.add(Chat(id=-4_300_001, type="group", **settings))
+    migrated = await ChatRepository(sessions).migrate(-4_300_001, -1_004_300_001)
+    assert migrated.new_chat_id == -1_004_300_001
+    async with sessions() as session:
+        old = await session.get(Chat, -4_300_001)
+        new = await session.get(Chat, -1_004_300_001)
+    assert old is not None and new is not None
+    assert (old.active, new.active, new.type) == (False, True, "supergroup")
+    assert chat_settings(new) == chat_settings(old) == settings
