@@ -72,6 +72,9 @@ async def test_a_database_outage_is_logged_once_whatever_kind_meets_it(tmp_path:
             await sender.start()
             try:
                 await until(_leading(sender), "the sender leads", SETTLE)
+                for runner in sender.runners:  # each kind has claimed once, and found nothing
+                    await runner.settled()
+                assert sender.outages.failures == 0  # (the outage below is the first)
                 records.records.clear()
                 folder.rename(away)  # the database goes away
                 await database.dispose()
