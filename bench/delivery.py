@@ -52,11 +52,11 @@ from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
 
 from bot import i18n, texts
-from bot.app import prepare_database, running_bot
 from bot.config import Settings
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import AiohttpRequest, DeliveryEngine, DeliveryOptions, DeliveryStore
+from bot.lifecycle import prepare_database, running_bot
 from bot.render import item_card
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
@@ -224,7 +224,8 @@ class RenderCount:
     misses: list[tuple[int, int, str]] = field(default_factory=list)  # (batch, item, language)
 
     def install(self, engine: DeliveryEngine) -> None:
-        render, build, claim = engine._render_item, engine._render, engine._store.claim
+        pushes, deliveries = engine.pushes, engine.store.deliveries
+        render, build, claim = pushes._render_item, pushes._render, deliveries.claim
 
         async def counted_render(item_id: int, language: str):  # type: ignore[no-untyped-def]
             self.calls += 1
@@ -242,9 +243,9 @@ class RenderCount:
                 self.batches += 1
             return rows
 
-        engine._render_item = counted_render  # type: ignore[method-assign]
-        engine._render = counted_build  # type: ignore[method-assign]
-        engine._store.claim = counted_claim  # type: ignore[method-assign]
+        pushes._render_item = counted_render
+        pushes._render = counted_build  # type: ignore[method-assign]
+        deliveries.claim = counted_claim  # type: ignore[method-assign]
 
     @property
     def most_in_one_batch(self) -> int:
@@ -630,7 +631,7 @@ async def bench_fanout(args: argparse.Namespace) -> None:
         await news.publish(draft(1), source="bench")  # queues the broadcast
         store = DeliveryStore(sessions)
         started = time.monotonic()
-        fanouts = await store.expand()
+        fanouts = await store.fanout.expand()
         fanout_seconds = time.monotonic() - started
         rows_created = sum(f.deliveries for f in fanouts)
         await engine.dispose()

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from bench.delivery import FIRST_CHAT, database, emulator, settings_for, sustained_rate, table
-from bot.app import prepare_database, running_bot
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Chat, Digest
 from bot.delivery import DeliveryOptions
+from bot.lifecycle import prepare_database, running_bot
 from bot.services.digests import DigestService
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
@@ -103,7 +103,7 @@ async def bench_send(args: argparse.Namespace) -> None:
         options = DeliveryOptions(rate_limits=True)
         async with running_bot(settings_for(url, emu.base_url, options)) as application:
             services = application.bot_data["services"]
-            sender = services.digest_sender
+            sender = services.delivery.digests
             # the catch-up job that runs at start makes the rows; the sender sends them
             while sender.stats.pages == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
                 await asyncio.sleep(0.001)

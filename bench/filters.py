@@ -23,9 +23,9 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from testbed.databases import scratch_postgres
@@ -99,7 +99,7 @@ async def fan_out(
     draft = ItemDraft("News", TITLE, f"https://example.org/f/{uuid.uuid4().hex[:8]}", SUMMARY)
     await news.publish(draft, source="bench")  # queues the broadcast
     started = time.monotonic()
-    fanouts = await store.expand()
+    fanouts = await store.fanout.expand()
     return time.monotonic() - started, sum(f.deliveries for f in fanouts)
 
 

@@ -26,8 +26,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import prepare_database
 from bot.config import Settings
+from bot.lifecycle import prepare_database
 from emulator import BotApiEmulator
 
 TOKEN = "123456789:BENCH-token-for-the-emulator-abcdefgh"

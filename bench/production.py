@@ -45,8 +45,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft
 from emulator import BotApiEmulator

@@ -38,9 +38,9 @@ from pathlib import Path
 from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Category, Item
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.search import WINDOW, SearchCursor, SearchService
 from bot.services.seed import load_seed_document

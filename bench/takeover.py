@@ -23,8 +23,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from emulator import BotApiEmulator

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(settings: Settings) -> int:
-    from bot.app import run_forever
+    from bot.lifecycle import run_forever
 
     if settings.bot_token is None:
         print(texts.CLI_NO_TOKEN, file=sys.stderr)
@@ -90,8 +90,8 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _seed(settings: Settings) -> int:
-    from bot.app import prepare_database
     from bot.db.engine import create_engine, create_session_factory
+    from bot.lifecycle import prepare_database
     from bot.services.news import NewsService
     from bot.services.seed import seed
 
@@ -106,7 +106,7 @@ async def _seed(settings: Settings) -> int:
 
 
 async def _db_upgrade(settings: Settings) -> int:
-    from bot.app import prepare_database
+    from bot.lifecycle import prepare_database
 
     await prepare_database(settings)
     print(texts.CLI_SCHEMA_CURRENT)
@@ -115,8 +115,8 @@ async def _db_upgrade(settings: Settings) -> int:
 
 async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
     """`coopbot import`, `coopbot export` and `coopbot feeds import`."""
-    from bot.app import prepare_database
     from bot.db.engine import create_engine, create_session_factory
+    from bot.lifecycle import prepare_database
     from bot.services.feeds import FeedService
     from bot.services.news import NewsService
     from bot.services.transfer import TransferService
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": lambda: _transfer(settings, args),
         "feeds": lambda: _transfer(settings, args),
     }
-    from bot.app import StartupError
+    from bot.lifecycle import StartupError
 
     try:
         return asyncio.run(_to_the_end(actions[args.command]))

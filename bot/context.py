@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
-from bot.delivery.digests import DigestSender
+from bot.metrics import Metrics
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
 from bot.services.chats import ChatService
@@ -17,6 +18,7 @@ from bot.services.digests import DigestService
 from bot.services.drafts import DraftService
 from bot.services.feeds import FeedService
 from bot.services.filters import FilterService
+from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
 from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
@@ -24,6 +26,22 @@ from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
 from bot.services.stats import StatsService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.updates import UpdateService
+from bot.web import WebServer
+
+
+@dataclass
+class Runtime:
+    """What the lifecycle (`bot.lifecycle`) starts and stops beside the services."""
+
+    database: AsyncEngine
+    metrics: Metrics
+    # webhook updates seen, so each is handled once across replicas
+    updates: UpdateService
+    # other processes' changes clear this one's caches (PostgreSQL; None on SQLite)
+    cache_listener: CacheListener | None
+    # the webhook's server (webhook mode), then the one of METRICS_LISTEN, if any
+    web_servers: list[WebServer] = field(default_factory=list)
 
 
 @dataclass
@@ -36,8 +54,8 @@ class Services:
     admins: filters.User
     feeds: FeedService
     subscriptions: SubscriptionService
-    # the push sender; None only where no bot runs (it is started by `bot.app.running_bot`)
-    delivery: DeliveryEngine | None
+    # the sender of pushes, corrections and digests (started by `bot.lifecycle.running_bot`)
+    delivery: DeliveryEngine
     # `admin_roster` stores the admins that `admins` filters on and
     # keeps that filter in step when owners add or remove one
     admin_roster: AdminService
@@ -50,9 +68,9 @@ class Services:
     search: SearchService
     quiet: QuietHoursService
     filters: FilterService
-    # digests: the chats' choices and rows (service) and their sender (beside the engine's)
-    digests: DigestService | None = None
-    digest_sender: DigestSender | None = None
+    # the chats' digest choices and rows (the engine sends them)
+    digests: DigestService
+    runtime: Runtime
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -20,8 +20,8 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot import i18n, texts
-from bot.app import running_bot
 from bot.config import SANDBOX_DATABASE_URL, Settings
+from bot.lifecycle import running_bot
 from bot.logs import setup_logging
 from bot.services.seed import seed
 from emulator import BotApiEmulator, SentMessage

@@ -17,27 +17,11 @@ from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
 from bot.i18n import _
 from bot.render import item_card
-from bot.services.reports import CorrectionReportView
 from handlers.presentation import drop_buttons
-from handlers.ui import corrected, item_from_args
+from handlers.ui import item_from_args
 from handlers.updates import chat_of, message_of, query_of, user_of
 
 # -- the report (sent by the reports job) -------------------------------------------------------
-
-
-def correction_report(report: CorrectionReportView) -> str:
-    """What the admin who edited or deleted an item hears once the messages are corrected."""
-    if report.action == "edit":
-        text = _(texts.EDIT_SAVED, id=report.item_id, updated=report.done, total=report.total)
-        if report.failed:
-            text += _(texts.EDIT_SAVED_FAILED, failed=report.failed)
-        return text
-    text = _(texts.DELETE_DONE, id=report.item_id, deleted=report.done, cancelled=report.cancelled)
-    if report.too_old:
-        text += _(texts.DELETE_TOO_OLD, old=report.too_old)
-    if report.failed:
-        text += _(texts.DELETE_FAILED, failed=report.failed)
-    return text
 
 
 # -- /delete -----------------------------------------------------------------------------------
@@ -89,4 +73,3 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
     except LookupError:
         await chat.send_message(_(texts.CORRECT_UNKNOWN, id=item_id, command="delete"))
         return
-    corrected(context, item_id)

@@ -2,7 +2,7 @@
 
 In groups only the group's administrators change either (`may_manage`, as for subscriptions).
 Bad input changes nothing and gets the right form back. The digests themselves are made by
-the jobs (`handlers.jobs`) and sent by the digest sender (`bot.delivery.digests`).
+the jobs (`bot.jobs`) and sent by the sender (`bot.delivery.kinds.digests`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bot.services.digests import (
 )
 from handlers.permissions import may_manage
 from handlers.presentation import weekday_name
-from handlers.updates import chat_id_of, chat_of, digest_service, message_of, query_of
+from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 TIME_CHOICES = (7 * 60, 8 * 60, 12 * 60, 18 * 60, 20 * 60)
 # a few zones to tap, by the chat's language
@@ -153,7 +153,7 @@ def _problem(exc: BadSchedule) -> str:
 async def digest(update: Update, context: BotContext) -> None:
     message = message_of(update)
     chat = chat_of(update)
-    digests = digest_service(context)
+    digests = context.services.digests
     if not context.args:
         settings = await digests.settings(chat.id)
         await message.reply_text(
@@ -186,7 +186,7 @@ async def on_digest_button(update: Update, context: BotContext) -> None:
     if not await may_manage(update, context, chat):
         await query.answer(_(texts.DIGEST_ADMINS_ONLY_ALERT), show_alert=True)
         return
-    digests = digest_service(context)
+    digests = context.services.digests
     if choice.mode == WEEKLY and choice.weekday is None:
         await query.answer()
         await _edit(query, _(texts.DIGEST_CHOOSE_DAY), _days_keyboard())

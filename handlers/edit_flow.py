@@ -33,7 +33,6 @@ from handlers.ui import (
     canonical_category,
     category_keyboard,
     checked_photo,
-    corrected,
     draft_keys,
     end_flow,
     existing_item,
@@ -321,7 +320,6 @@ async def _save(update: Update, context: BotContext, draft: DraftState) -> int:
                 draft.get("value"),
                 report_chat_id=chat_id,
             )
-        corrected(context, draft["item_id"])
     except LookupError:
         edited = None
     except ValidationFailed as failure:  # the link was taken meanwhile

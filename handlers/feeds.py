@@ -1,28 +1,25 @@
 """/feeds for admins, and what admins are told when a feed breaks or recovers (the feeds
-job in `handlers.jobs` polls them)."""
+job in `bot.jobs` polls them)."""
 
 from __future__ import annotations
 
 import html
 import logging
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.constants import MessageLimit
-from telegram.error import TelegramError
 
-from bot import i18n, texts
-from bot.context import BotContext, Services
+from bot import texts
+from bot.context import BotContext
 from bot.feeds.fetcher import FeedError
 from bot.i18n import _, current
+from bot.notices import feed_error_reason, stored_feed_error
 from bot.services.feeds import (
     DEFAULT_CATEGORY,
     AddProblem,
-    FeedEvent,
-    FeedEventKind,
     FeedNotAdded,
     FeedService,
     FeedView,
-    PollReport,
     split_category_language,
 )
 from bot.services.validation import CATEGORY_NAME_MAX
@@ -35,27 +32,13 @@ def _minutes(feeds: FeedService) -> int:
     return max(1, round(feeds.interval.total_seconds() / 60))
 
 
-def error_reason(feeds: FeedService, code: str, detail: str) -> str:
-    return _(
-        texts.FEED_ERRORS[code],
-        detail=html.escape(detail),
-        max_mb=round(feeds.limits.max_bytes / (1024 * 1024), 1),
-        seconds=f"{feeds.limits.timeout_seconds:g}",
-    )
-
-
 def _feed_error_reason(feeds: FeedService, error: FeedError) -> str:
-    return error_reason(feeds, error.code.value, error.detail)
-
-
-def _stored_error_reason(feeds: FeedService, feed: FeedView) -> str:
-    code = feed.error_code
-    return error_reason(feeds, code.value, feed.error_detail) if code else ""
+    return feed_error_reason(feeds, error.code.value, error.detail)
 
 
 def _line(feeds: FeedService, feed: FeedView) -> str:
     if feed.error is not None:
-        status = _(texts.FEEDS_BROKEN, reason=_stored_error_reason(feeds, feed))
+        status = _(texts.FEEDS_BROKEN, reason=stored_feed_error(feeds, feed))
     elif feed.last_ok_at is None:
         status = _(texts.FEEDS_NEVER_READ)
     else:
@@ -161,26 +144,3 @@ async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
 
 async def feeds_refused(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(_(texts.FEEDS_NOT_ALLOWED))
-
-
-def event_text(feeds: FeedService, event: FeedEvent) -> str:
-    feed = event.feed
-    title = html.escape(feed.name)
-    if event.kind is FeedEventKind.RECOVERED:
-        return _(texts.FEED_RECOVERED_ALERT, id=feed.id, title=title)
-    reason = _stored_error_reason(feeds, feed)
-    return _(texts.FEED_BROKEN_ALERT, id=feed.id, title=title, reason=reason)
-
-
-async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
-    # owners and the admins they added: whoever may fix a feed hears that it broke
-    admin_ids = services.settings.admin_ids | await services.admin_roster.added_ids()
-    languages = await services.chats.languages_of(admin_ids)
-    for event in report.events:
-        for admin_id, language in languages.items():
-            with i18n.speaking(language):
-                text = event_text(services.feeds, event)
-            try:
-                await bot.send_message(admin_id, text)
-            except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
-                log.info("could not tell admin %s about feed %s: %s", admin_id, event.feed.id, exc)

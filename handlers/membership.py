@@ -24,10 +24,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     status = change.new_chat_member.status
     chat_id = change.chat.id
     active = status not in _GONE
+    # (the service tells the sender: sends to the chat stop, or may start again)
     await context.services.subscriptions.set_chat_active(chat_id, active, reason=f"bot {status}")
-    delivery = context.services.delivery
-    if active and delivery is not None:
-        delivery.chat_reachable(chat_id)
     log.info("chat %s: bot is now %s", chat_id, status)
 
 

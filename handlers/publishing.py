@@ -13,9 +13,10 @@ from telegram.constants import MessageLimit
 from bot import texts
 from bot.context import BotContext
 from bot.i18n import _, current
+from bot.notices import problem_text
 from bot.render import item_card, visible_length
 from bot.services.validation import Problem, ValidationFailed, check_caption, parse_add_line
-from handlers.ui import checked_photo, existing_item, problem_text
+from handlers.ui import checked_photo, existing_item
 from handlers.updates import message_of, user_of
 
 

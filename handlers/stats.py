@@ -4,14 +4,12 @@ report an admin gets when their broadcast ended."""
 from __future__ import annotations
 
 import html
-from datetime import timedelta
 
 from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
 from bot.i18n import _, current
-from bot.services.reports import BroadcastReportView
 from handlers.updates import message_of
 
 
@@ -47,27 +45,3 @@ async def stats(update: Update, context: BotContext) -> None:
     )
     lines.append(_(texts.STATS_FILTERED, count=number(collected.held_back_by_filters)))
     await message_of(update).reply_text("\n".join(lines))
-
-
-def _duration(took: timedelta) -> str:
-    seconds = took.total_seconds()
-    if seconds < 60:
-        return _(texts.DURATION_SECONDS, s=current().number(round(seconds, 1)))
-    minutes, seconds = divmod(round(seconds), 60)
-    if minutes < 60:
-        return _(texts.DURATION_MINUTES, m=minutes, s=seconds)
-    hours, minutes = divmod(minutes, 60)
-    return _(texts.DURATION_HOURS, h=hours, m=minutes)
-
-
-def report_text(report: BroadcastReportView) -> str:
-    """What the publishing admin is told once their broadcast ended (the reports job)."""
-    return _(
-        texts.BROADCAST_REPORT,
-        id=report.item_id,
-        title=html.escape(report.title),
-        sent=current().number(report.sent),
-        blocked=current().number(report.blocked),
-        failed=current().number(report.failed),
-        took=_duration(report.took),
-    )

@@ -30,7 +30,7 @@ from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
 from handlers.permissions import may_manage
 from handlers.presentation import news_summary, rules_text, schedule_summary
-from handlers.updates import args_of, chat_id_of, chat_of, digest_service, message_of, query_of
+from handlers.updates import args_of, chat_id_of, chat_of, message_of, query_of
 
 ALL = "all"
 MAX_BUTTONS = 98  # Telegram allows 100 buttons; "All categories" and "Done" take two
@@ -263,7 +263,7 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     following = await context.services.subscriptions.following(chat_id)
     languages = await context.services.chats.languages(chat_id)
     news = _(texts.SUBSCRIPTIONS_NEWS_IN, news=html.escape(news_summary(languages.news)))
-    digest = await digest_service(context).settings(chat_id)
+    digest = await context.services.digests.settings(chat_id)
     news += "\n" + _(
         texts.SUBSCRIPTIONS_DIGEST,
         digest=schedule_summary(digest.schedule),

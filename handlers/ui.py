@@ -17,8 +17,9 @@ from telegram.ext import ConversationHandler
 from bot import texts
 from bot.callbacks import button
 from bot.context import BotContext
-from bot.delivery.content import Shape, is_picture_error
+from bot.delivery import Shape, is_picture_error
 from bot.i18n import _, current
+from bot.notices import problem_text
 from bot.render import item_message
 from bot.services.drafts import DraftState
 from bot.services.news import category_key
@@ -43,17 +44,6 @@ class Flow(enum.StrEnum):
 
     ADD = "add"
     EDIT = "edit"
-
-
-def problem_text(failure: ValidationFailed) -> str:
-    """The problem in words; its details hold what the text needs (a limit as `max`); a
-    fraction (a photo's size in MB) is written the reader's way."""
-    tr = current()
-    details = {
-        key: tr.number(value) if isinstance(value, float) else value
-        for key, value in failure.details.items()
-    }
-    return tr(texts.PROBLEMS[failure.problem.value], **details)
 
 
 def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
@@ -177,9 +167,3 @@ async def item_from_args(update: Update, context: BotContext, command: str) -> I
     if item is None:
         await message.reply_text(_(texts.CORRECT_UNKNOWN, id=int(raw), command=command))
     return item
-
-
-def corrected(context: BotContext, item_id: int) -> None:
-    """Pending deliveries of the item go out as it is now, and its corrections start."""
-    if context.services.delivery is not None:
-        context.services.delivery.corrected(item_id)

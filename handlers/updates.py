@@ -13,7 +13,6 @@ from __future__ import annotations
 from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
 
 from bot.context import BotContext
-from bot.services.digests import DigestService
 
 
 class MissingPart(LookupError):
@@ -69,12 +68,3 @@ def inline_query_of(update: Update) -> InlineQuery:
 def args_of(context: BotContext) -> list[str]:
     """The words after a command (none when the update is no command)."""
     return list(context.args or [])
-
-
-def digest_service(context: BotContext) -> DigestService:
-    """The digest service, which the composition root always builds (`Services.digests` is
-    typed optional only where services are put together field by field)."""
-    digests = context.services.digests
-    if digests is None:
-        raise LookupError("no digest service: bot.app builds one with the other services")
-    return digests

@@ -116,7 +116,7 @@ def register_chats(
 
 async def drain(harness: Harness, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Wait until no broadcast is queued or pending and the bot has stopped calling the API."""
-    store = engine(harness)._store
+    store = engine(harness).store.deliveries
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while await store.backlog():

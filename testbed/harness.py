@@ -17,8 +17,8 @@ import pytest
 from pydantic import SecretStr
 from telegram.ext import Application
 
-from bot.app import running_bot
 from bot.config import Settings
+from bot.lifecycle import running_bot
 from bot.sandbox import UpdateTracker
 from bot.tasks import awaiting
 from emulator import BotApiEmulator, InlineAnswer, InlinePost

@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import prepare_database
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery, Feed
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from bot.services.validation import ItemDraft

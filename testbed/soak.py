@@ -30,10 +30,10 @@ from pathlib import Path
 
 from sqlalchemy import make_url, text
 
-from bot.app import prepare_database
 from bot.config import Settings, normalize_database_url
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import DeliveryStore
+from bot.lifecycle import prepare_database
 from emulator import BotApiEmulator
 from testbed.cli_runner import child_env
 from testbed.databases import scratch_postgres
@@ -214,7 +214,7 @@ class Soak:
         try:
             store = DeliveryStore(create_session_factory(engine))
             deadline = time.monotonic() + 600
-            while await store.backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
+            while await store.deliveries.backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.5)
             await self.emu.wait_idle(quiet=1.0, timeout=60)
         finally:

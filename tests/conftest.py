@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from testbed.databases import scratch_postgres
 from testbed.harness import Harness, bot_harness, test_settings

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot import i18n, texts
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory, normalize_database_url
 from bot.db.models import Chat, Item
+from bot.lifecycle import prepare_database
 from bot.services.chats import ChatInfo, ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.invalidation import CHAT, ITEMS, CacheListener
@@ -303,7 +303,7 @@ async def test_a_bot_sees_what_another_bot_published_and_what_a_chat_chose_there
     # two whole bots on one database, each with its own Telegram (emulator): an admin
     # publishes through the first, a reader reads through the second
     async with bot_harness(postgres_url) as first, bot_harness(postgres_url) as second:
-        listener: CacheListener = second.application.bot_data["cache_listener"]
+        listener: CacheListener = second.application.bot_data["services"].runtime.cache_listener
         await asyncio.wait_for(listener.until(lambda: listener.connections == 1), 10)
         reader_there = second.private(user_id=5151)
         reader_here = first.private(user_id=5151)
@@ -329,4 +329,4 @@ async def test_a_bot_sees_what_another_bot_published_and_what_a_chat_chose_there
 
 async def test_on_sqlite_nothing_listens(tmp_path) -> None:
     async with bot_harness(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as harness:
-        assert harness.application.bot_data["cache_listener"] is None
+        assert harness.application.bot_data["services"].runtime.cache_listener is None

@@ -202,7 +202,7 @@ async def test_a_deletion_while_the_item_goes_out_leaves_no_message(database_url
         sent = emu.stats.sent_messages
         assert calls_per_chat(emu, "deleteMessage").total() == sent
         assert max(calls_per_chat(emu, "deleteMessage").values()) == 1
-        counts = await engine(harness)._store.correction_counts(item.id)
+        counts = await engine(harness).store.corrections.counts(item.id)
         assert counts == {("delete", "sent"): sent}
 
 

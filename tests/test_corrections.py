@@ -258,11 +258,11 @@ async def test_delete_cancels_deliveries_that_have_not_gone_out(harness: Harness
     engine = create_engine(harness.settings.database_url)
     try:
         store = DeliveryStore(create_session_factory(engine))
-        assert [f.deliveries for f in await store.expand()] == [2]
+        assert [f.deliveries for f in await store.fanout.expand()] == [2]
         admin = harness.admin()
         await _press(admin, await admin.reply("/delete 1"), texts.BUTTON_DELETE)
         await _wait_html(harness, ADMIN_ID, texts.DELETE_DONE.format(id=1, deleted=0, cancelled=2))
-        assert await store.counts(1) == {"cancelled": 2}
+        assert await store.deliveries.counts(1) == {"cancelled": 2}
     finally:
         await engine.dispose()
 

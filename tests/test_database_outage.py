@@ -92,11 +92,11 @@ async def _outage(
 ) -> None:
     emu = harness.emu
     application = harness.application
-    server: WebServer = application.bot_data["web_servers"][0]
+    server: WebServer = application.bot_data["services"].runtime.web_servers[0]
     base = f"http://127.0.0.1:{server.port}"
     emu.set_webhook_targets([base])
     sender = engine(harness)
-    listener = application.bot_data["cache_listener"]
+    listener = application.bot_data["services"].runtime.cache_listener
 
     async def readyz() -> int:
         async with http.get(base + "/readyz") as response:
@@ -231,7 +231,7 @@ async def _outage(
     assert harness.application is application and application.running
     assert engine(harness) is sender and services(harness).delivery is sender
     assert sender.is_leader
-    assert application.bot_data["web_servers"][0] is server and server.ready
+    assert application.bot_data["services"].runtime.web_servers[0] is server and server.ready
     assert proxy.counters.cut > 0
     assert (proxy.counters.blackholed if mode == "blackhole" else proxy.counters.refused) > 0
 
@@ -255,4 +255,4 @@ async def _is(probe: Callable[[], object], expected: int) -> bool:
 
 
 async def _backlog_empty(harness: Harness) -> bool:
-    return not await engine(harness)._store.backlog()
+    return not await engine(harness).store.deliveries.backlog()

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from emulator import BotApiEmulator

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot import jobs
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Feed, FeedEntrySeen, Item
 from bot.feeds.fetcher import FeedErrorCode, FetchLimits
@@ -21,8 +22,6 @@ from bot.services.feeds import (
     split_category_language,
 )
 from bot.services.validation import ItemDraft
-from handlers import feeds as feed_handlers
-from handlers import jobs
 from testbed.feed_server import BIG, FIXTURES, FeedServer, serving_feeds
 from testbed.harness import ADMIN_ID
 
@@ -399,13 +398,13 @@ async def test_admins_hear_once_when_a_feed_breaks_and_once_when_it_recovers(har
     body = feed_server.docs.pop("ica.xml")
     for _ in range(3):
         report = await services.feeds.poll_once(every_feed=True)
-        await feed_handlers.notify_admins(harness.application.bot, services, report)
+        await jobs.notify_admins(harness.application.bot, services, report)
     listing = await _command(harness, admin, "/feeds")
     assert "⚠️ the server answered with HTTP status 404." in listing.text
     feed_server.docs["ica.xml"] = body
     for _ in range(2):
         report = await services.feeds.poll_once(every_feed=True)
-        await feed_handlers.notify_admins(harness.application.bot, services, report)
+        await jobs.notify_admins(harness.application.bot, services, report)
     await harness.settle()
 
     alerts = [m.text for m in harness.emu.messages(ADMIN_ID) if "Feed #" in m.text]

@@ -80,7 +80,7 @@ async def test_polling_bot_serves_health_and_metrics_on_metrics_listen(polling: 
     await reader.reply("/subscribe all")
     await harness.admin().send("/add News | Counted | https://coop.example/counted")
     await harness.emu.wait_for_messages(reader.chat_id, 2)
-    metrics: Metrics = harness.application.bot_data["metrics"]
+    metrics: Metrics = harness.application.bot_data["services"].runtime.metrics
     await harness.emu.wait_for(
         lambda: metrics.registry.get_sample_value("coopbot_deliveries_total", {"outcome": "sent"})
     )
@@ -108,7 +108,7 @@ async def test_polling_bot_serves_health_and_metrics_on_metrics_listen(polling: 
 
 
 async def test_without_metrics_listen_a_polling_bot_listens_nowhere(harness: Harness) -> None:
-    assert harness.application.bot_data["web_servers"] == []
+    assert harness.application.bot_data["services"].runtime.web_servers == []
 
 
 async def test_not_ready_while_the_database_does_not_answer() -> None:
@@ -123,8 +123,8 @@ async def test_not_ready_while_the_database_does_not_answer() -> None:
         host="127.0.0.1",
         port=0,
         application=application,
-        updates=application.bot_data["updates"],
-        metrics=application.bot_data["metrics"],
+        updates=application.bot_data["services"].runtime.updates,
+        metrics=application.bot_data["services"].runtime.metrics,
     )
     await server.start()
     try:
@@ -139,7 +139,7 @@ async def test_not_ready_while_the_database_does_not_answer() -> None:
             assert (await _get(http, base + "/metrics"))[0] == 200  # the backlog keeps its value
     finally:
         await server.stop()
-        await application.bot_data["engine"].dispose()
+        await application.bot_data["services"].runtime.database.dispose()
 
 
 def test_429_answers_count_their_wait() -> None:

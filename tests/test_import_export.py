@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import prepare_database
 from bot.cli import main
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import BroadcastQueue
+from bot.lifecycle import prepare_database
 from bot.services.feeds import FeedService
 from bot.services.news import NewsService
 from bot.services.transfer import TransferService, read_rows

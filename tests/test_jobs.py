@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import jobs
 from bot.db.base import utcnow
 from bot.db.models import Feed
 from bot.services.news import NewsService
 from bot.services.scheduling import SchedulingService
 from bot.services.validation import ItemDraft
-from handlers import jobs
 from testbed.feed_server import serving_feeds
 from testbed.harness import ADMIN_ID, Harness, bot_harness
 

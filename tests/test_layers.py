@@ -1,7 +1,9 @@
 """The layers run one way: handlers → services → db, with the delivery engine beside them,
-wired together only by the composition root (bot/app.py); and the tests and the benchmarks
-stand apart, sharing only testbed/. Read from the code's own imports, so a shortcut through
-a layer fails here rather than in review."""
+wired together only by the composition root (bot/app.py and bot/lifecycle.py); and the tests
+and the benchmarks stand apart, sharing only testbed/. Inside the sender, the runner knows
+no kind of send, a kind knows no other kind, the store knows nothing of Telegram, and one
+module reads Telegram's errors. Read from the code itself, so a shortcut through a layer
+fails here rather than in review."""
 
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSITION_ROOT = "bot/app.py"
+COMPOSITION_ROOT = ("bot/app.py", "bot/lifecycle.py")  # wiring, then starting and stopping
+# the one module of bot/delivery that catches telegram.error classes (the rule for them)
+TELEGRAM_ERRORS = "bot/delivery/telegram_errors.py"
+JOBS = "bot/jobs.py"  # the one module that registers JobQueue jobs
+MAX_LINES = 450
+TABLES = ("bot/texts.py",)  # tables, not logic: exempt from MAX_LINES
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,24 @@ RULES = (
         "handlers parse, call a service and reply: sessions and SQL live in bot/services",
     ),
     Rule("bot", ("handlers",), "only the composition root wires the handlers in"),
+    Rule(
+        "bot/delivery/kinds",
+        ("bot.delivery.engine", "bot.delivery.kinds"),
+        "a kind says how to claim, perform and record one unit: it knows no other kind",
+    ),
+    *(
+        Rule(
+            f"bot/delivery/{module}.py",
+            ("bot.delivery.kinds", "bot.delivery.engine"),
+            "the runner and its parts know no kind of send: the engine hands them each one",
+        )
+        for module in ("runner", "calls", "chat_life", "telegram_errors", "stopping")
+    ),
+    Rule(
+        "bot/delivery/store",
+        ("telegram", "bot.delivery.runner", "bot.delivery.kinds", "bot.delivery.engine"),
+        "the sender's store is SQL only: it knows nothing of sending",
+    ),
     Rule("tests", ("bench",), "what tests share with the benchmarks lives in testbed/"),
     Rule("bench", ("tests",), "what benchmarks share with the tests lives in testbed/"),
     Rule("testbed", ("tests", "bench"), "testbed/ serves both, so it depends on neither"),
@@ -104,9 +129,9 @@ def violations(root: Path) -> list[str]:
             where = path.relative_to(root).as_posix()
             modules = imported_modules(path, root)
             for rule in RULES:
-                if not where.startswith(rule.folder + "/"):
+                if not (where == rule.folder or where.startswith(rule.folder + "/")):
                     continue
-                if rule.folder == "bot" and where == COMPOSITION_ROOT:
+                if rule.folder == "bot" and where in COMPOSITION_ROOT:
                     continue
                 for module in sorted(modules):
                     if any(_within(module, forbidden) for forbidden in rule.forbidden):
@@ -128,6 +153,68 @@ def violations(root: Path) -> list[str]:
                     f"{where}:{line} calls utcnow: the time comes from a service"
                     for line in calls(path, "utcnow")
                 )
+                found.extend(
+                    f"{where} imports {name}: shared code is a public name of a shared module"
+                    for name in private_handler_imports(path)
+                )
+            if where.startswith("bot/delivery/") and where != TELEGRAM_ERRORS:
+                found.extend(
+                    f"{where}:{line} catches {name}: {TELEGRAM_ERRORS} is the one rule for them"
+                    for line, name in caught_telegram_errors(path)
+                )
+            if where != JOBS and where.startswith(("bot/", "handlers/")):
+                found.extend(
+                    f"{where}:{line} registers a job: every job lives in {JOBS}"
+                    for name in ("run_repeating", "run_once", "run_daily", "run_custom")
+                    for line in calls(path, name)
+                )
+    return found
+
+
+def private_handler_imports(path: Path) -> list[str]:
+    """`from handlers.x import _name`: a handler borrowing another's private helper."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("handlers")
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+
+
+def caught_telegram_errors(path: Path) -> list[tuple[int, str]]:
+    """`except` clauses that name a class of telegram.error (imported by name, or as
+    `telegram.error.X`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "telegram.error"
+        for alias in node.names
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            for part in ast.walk(node.type):
+                if isinstance(part, ast.Name) and part.id in names:
+                    found.append((node.lineno, part.id))
+                elif isinstance(part, ast.Attribute) and ast.unparse(part).startswith(
+                    "telegram.error."
+                ):
+                    found.append((node.lineno, ast.unparse(part)))
+    return found
+
+
+def oversized(root: Path) -> list[str]:
+    """Modules of bot/ and handlers/ over MAX_LINES lines (tables excepted)."""
+    found = []
+    for top in ("bot", "handlers"):
+        for path in sorted((root / top).rglob("*.py")):
+            where = path.relative_to(root).as_posix()
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > MAX_LINES and where not in TABLES:
+                found.append(f"{where}: {lines} lines (at most {MAX_LINES}: split it by job)")
     return found
 
 
@@ -144,6 +231,63 @@ def _is_public_name(root: Path, module: str) -> bool:
 
 def test_the_layers_run_one_way() -> None:
     assert violations(ROOT) == []
+
+
+def test_no_module_outgrows_a_reading() -> None:
+    assert oversized(ROOT) == []
+
+
+def test_the_size_rule_catches_a_long_module(tmp_path: Path) -> None:
+    long = "x = 1\n" * (MAX_LINES + 1)
+    root = _tree(
+        tmp_path,
+        {"bot/delivery/engine.py": long, "bot/texts.py": long, "handlers/ok.py": "x = 1\n"},
+    )
+    assert oversized(root) == [
+        f"bot/delivery/engine.py: {MAX_LINES + 1} lines (at most 450: split it by job)"
+    ]
+
+
+def test_the_sender_keeps_its_inner_rules(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "bot/delivery/kinds/pins.py": "from bot.delivery.kinds.pushes import Pushes\n",
+            "bot/delivery/kinds/polls.py": "from bot.delivery.engine import DeliveryEngine\n",
+            "bot/delivery/runner.py": "from bot.delivery.kinds.digests import Digests\n",
+            "bot/delivery/calls.py": "from bot.delivery import engine\n",
+            "bot/delivery/store/pins.py": "from telegram import Bot\n",
+            "bot/delivery/kinds/reactions.py": (
+                "import telegram.error\n"
+                "from telegram.error import Forbidden as Blocked, RetryAfter\n"
+                "try:\n    pass\nexcept (Blocked, ValueError):\n    pass\n"
+                "try:\n    pass\nexcept telegram.error.BadRequest:\n    pass\n"
+            ),
+            "bot/delivery/telegram_errors.py": (
+                "from telegram.error import TelegramError\n"
+                "try:\n    pass\nexcept TelegramError:\n    pass\n"
+            ),
+            "bot/services/feeds.py": "def f(queue):\n    queue.run_repeating(f, 60)\n",
+            "bot/jobs.py": "def f(queue):\n    queue.run_repeating(f, 60)\n",
+            "bot/lifecycle.py": "from handlers import menus\n",
+            "handlers/search.py": "from handlers.browse import _drop_button\n",
+        },
+    )
+    found = "\n".join(violations(root))
+    for expected in (
+        "bot/delivery/kinds/pins.py imports bot.delivery.kinds.pushes",
+        "bot/delivery/kinds/polls.py imports bot.delivery.engine",
+        "bot/delivery/runner.py imports bot.delivery.kinds.digests",
+        "bot/delivery/calls.py imports bot.delivery.engine",
+        "bot/delivery/store/pins.py imports telegram",
+        "bot/delivery/kinds/reactions.py:5 catches Blocked",
+        "bot/delivery/kinds/reactions.py:9 catches telegram.error.BadRequest",
+        "bot/services/feeds.py:2 registers a job",
+        "handlers/search.py imports handlers.browse._drop_button",
+    ):
+        assert expected in found, (expected, found)
+    for fine in ("bot/delivery/telegram_errors.py", "bot/jobs.py", "bot/lifecycle.py"):
+        assert not any(line.startswith(fine) for line in found.splitlines()), (fine, found)
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:

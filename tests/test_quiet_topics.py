@@ -277,7 +277,7 @@ async def test_closed_topic_falls_back_to_general_and_admins_are_told_once(
     assert len(notices) == 2 and "Work" in notices[1].text
     assert [m.message_thread_id for m in pushes(harness, FORUM)[-2:]] == [None, None]
 
-    counts = await services(harness).delivery._store.counts()
+    counts = await services(harness).delivery.store.deliveries.counts()
     assert set(counts) == {"sent"}  # every delivery went out: none failed or pending
     async with sessions(harness)() as session:
         threads = (

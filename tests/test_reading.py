@@ -250,7 +250,7 @@ async def test_item_count_query_stays_in_sql(harness: Harness) -> None:
     await _publish(harness, 2, category="B")
     services = harness.application.bot_data["services"]
     categories = {c.name: c.item_count for c in await services.news.categories()}
-    engine = harness.application.bot_data["engine"]
+    engine = harness.application.bot_data["services"].runtime.database
     async with engine.connect() as connection:
         total = await connection.scalar(select(func.count()).select_from(Item))
     assert categories == {"A": 4, "B": 2} and total == 6
@@ -279,7 +279,7 @@ async def test_items_published_by_another_process_show_once_fanned_out(harness: 
     await _publish(harness, 1)
     chat = harness.private()
     assert "Story 0" in (await chat.reply("/latest")).text  # now cached
-    engine = harness.application.bot_data["engine"]
+    engine = harness.application.bot_data["services"].runtime.database
     other_process = NewsService(create_session_factory(engine))
     await other_process.publish(
         ItemDraft("News", "From the CLI", "https://cli.example/1", None), source="import"

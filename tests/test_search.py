@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import _alembic_config
+from bot.lifecycle import prepare_database
 from bot.services.search import SearchCursor, SearchService, parse
 from bot.services.validation import ItemDraft
 from testbed.harness import Harness
@@ -157,7 +157,7 @@ async def test_relevance_is_ranked_over_the_newest_matches(harness: Harness) -> 
     items += [(f"Bakery story {n}", "A co-op.", "en") for n in range(5)]
     await _publish(harness, items)
     services = _services(harness)
-    engine = harness.application.bot_data["engine"]
+    engine = harness.application.bot_data["services"].runtime.database
     narrow = SearchService(services.search._sessions, engine.dialect.name, window=6)
     titles = await _titles(narrow, "bakery")
     # the six newest matches, best first: the oldest two rich ones fall outside

@@ -500,7 +500,7 @@ async def test_which_budget_each_deployment_gets(tmp_path: Path) -> None:
     async def budget_of(database_url: str) -> Budget:
         settings = settings_for(database_url, "http://127.0.0.1:9/bot", delivery=LIMITS)
         application = build_application(settings)
-        await application.bot_data["engine"].dispose()
+        await application.bot_data["services"].runtime.database.dispose()
         limiter = application.bot.rate_limiter
         assert isinstance(limiter, SharedRateLimiter)
         return limiter.budget

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot.app import StartupError, running_bot
 from bot.db.engine import create_engine, is_sqlite
+from bot.lifecycle import StartupError, running_bot
 from emulator import BotApiEmulator, methods
 from emulator.errors import ApiError
 from testbed.delivery_kit import (

@@ -19,10 +19,10 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.app import prepare_database, running_bot
 from bot.cli import main
 from bot.config import ConfigError, load_settings
 from bot.db.engine import create_engine, create_session_factory
+from bot.lifecycle import prepare_database, running_bot
 from bot.services.updates import UpdateService
 from bot.web import SECRET_HEADER, WebServer
 from emulator import BotApiEmulator, methods
@@ -106,7 +106,7 @@ class Telegram:
 
 
 def server_of(application: Application) -> WebServer:
-    return application.bot_data["web_servers"][0]
+    return application.bot_data["services"].runtime.web_servers[0]
 
 
 @contextlib.asynccontextmanager
@@ -215,7 +215,7 @@ async def test_one_chat_at_a_time_other_chats_meanwhile(database_url: str) -> No
         posting = [asyncio.create_task(telegram.post(first))]
         await harness.emu.wait_for(lambda: order == [f"start {first['update_id']}"])
         posting.append(asyncio.create_task(telegram.post(second)))
-        updates: UpdateService = harness.application.bot_data["updates"]
+        updates: UpdateService = harness.application.bot_data["services"].runtime.updates
         # the second is in, waiting for the chat
         await harness.emu.wait_for(lambda: updates.in_progress(5004) == 2)
 
@@ -258,7 +258,7 @@ async def test_a_database_failure_in_a_handler_is_answered_503_and_the_resend_ha
 async def test_a_database_failure_before_handling_is_answered_503(database_url: str) -> None:
     async with webhook_bot(database_url) as (harness, telegram):
         seen = Seen(harness.application)
-        engine = harness.application.bot_data["engine"]
+        engine = harness.application.bot_data["services"].runtime.database
         async with engine.begin() as connection:  # the claim cannot be taken now
             await connection.execute(text("DROP TABLE updates_seen"))
         assert (await telegram.post(telegram.message("/start", chat_id=5007)))[0] == 503

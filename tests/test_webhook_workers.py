@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.app import prepare_database
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Delivery, Item
+from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
 from emulator import BotApiEmulator
 from emulator.shapes import bot_command_entities, user_dict

@@ -12,17 +12,14 @@ import asyncio
 import heapq
 import itertools
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.options import DeliveryOptions
+from bot.delivery.telegram_errors import Next, Verdict, answered
 
 URGENT = 0  # replies to people
 BULK = 1  # broadcasts
@@ -198,14 +195,13 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         for attempt in itertools.count():
             if chat_id is not None:
                 await self._budget.acquire(chat_id, priority)
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt >= self._max_retries:
-                    raise
-                wait = retry_after(exc)
-                self._budget.penalize(wait)
-                await asyncio.sleep(wait)
+            answer = await answered(callback(*args, **kwargs))
+            if not isinstance(answer, Verdict):
+                return answer
+            if answer.next is not Next.RETRY_AFTER or attempt >= self._max_retries:
+                answer.raise_again()
+            self._budget.penalize(answer.seconds)
+            await asyncio.sleep(answer.seconds)
         raise AssertionError("unreachable")
 
 
@@ -220,11 +216,3 @@ def _chat_key(chat_id: Any) -> int | str | None:
         return int(chat_id)
     except (TypeError, ValueError):
         return str(chat_id)
-
-
-def retry_after(exc: RetryAfter) -> float:
-    """Seconds to wait, whichever type this PTB version gives (int now, timedelta later)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

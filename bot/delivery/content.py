@@ -24,7 +24,8 @@ from telegram import (
     Message,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
+
+from bot.delivery.telegram_errors import Next, Verdict, answered
 
 CAPTION_MAX = MessageLimit.CAPTION_LENGTH  # 1,024, counted after entity parsing
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -36,29 +37,6 @@ def large_preview(url: str) -> LinkPreviewOptions:
     return LinkPreviewOptions(
         is_disabled=False, url=url, prefer_large_media=True, show_above_text=True
     )
-
-
-# what Telegram answers when the picture itself is the problem (not the chat, not the text):
-# the URL cannot be fetched or is no image, the file_id is wrong, the image is too big
-_PICTURE_ERRORS = (
-    "wrong file identifier",
-    "wrong remote file identifier",
-    "failed to get http url content",
-    "wrong type of the web page content",
-    "image_process_failed",
-    "photo_",  # PHOTO_INVALID_DIMENSIONS, PHOTO_SAVE_FILE_INVALID, PHOTO_EXT_INVALID …
-    "file is too big",
-    "webpage_",  # WEBPAGE_CURL_FAILED, WEBPAGE_MEDIA_EMPTY
-    "media_empty",
-    "there is no photo in the request",
-    "file reference",
-)
-
-
-def is_picture_error(exc: BadRequest) -> bool:
-    """Telegram refused the picture: the message can still go out as text."""
-    reason = exc.message.lower()
-    return any(marker in reason for marker in _PICTURE_ERRORS)
 
 
 class Shape(enum.Enum):
@@ -129,22 +107,33 @@ def _markup_json(label: str | None, query: str | None) -> str | None:
     return json.dumps({"inline_keyboard": [[button]]}, ensure_ascii=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An item's message as the sender read it, and the item revision it is at least as new
+    as (pushes send it, corrections edit messages into it)."""
+
+    revision: int
+    message: ItemMessage
+
+
 async def send_item_message(bot: Bot, chat_id: int, message: ItemMessage) -> Message:
     """Send one item to one chat the way the sender does (for single-item views such as a
     deep link): a photo when the item fits its caption, else text with a large preview of
     the image; a picture Telegram refuses falls back to text."""
     if message.shape is Shape.PHOTO:
-        try:
-            return await bot.send_photo(
+        sent = await answered(
+            bot.send_photo(
                 chat_id,
                 message.picture or "",
                 caption=message.caption,
                 parse_mode=ParseMode.HTML,
                 reply_markup=message.markup,
             )
-        except BadRequest as exc:
-            if not is_picture_error(exc):
-                raise
+        )
+        if not isinstance(sent, Verdict):
+            return sent
+        if sent.next is not Next.PICTURE_REFUSED:
+            sent.raise_again()
     preview = message.picture_preview if message.shape is Shape.PREVIEW else NO_PREVIEW
     return await bot.send_message(
         chat_id,

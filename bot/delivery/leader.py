@@ -70,8 +70,8 @@ class PostgresLeadership(Leadership):
                 {"key": ADVISORY_KEY},
             )
             await self._connection.commit()
-        except Exception:
-            log.warning("lost the connection holding the delivery lock", exc_info=True)
+        except Exception as exc:  # (an outage: its one traceback is the runners' to log)
+            log.warning("lost the connection holding the delivery lock: %s", exc)
             await self._drop_connection()
             return False
         return bool(held)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.delivery.content import ItemMessage
 from bot.delivery.stopping import Stopping, StopSignal
-from bot.delivery.store import DeliveryStore
+from bot.delivery.store.items import ItemRepository
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Turn:
 
 
 class Pictures:
-    def __init__(self, store: DeliveryStore, stop: StopSignal) -> None:
+    def __init__(self, store: ItemRepository, stop: StopSignal) -> None:
         self._store = store
         self._stop = stop
         self._pictures: dict[tuple[int, str], _Picture] = {}

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from telegram.error import RetryAfter
-
-from bot.delivery.budget import BULK, Budget, retry_after
+from bot.delivery.budget import BULK, Budget
 
 
 class Stopping(Exception):
@@ -36,27 +34,26 @@ class StopSignal:
     def is_set(self) -> bool:
         return self._event.is_set()
 
-    def _watching(self) -> bool:
-        return self._waiter is not None and not self._waiter.done()
-
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until `event` is set, the sender stops, or `seconds` pass. It always yields to the
         loop, so a loop whose event stays set cannot starve the others."""
-        if event.is_set() or not self._watching():
+        waiter = self._waiter
+        if event.is_set() or waiter is None or waiter.done():
             await asyncio.sleep(0)
             return
         woken = asyncio.ensure_future(event.wait())
         try:
             await asyncio.wait(
-                (woken, self._waiter), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+                (woken, waiter), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             woken.cancel()
 
     async def pause(self, seconds: float) -> None:
         """Sleep, but not past the stop."""
-        if self._watching():
-            await asyncio.wait((self._waiter,), timeout=seconds)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            await asyncio.wait((waiter,), timeout=seconds)
 
     async def unless_stopping(self, step: Awaitable[None]) -> None:
         """Await `step` (a wait for the budget); raise `Stopping` if the sender stops first."""
@@ -85,10 +82,9 @@ async def send_turn(stop: StopSignal, budget: Budget, chat_id: int) -> None:
         raise Stopping
 
 
-async def flood_wait(stop: StopSignal, budget: Budget, exc: RetryAfter) -> None:
-    """A 429: everything waits `retry_after`, then the very same request goes again; if the
-    sender stops meanwhile, the row stays pending for the next start."""
-    wait = retry_after(exc)
+async def flood_wait(stop: StopSignal, budget: Budget, wait: float) -> None:
+    """A 429: everything waits `wait` seconds (its `retry_after`), then the very same request
+    goes again; if the sender stops meanwhile, the row stays pending for the next start."""
     budget.penalize(wait)
     await stop.pause(wait)
     if stop.is_set():

@@ -71,6 +71,17 @@ class CorrectionsService:
         self._sessions = sessions
         self._news = news
         self.now = now
+        self._on_corrected: list[Callable[[int], None]] = []
+
+    def on_corrected(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(item_id)` once an edit or deletion is committed (the sender sends
+        the item as it is now, and starts correcting what it sent)."""
+        self._on_corrected.append(listener)
+
+    def _corrected(self, item_id: int) -> None:
+        self._news.invalidate()
+        for listener in self._on_corrected:
+            listener(item_id)
 
     @staticmethod
     async def _request(
@@ -191,7 +202,7 @@ class CorrectionsService:
             )
             request.total = await self._arm(session, request, item.revision)
             await announce(session, ITEMS)
-        self._news.invalidate()
+        self._corrected(item_id)
         return Edited(after, before, request.id, request.total)
 
     async def set_image(
@@ -232,7 +243,7 @@ class CorrectionsService:
             )
             request.total = await self._arm(session, request, item.revision, media=True)
             await announce(session, ITEMS)
-        self._news.invalidate()
+        self._corrected(item_id)
         return Edited(after, before, request.id, request.total)
 
     async def delete(
@@ -296,7 +307,7 @@ class CorrectionsService:
             request.too_old = (await session.execute(too_old)).scalar_one()
             request.cancelled = max(rowcount(cancelled), 0)
             await announce(session, ITEMS)
-        self._news.invalidate()
+        self._corrected(item_id)
         return Deleted(before, request.id, request.cancelled, request.total, request.too_old)
 
     @staticmethod

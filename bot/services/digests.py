@@ -188,6 +188,12 @@ class DigestService:
         self._filters = filters or FilterService(sessions)
         self._default_tz = default_tz
         self.now = now  # swapped by tests for a controllable clock
+        self._on_due: list[Callable[[], None]] = []
+
+    def on_due(self, listener: Callable[[], None]) -> None:
+        """Call `listener` once `create_due` has committed new digest rows (the sender sends
+        them at once instead of at its next poll)."""
+        self._on_due.append(listener)
 
     def _zone(self, name: str | None) -> ZoneInfo:
         return (zone_named(name) if name else None) or self._default_tz
@@ -269,6 +275,9 @@ class DigestService:
                     .values(digest_since=due)
                     .execution_options(synchronize_session=False)
                 )
+        if created:
+            for listener in self._on_due:
+                listener()
         return created
 
     async def content(self, chat_id: int, since: datetime, until: datetime) -> DigestContent:

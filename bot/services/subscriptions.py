@@ -67,13 +67,16 @@ class Change:
     following: Following
 
 
-class ChatDeliveries(Protocol):
-    """What happens to a chat's pending deliveries when it leaves or moves; the delivery
-    store does it, handed in by the composition root."""
+class ChatLifeEvents(Protocol):
+    """What happens to everything pending for a chat when it leaves, moves or comes back: the
+    sender's one owner of a chat's life does it (`bot.delivery.ChatLife`), handed in by the
+    composition root."""
 
-    async def deactivate_chat(self, chat_id: int, reason: str) -> object: ...
+    async def gone(self, chat_id: int, reason: str) -> object: ...
 
-    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> object: ...
+    async def moved(self, old_chat_id: int, new_chat_id: int) -> object: ...
+
+    def reachable(self, chat_id: int) -> None: ...
 
 
 def _scope(category_id: int | None) -> ColumnElement[bool]:
@@ -91,10 +94,10 @@ class UnknownCategory(LookupError):
 
 class SubscriptionService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], deliveries: ChatDeliveries
+        self, sessions: async_sessionmaker[AsyncSession], chat_life: ChatLifeEvents
     ) -> None:
         self._sessions = sessions
-        self._deliveries = deliveries
+        self._chat_life = chat_life
 
     async def following(self, chat_id: int) -> Following:
         async with self._sessions() as session:
@@ -164,7 +167,9 @@ class SubscriptionService:
                 )
                 await self._reachable(session, chat_id)
                 await session.flush()
-                return Change(True, await self._following(session, chat_id))
+                following = await self._following(session, chat_id)
+            self._chat_life.reachable(chat_id)
+            return Change(True, following)
         except IntegrityError:  # the same tap twice at once: the other one won
             return Change(False, await self.following(chat_id))
 
@@ -263,14 +268,15 @@ class SubscriptionService:
     async def set_chat_active(self, chat_id: int, active: bool, reason: str = "") -> None:
         """From `my_chat_member`: blocked/kicked → inactive (pending deliveries cancelled)."""
         if not active:
-            await self._deliveries.deactivate_chat(chat_id, reason or "bot removed from chat")
+            await self._chat_life.gone(chat_id, reason or "bot removed from chat")
             return
         async with self._sessions.begin() as session:
             await self._reachable(session, chat_id)
+        self._chat_life.reachable(chat_id)
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: subscriptions and pending deliveries follow it."""
-        await self._deliveries.migrate_chat(old_chat_id, new_chat_id)
+        await self._chat_life.moved(old_chat_id, new_chat_id)
 
     async def subscriber_count(self, category_id: int | None = None) -> int:
         """Active chats that would receive an item of `category_id`."""

@@ -1,29 +1,34 @@
 """Every JobQueue job, registered in one place: `register_jobs`.
 
-===============  ===================================  =========================================
-job              interval                             why
-===============  ===================================  =========================================
-scheduled-items  SCHEDULE_POLL_SECONDS (30 s)         publish scheduled items whose time came
-feeds            FEED_INTERVAL_SECONDS, at most 60 s  fetch the feeds that are due (each feed
-                                                      keeps its own next poll time)
-reports          SCHEDULE_POLL_SECONDS (30 s)         tell the publishing admin how a finished
-                                                      broadcast went, and of a picture
-                                                      Telegram refused
-delivery-poll    DELIVERY_POLL_SECONDS (5 s)          wake the sender for items that other
-                                                      processes (the CLI) queued
-digests          SCHEDULE_POLL_SECONDS (30 s)         make the digest rows whose period came
-                                                      (in each chat's time zone), then wake
-                                                      the digest sender
-===============  ===================================  =========================================
+==================  ===================================  ======================================
+job                 interval                             why
+==================  ===================================  ======================================
+scheduled-items     SCHEDULE_POLL_SECONDS (30 s)         publish scheduled items whose time
+                                                         came
+feeds               FEED_INTERVAL_SECONDS, at most 60 s  fetch the feeds that are due (each
+                                                         feed keeps its own next poll time)
+reports             SCHEDULE_POLL_SECONDS (30 s)         tell the publishing admin how a
+                                                         finished broadcast went, and of a
+                                                         picture Telegram refused
+digests             SCHEDULE_POLL_SECONDS (30 s)         make the digest rows whose period
+                                                         came (in each chat's time zone); the
+                                                         sender is told of them
+delivery-poll       DELIVERY_POLL_SECONDS (5 s)          wake the sender for work that other
+                                                         processes (the CLI) queued
+updates-seen-purge  every hour                           forget webhook updates seen over a
+                                                         day ago
+searches-purge      every hour                           forget searches over a day old (their
+                                                         More buttons answer "expired")
+==================  ===================================  ======================================
 
-All of them must run once however many replicas run, so they run only in the process that
-holds the sender lock (the delivery engine's leader; on SQLite the one process). In a standby
+The first five must run once however many replicas run, so they run only in the process that
+holds the sender lock (the delivery engine's leader; on SQLite the one process); in a standby
 each tick returns at once. When a process becomes the leader (at start, or when the old
-leader died) it runs the first three at once instead of waiting an interval, so nothing due
-waits for a full tick; the sender itself starts claiming the moment it takes the lock.
+leader died) it runs the first four at once instead of waiting an interval, so nothing due
+waits for a full tick; the sender itself starts claiming the moment it takes the lock. The
+purges are a DELETE by age: any process may run them.
 
-The jobs are thin: a service in `bot/` does the work, this module only renders what admins
-are told.
+The jobs are thin: a service in `bot/` does the work, `bot.notices` words what people are told.
 """
 
 from __future__ import annotations
@@ -32,22 +37,19 @@ import contextlib
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import tzinfo
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
 
+from telegram import Bot
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
 from bot import i18n, texts
 from bot.context import BotContext, Services
 from bot.i18n import _
-from bot.render import item_card
-from bot.services.scheduling import DueOutcome
-from bot.services.validation import Problem
-from handlers.corrections import correction_report
-from handlers.feeds import notify_admins
-from handlers.stats import report_text
-from handlers.ui import problem_text
+from bot.notices import correction_report, feed_event_text, report_text, scheduled_text
+from bot.services.feeds import PollReport
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,13 @@ FEEDS_JOB = "feeds"
 REPORTS_JOB = "reports"
 DELIVERY_JOB = "delivery-poll"
 DIGESTS_JOB = "digests"
+UPDATES_PURGE_JOB = "updates-seen-purge"
+SEARCHES_PURGE_JOB = "searches-purge"
+PURGE_EVERY = timedelta(hours=1)
 CATCH_UP = ":catch-up"
 FEED_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
 
-Job = Callable[[BotContext], Awaitable[None]]
+Job = Callable[[BotContext], Coroutine[Any, Any, None]]
 
 
 def leader_only(job: Job) -> Job:
@@ -67,8 +72,7 @@ def leader_only(job: Job) -> Job:
 
     @functools.wraps(job)
     async def run(context: BotContext) -> None:
-        delivery = context.services.delivery
-        if delivery is None or not delivery.is_leader:
+        if not context.services.delivery.is_leader:
             log.debug("standing by: %s skipped (another process leads)", job.__name__)
             return
         await job(context)
@@ -88,22 +92,8 @@ async def publish_scheduled(context: BotContext) -> None:
         with contextlib.suppress(TelegramError):
             chat_id = outcome.scheduled.chat_id
             with i18n.speaking(await context.services.chats.language_of(chat_id)):
-                text = _due_text(outcome, context.services.settings.tz)
+                text = scheduled_text(outcome, context.services.settings.tz)
             await context.bot.send_message(chat_id, text)
-
-
-def _due_text(outcome: DueOutcome, tz: tzinfo) -> str:
-    if outcome.item is not None:
-        published = _(texts.SCHEDULED_PUBLISHED, id=outcome.item.id)
-        return published + "\n\n" + item_card(outcome.item, tz)
-    failure = outcome.problem
-    if failure.problem is Problem.DUPLICATE_URL:
-        problem = _(texts.PROBLEM_DUPLICATE, id=failure.details["existing"].id)
-    else:
-        problem = problem_text(failure)
-    return _(
-        texts.SCHEDULED_FAILED, title=html.escape(outcome.scheduled.draft.title), problem=problem
-    )
 
 
 @leader_only
@@ -113,6 +103,21 @@ async def poll_feeds(context: BotContext) -> None:
     if report.polled:
         log.info("polled %d feed(s), %d new item(s)", report.polled, report.imported)
     await notify_admins(context.bot, context.services, report)
+
+
+async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
+    """Owners and the admins they added: whoever may fix a feed hears that it broke, and
+    that it works again."""
+    admin_ids = services.settings.admin_ids | await services.admin_roster.added_ids()
+    languages = await services.chats.languages_of(admin_ids)
+    for event in report.events:
+        for admin_id, language in languages.items():
+            with i18n.speaking(language):
+                text = feed_event_text(services.feeds, event)
+            try:
+                await bot.send_message(admin_id, text)
+            except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
+                log.info("could not tell admin %s about feed %s: %s", admin_id, event.feed.id, exc)
 
 
 @leader_only
@@ -156,13 +161,23 @@ async def poll_delivery(context: BotContext) -> None:
 async def make_digests(context: BotContext) -> None:
     """Each chat whose digest period came (also while no process led) gets its row; the
     digest sender sends them."""
-    services = context.services
-    if services.digests is None or services.digest_sender is None:
-        return
-    created = await services.digests.create_due()
+    created = await context.services.digests.create_due()  # (the sender is told of them)
     if created:
         log.info("%d digest(s) due", created)
-    services.digest_sender.wake()
+
+
+async def purge_seen_updates(context: BotContext) -> None:
+    """Webhook updates seen over a day ago are forgotten: Telegram resends for less long."""
+    purged = await context.services.runtime.updates.purge()
+    if purged:
+        log.debug("forgot %d webhook update(s) seen over a day ago", purged)
+
+
+async def purge_searches(context: BotContext) -> None:
+    """Searches over a day old are forgotten: their More buttons answer "expired"."""
+    purged = await context.services.search.purge()
+    if purged:
+        log.debug("forgot %d search(es) made over a day ago", purged)
 
 
 # what a new leader runs at once; the sender needs no catch-up, it claims on taking the lock
@@ -191,10 +206,12 @@ def register_jobs(application: Application) -> None:
     }
     for name, job in (*_CATCH_UP, (DELIVERY_JOB, poll_delivery)):
         queue.run_repeating(job, interval=every[name], first=every[name], name=name)
+    # any process may purge (a DELETE by age), leader or not
+    purges = ((UPDATES_PURGE_JOB, purge_seen_updates), (SEARCHES_PURGE_JOB, purge_searches))
+    for name, job in purges:
+        queue.run_repeating(job, interval=PURGE_EVERY, first=PURGE_EVERY, name=name)
 
     delivery = services.delivery
-    if delivery is None:
-        return
     delivery.on_became_leader(functools.partial(_catch_up, queue))
     if delivery.is_leader:  # it took the lock before the jobs were registered
         _catch_up(queue)
