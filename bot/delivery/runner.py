@@ -165,6 +165,7 @@ class Runner(Generic[U, R]):
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
         self._recorded = asyncio.Event()
+        self._outcome_waiting = asyncio.Event()  # the flush loop's wake-up
         self.claimed = 0  # units claimed so far
         # claim passes begun, and the last one that found nothing due and nothing in hand
         self._passes = 0
@@ -274,6 +275,7 @@ class Runner(Generic[U, R]):
                 internal = Refused(Verdict(Next.TRANSIENT, f"internal: {exc!r}"), 0)
                 outcome = self._settle(unit, internal)
             self._outcomes.append((kind.key(unit), outcome))
+            self._outcome_waiting.set()
 
     def _settle(self, unit: U, refused: Refused) -> R:
         fate = fate_of(refused, self.kind.attempts(unit), self._options)
@@ -298,9 +300,11 @@ class Runner(Generic[U, R]):
     async def _flush_loop(self) -> None:
         # the stop writes what the workers record after this loop has ended
         while not self._stop.is_set():
-            await self._stop.pause(FLUSH_EVERY)
-            if not self._outcomes:
+            if not self._outcomes:  # idle: no timer ticking until a worker has an outcome
+                self._outcome_waiting.clear()
+                await self._stop.wait(self._outcome_waiting, self._poll_seconds)
                 continue
+            await self._stop.pause(FLUSH_EVERY)  # a moment for the batch to grow
             try:
                 await self.write_outcomes()
             except Exception as exc:
