@@ -156,7 +156,7 @@ class Runner(Generic[U, R]):
         # many wait, so requests in flight + unrecorded < 3 × concurrency
         self.max_unrecorded = 2 * options.concurrency
         self.calls = TelegramCalls(
-            stop=stop, budget=budget, chats=chats, before_send=self._room, stats=kind.stats
+            stop=stop, budget=budget, chats=chats, backlog=self, stats=kind.stats
         )
         # (when claimed, unit); None: a worker's wake-up call
         self._queue: asyncio.Queue[tuple[float, U] | None] = asyncio.Queue()
@@ -190,7 +190,7 @@ class Runner(Generic[U, R]):
 
     async def settled(self) -> None:
         """Until a claim pass begun after this call found nothing due and nothing in hand:
-        everything due now has been carried out and recorded (tests, the sandbox)."""
+        everything due now has been carried out and recorded (what tests wait for)."""
         begun = self._passes
         self.wake()
         while self._idle_pass <= begun and not self._stop.is_set():
@@ -289,9 +289,12 @@ class Runner(Generic[U, R]):
             stats.cancelled += 1
         return self.kind.settle(unit, fate)
 
-    async def _room(self) -> None:
-        """Back-pressure: no send starts while too many outcomes wait to be written."""
-        while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
+    def full(self) -> bool:
+        """Back-pressure: too many outcomes wait to be written for a send to start."""
+        return len(self._outcomes) >= self.max_unrecorded
+
+    async def room(self) -> None:
+        while self.full() and not self._stop.is_set():
             self._recorded.clear()
             await self._stop.wait(self._recorded, 0.5)
 
