@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from bot.delivery.budget import Budget
 from bot.delivery.chat_life import ChatLife
@@ -42,6 +42,14 @@ class Answer(Generic[T]):
     chat_id: int  # where it went: the chat's new id after a move
 
 
+class Backlog(Protocol):
+    """Outcomes not yet written: no send starts while there are too many."""
+
+    def full(self) -> bool: ...
+
+    async def room(self) -> None: ...
+
+
 class TelegramCalls:
     def __init__(
         self,
@@ -49,13 +57,13 @@ class TelegramCalls:
         stop: StopSignal,
         budget: Budget,
         chats: ChatLife,
-        before_send: Callable[[], Awaitable[None]],
+        backlog: Backlog,
         stats: CallStats,
     ) -> None:
         self._stop = stop
         self._budget = budget
         self._chats = chats
-        self._before_send = before_send  # the runner's back-pressure
+        self._backlog = backlog  # the runner's back-pressure
         self.stats = stats
 
     async def call(
@@ -72,7 +80,8 @@ class TelegramCalls:
         while True:
             if self._chats.is_gone(chat_id):
                 raise Refused(Verdict(Next.CHAT_GONE, GONE_HERE), chat_id, called=False)
-            await self._before_send()
+            if self._backlog.full():  # (rarely: the database is slow to record)
+                await self._backlog.room()
             await send_turn(self._stop, self._budget, chat_id)
             found = await answered(request(chat_id))
             if not isinstance(found, Verdict):

@@ -36,6 +36,8 @@ class ChatLife:
 
     def current(self, chat_id: int) -> int:
         """Where a chat is now, as far as this process has seen it move."""
+        if chat_id not in self._moved:  # (nearly always)
+            return chat_id
         seen = {chat_id}
         while chat_id in self._moved and self._moved[chat_id] not in seen:
             chat_id = self._moved[chat_id]

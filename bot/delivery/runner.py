@@ -156,7 +156,7 @@ class Runner(Generic[U, R]):
         # many wait, so requests in flight + unrecorded < 3 × concurrency
         self.max_unrecorded = 2 * options.concurrency
         self.calls = TelegramCalls(
-            stop=stop, budget=budget, chats=chats, before_send=self._room, stats=kind.stats
+            stop=stop, budget=budget, chats=chats, backlog=self, stats=kind.stats
         )
         # (when claimed, unit); None: a worker's wake-up call
         self._queue: asyncio.Queue[tuple[float, U] | None] = asyncio.Queue()
@@ -165,6 +165,7 @@ class Runner(Generic[U, R]):
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
         self._recorded = asyncio.Event()
+        self._outcome_waiting = asyncio.Event()  # the flush loop's wake-up
         self.claimed = 0  # units claimed so far
         # claim passes begun, and the last one that found nothing due and nothing in hand
         self._passes = 0
@@ -189,7 +190,7 @@ class Runner(Generic[U, R]):
 
     async def settled(self) -> None:
         """Until a claim pass begun after this call found nothing due and nothing in hand:
-        everything due now has been carried out and recorded (tests, the sandbox)."""
+        everything due now has been carried out and recorded (what tests wait for)."""
         begun = self._passes
         self.wake()
         while self._idle_pass <= begun and not self._stop.is_set():
@@ -274,6 +275,7 @@ class Runner(Generic[U, R]):
                 internal = Refused(Verdict(Next.TRANSIENT, f"internal: {exc!r}"), 0)
                 outcome = self._settle(unit, internal)
             self._outcomes.append((kind.key(unit), outcome))
+            self._outcome_waiting.set()
 
     def _settle(self, unit: U, refused: Refused) -> R:
         fate = fate_of(refused, self.kind.attempts(unit), self._options)
@@ -287,9 +289,12 @@ class Runner(Generic[U, R]):
             stats.cancelled += 1
         return self.kind.settle(unit, fate)
 
-    async def _room(self) -> None:
-        """Back-pressure: no send starts while too many outcomes wait to be written."""
-        while len(self._outcomes) >= self.max_unrecorded and not self._stop.is_set():
+    def full(self) -> bool:
+        """Back-pressure: too many outcomes wait to be written for a send to start."""
+        return len(self._outcomes) >= self.max_unrecorded
+
+    async def room(self) -> None:
+        while self.full() and not self._stop.is_set():
             self._recorded.clear()
             await self._stop.wait(self._recorded, 0.5)
 
@@ -298,9 +303,11 @@ class Runner(Generic[U, R]):
     async def _flush_loop(self) -> None:
         # the stop writes what the workers record after this loop has ended
         while not self._stop.is_set():
-            await self._stop.pause(FLUSH_EVERY)
-            if not self._outcomes:
+            if not self._outcomes:  # idle: no timer ticking until a worker has an outcome
+                self._outcome_waiting.clear()
+                await self._stop.wait(self._outcome_waiting, self._poll_seconds)
                 continue
+            await self._stop.pause(FLUSH_EVERY)  # a moment for the batch to grow
             try:
                 await self.write_outcomes()
             except Exception as exc:

@@ -20,7 +20,7 @@ from bot.db.results import rowcount as counted
 
 
 def claiming(
-    key: Sequence[Any],
+    order: Sequence[Any],
     pending: ColumnElement[bool],
     *,
     owner: str,
@@ -30,9 +30,12 @@ def claiming(
     also: dict[str, Any] | None = None,
 ) -> Update:
     """UPDATE … RETURNING that leases up to `limit` due rows (pending, not leased, not backing
-    off) to `owner`, in the order of `key`, the table's primary key. Rows another process holds
-    are skipped, never waited for (SKIP LOCKED on PostgreSQL). `also`: more values to set."""
-    model = key[0].class_
+    off) to `owner`, taken in `order` (the columns of the table's pending index). Rows another
+    process holds are skipped, never waited for (SKIP LOCKED on PostgreSQL). `also`: more
+    values to set. The rows are matched on the primary key's columns in the key's own order,
+    so that PostgreSQL looks each one up in the primary key's index."""
+    model = order[0].class_
+    key = [getattr(model, column.key) for column in model.__table__.primary_key.columns]
     now = utcnow()
     due = (
         select(*key)
@@ -41,7 +44,7 @@ def claiming(
             or_(model.lease_until.is_(None), model.lease_until < now),
             or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now),
         )
-        .order_by(*key)
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
