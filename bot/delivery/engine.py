@@ -230,10 +230,6 @@ class DeliveryEngine:
         self.pictures.forget(item_id)
         self.corrections_runner.wake()
 
-    def chat_reachable(self, chat_id: int) -> None:
-        """The chat let the bot back in (unblocked, re-added)."""
-        self.chats.reachable(chat_id)
-
     def on_became_leader(self, callback: Callable[[], None]) -> None:
         """Call `callback` each time this process takes the sender lock (at start, or when the
         old leader died), so the jobs that must run once catch up at once instead of waiting a
