@@ -587,9 +587,14 @@ async def bench_ceiling(args: argparse.Namespace) -> None:
 # -- a million subscribers on PostgreSQL ----------------------------------------------------
 
 
+def require_postgres(url: str | None, mode: str) -> str:
+    if not url or "postgres" not in url:
+        raise SystemExit(f"{mode} needs --database-url postgresql://...")
+    return url
+
+
 async def bench_fanout(args: argparse.Namespace) -> None:
-    if not args.database_url or "postgres" not in args.database_url:
-        raise SystemExit("fanout needs --database-url postgresql://...")
+    require_postgres(args.database_url, "fanout")
     n = args.subscribers
     async with emulator(limits=False) as emu, database(args.database_url) as url:
         await prepare_database(settings_for(url, emu.base_url))

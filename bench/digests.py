@@ -2,6 +2,7 @@
 
     python -m bench.digests rows [--chats 100000] [--items 20] [--database-url URL]
     python -m bench.digests send [--chats 3000] [--items 20] [--database-url URL]
+    python -m bench.digests memory [--chats 100000] [--items 20] [--database-url URL]
 
 rows   `--chats` chats in daily digest mode (in four time zones, the TIMEZONE default among
        them), each following everything, `--items` items published since their last digest:
@@ -13,8 +14,15 @@ send   The bot runs against the emulator with Telegram's limits on (30 messages/
        429s received (goal: none), and that every digest lists the `--items` items. The rate
        does not depend on the number of chats once past a few seconds, so this part runs on a
        subset (3,000 chats: 100 s of sending, not an hour for 100,000).
+memory The bot as a process of its own (`python -m bot run`, limits off) on an emulator in
+       this process, `--chats` chats (100,000 by default) whose digests fall due once the bot
+       has started: the bot's RSS after start-up, its highest sample while the job makes and
+       sends every digest, after the run, and its peak (VmHWM) (goal: < 150 MB). With
+       COOPBOT_TRACEMALLOC=/some/prefix the bot runs under tracemalloc (`bench.memtrace`) and
+       the top allocation sources after start-up and after the run are printed.
 
-The emulator runs in a process of its own (bench.emulator_process), as in bench.delivery.
+In `rows` and `send` the emulator runs in a process of its own (bench.emulator_process), as in
+bench.delivery; in `memory` the bot does.
 """
 
 from __future__ import annotations
@@ -145,6 +153,16 @@ async def bench_send(args: argparse.Namespace) -> None:
     )
 
 
+async def bench_memory(args: argparse.Namespace) -> None:
+    from bench.digest_memory import run_memory
+
+    async with database(args.database_url) as url:
+        now = datetime.now(UTC)
+        digests = await seed(url, "http://127.0.0.1:9/bot", args.chats, args.items, now)
+        await digests._sessions.kw["bind"].dispose()
+        await run_memory(url, args.chats, args.items, now - timedelta(days=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.digests")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,8 +174,13 @@ def main() -> None:
     send.add_argument("--chats", type=int, default=3_000)
     send.add_argument("--items", type=int, default=20)
     send.add_argument("--database-url")
+    memory = sub.add_parser("memory")
+    memory.add_argument("--chats", type=int, default=100_000)
+    memory.add_argument("--items", type=int, default=20)
+    memory.add_argument("--database-url")
     args = parser.parse_args()
-    asyncio.run(bench_rows(args) if args.command == "rows" else bench_send(args))
+    run = {"rows": bench_rows, "send": bench_send, "memory": bench_memory}[args.command]
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ With a million items in 30 categories in SQLite, each request's time runs from t
 leaving the emulator (handed out in a getUpdates response) to the reply reaching it
 (sendMessage received). The same is measured, in the same run and on the same emulator, for
 a bare python-telegram-bot echo bot; the difference is the time the bot adds. Both bots run
-as separate processes; the bot's peak RSS is read from /proc.
+as separate processes; the bot's RSS (after start-up, after the run, and its peak) is read
+from /proc. With COOPBOT_TRACEMALLOC=/some/prefix the bot runs under tracemalloc
+(`bench.memtrace`) and the top allocation sources after start-up and after the run are printed.
 
 Requests are spaced (`--gap`, 50 ms by default): the bot keeps all its sends within
 Telegram's 30 messages/s, so back-to-back requests would measure that budget, not the bot.
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import sqlite3
 import statistics
 import sys
@@ -26,6 +29,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import memtrace
 from bot.config import Settings
 from bot.lifecycle import prepare_database
 from emulator import BotApiEmulator
@@ -77,12 +81,17 @@ def fill_database(path: Path, items: int, categories: int) -> None:
     db.close()
 
 
-async def loaded_database(items: int, categories: int, prefix: str) -> str:
-    """The URL of a fresh SQLite database at the head migration holding `items` items."""
-    workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    db_path = workdir / "bench.db"
-    t0 = time.perf_counter()
+async def loaded_database(
+    items: int, categories: int, prefix: str, keep: Path | None = None
+) -> str:
+    """The URL of a fresh SQLite database at the head migration holding `items` items (or of
+    `keep`, made so by an earlier run with the same figures, to spare the loading)."""
+    db_path = keep or Path(tempfile.mkdtemp(prefix=prefix)) / "bench.db"
     url = f"sqlite+aiosqlite:///{db_path}"
+    if keep is not None and keep.exists():  # noqa: ASYNC240 (before anything runs)
+        print(f"reusing {keep} (made by an earlier run: check it holds {items:,} items)")
+        return url
+    t0 = time.perf_counter()
     await prepare_database(Settings(database_url=url))
     fill_database(db_path, items, categories)
     print(f"loaded {items:,} items in {categories} categories in {time.perf_counter() - t0:.1f} s")
@@ -97,14 +106,6 @@ async def _start(module: list[str], env: dict[str, str]) -> asyncio.subprocess.P
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-
-
-def _rss_mb(pid: int) -> tuple[float, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -129,6 +130,14 @@ async def _measure(emu: BotApiEmulator, requests: int, send, gap: float) -> list
     return samples
 
 
+async def _snapshot(process: asyncio.subprocess.Process) -> None:
+    """With COOPBOT_TRACEMALLOC set, the bot writes a tracemalloc snapshot (bench.memtrace)."""
+    if os.environ.get(memtrace.ENV):
+        process.send_signal(signal.SIGUSR1)
+        while b"memtrace: wrote" not in await asyncio.wait_for(process.stderr.readline(), 120):
+            pass
+
+
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -140,7 +149,7 @@ async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) 
             lambda: (
                 process.returncode is not None or any(c.method == "getUpdates" for c in emu.calls)
             ),
-            60,
+            300 if os.environ.get(memtrace.ENV) else 60,
         )
     finally:
         if process.returncode is not None:
@@ -148,8 +157,8 @@ async def _wait_ready(emu: BotApiEmulator, process: asyncio.subprocess.Process) 
             raise SystemExit(f"the bot under test exited ({process.returncode}):\n{errors}")
 
 
-async def run(items: int, categories: int, requests: int, gap: float) -> None:
-    url = await loaded_database(items, categories, "coopbot-bench-")
+async def run(items: int, categories: int, requests: int, gap: float, keep: Path | None) -> None:
+    url = await loaded_database(items, categories, "coopbot-bench-", keep)
 
     results: dict[str, list[float]] = {}
     async with BotApiEmulator(token=TOKEN, bot_username="BenchBot") as emu:
@@ -177,14 +186,17 @@ async def run(items: int, categories: int, requests: int, gap: float) -> None:
 
         emu.calls.clear()
         bot = await _start(
-            ["-m", "bot", "run"],
+            memtrace.command("bot", "run"),
             {**env, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "ADMIN_IDS": ""},
         )
         await _wait_ready(emu, bot)
         await _measure(emu, 30, text("/latest"), gap)
+        started_rss, _ = memtrace.rss_mb(bot.pid)
+        await _snapshot(bot)
         results["coop bot: /latest"] = await _measure(emu, requests, text("/latest"), gap)
         results["coop bot: category tap"] = await _measure(emu, requests, tap, gap)
-        rss, peak = _rss_mb(bot.pid)
+        rss, peak = memtrace.rss_mb(bot.pid)
+        await _snapshot(bot)
         await _stop(bot)
 
     print(
@@ -207,7 +219,13 @@ async def run(items: int, categories: int, requests: int, gap: float) -> None:
             added = _pct(results[ours], q) - _pct(results[base], q)
             ratio = _pct(results[ours], q) / _pct(results[base], q)
             print(f"  {label:14} p{int(q * 100):<3} +{added:6.2f} ms  ({ratio:.2f}× the echo bot)")
-    print(f"\nbot RSS after the run: {rss:.0f} MB, peak {peak:.0f} MB (goal: < 150 MB)")
+    print(
+        f"\nbot RSS after start-up and 30 requests: {started_rss:.0f} MB; after the run:"
+        f" {rss:.0f} MB, peak {peak:.0f} MB (goal: < 100 MB)"
+    )
+    if prefix := os.environ.get(memtrace.ENV):
+        print("(tracemalloc was on: these figures include its cost)")
+        memtrace.report(f"{prefix}.1.snapshot", f"{prefix}.2.snapshot")
 
 
 def main() -> None:
@@ -221,8 +239,13 @@ def main() -> None:
         default=0.05,
         help="seconds between requests (default 0.05: 20/s, inside the 30/s the bot keeps to)",
     )
+    parser.add_argument(
+        "--keep-database",
+        type=Path,
+        help="an SQLite file to load once and reuse in later runs (default: a fresh one)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.items, args.categories, args.requests, args.gap))
+    asyncio.run(run(args.items, args.categories, args.requests, args.gap, args.keep_database))
 
 
 if __name__ == "__main__":

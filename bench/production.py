@@ -3,6 +3,7 @@
 
     python -m bench.production [--seconds 20] [--rounds 2]
                                [--database-url postgresql://postgres@127.0.0.1:5432/test]
+                               [--cases polling,webhook,…] [--baseline DIR] [--profile DIR]
 
 Every case runs real `python -m bot run` processes on a fresh scratch PostgreSQL database,
 against the Bot API emulator (in this process, its flood limits off; the bot's own sending
@@ -20,7 +21,14 @@ answer; for a webhook, its POST starting) to the reply reaching the emulator.
 - webhook, 2 processes, the emulator spreading its POSTs over both in turn.
 
 The four run `--rounds` times in turn and the table shows each figure's median. The bots' CPU
-time per reply is shown beside: on a shared machine it moves far less than throughput does.
+time per reply is shown beside: on a shared machine it moves far less than throughput does,
+and so is how busy each part kept the machine's cores (the bots, this process with the
+emulator, PostgreSQL's processes), which says what a case ran out of.
+
+`--baseline DIR` (a worktree of another commit: `git worktree add DIR COMMIT`) runs that
+tree's polling and webhook cases too, in the same rounds, for before/after figures.
+`--profile DIR` samples every bot with py-spy in the last round (`--nonblocking`, 250 Hz)
+and prints each case's top functions in milliseconds per reply (`bench/stacks.py`).
 
 Failover: two webhook processes, 2,000 subscribers, the bot's sending budget ON (30
 messages a second, as in production); an item is published, and after `--kill-after`
@@ -45,6 +53,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.stacks import cpu_seconds, load, postgres_cpu, sample_stacks, table
 from bot.db.engine import create_engine, create_session_factory
 from bot.lifecycle import prepare_database
 from bot.services.news import NewsService
@@ -54,7 +63,7 @@ from testbed.databases import scratch_postgres
 from testbed.delivery_kit import add_subscribers
 from testbed.harness import BOT_USERNAME, TOKEN
 from testbed.harness import test_settings as settings_for
-from testbed.processes import kill, spawn_bot, stop
+from testbed.processes import ROOT, kill, spawn_bot, stop
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 USERS = 2_000
@@ -64,6 +73,7 @@ SUBSCRIBERS = range(9_000_000, 9_002_000)
 HOOK_URL = "https://bot.example.org:8443/tg/hook"
 SECRET = "bench-secret"
 START_TIMEOUT = 60.0
+PROFILE_TOP = 25
 
 
 def free_port() -> int:
@@ -72,12 +82,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+def slug(name: str) -> str:
+    return re.sub("[^a-z0-9]+", "-", name)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -97,6 +103,8 @@ class Result:
     scrapes: list[float] = field(default_factory=list)  # seconds per /metrics GET
     scrape_cpu_ms: float = 0.0  # the bot's CPU time per /metrics GET, measured idle
     note: str = ""
+    # share of the machine's cores each part kept busy over the measured time
+    busy: dict[str, float] = field(default_factory=dict)
 
 
 async def seed_items(url: str, api_url: str, count: int = 30) -> None:
@@ -173,6 +181,8 @@ async def throughput(
     seconds: float,
     window: int,
     workdir: Path,
+    profile: Path | None = None,
+    tree: Path | None = None,
 ) -> Result:
     result = Result(name)
     users = list(range(FIRST_USER, FIRST_USER + USERS))
@@ -198,8 +208,8 @@ async def throughput(
                         "WEBHOOK_SECRET": SECRET,
                         "WEBHOOK_LISTEN": f"127.0.0.1:{hook_ports[n]}",
                     }
-                logs.append(workdir / f"{re.sub('[^a-z0-9]+', '-', name)}-{n}.log")
-                bots.append(await spawn_bot(url, emu, logs[-1], **env))
+                logs.append(workdir / f"{slug(name)}-{n}.log")
+                bots.append(await spawn_bot(url, emu, logs[-1], tree=tree or ROOT, **env))
             await wait_ready(metrics_ports, bots, logs)
             await ask_all(emu, WARM_USERS)
             if scrape:
@@ -214,7 +224,16 @@ async def throughput(
             requested = 0
             loop = asyncio.get_running_loop()
             result.load = os.getloadavg()[0]
+            samplers = (
+                [
+                    await sample_stacks(b.pid, seconds, profile / f"{slug(name)}-{n}.txt")
+                    for n, b in enumerate(bots)
+                ]
+                if profile is not None
+                else []
+            )
             cpu_before = cpu_seconds([b.pid for b in bots])
+            parts_before = (time.process_time(), postgres_cpu())
             started = time.monotonic()
             deadline = loop.time() + seconds
             turn = 0
@@ -234,6 +253,14 @@ async def throughput(
                     )
             ended = time.monotonic()
             cpu = cpu_seconds([b.pid for b in bots]) - cpu_before
+            cores = (ended - started) * (os.cpu_count() or 1)
+            result.busy = {
+                "bots": cpu / cores,
+                "emulator and driver": (time.process_time() - parts_before[0]) / cores,
+                "PostgreSQL": sum(postgres_cpu(since=parts_before[1]).values()) / cores,
+            }
+            for sampler in samplers:
+                await sampler.wait()
             if scraping is not None:
                 scraping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -266,10 +293,15 @@ async def throughput(
         if scrape:
             median = statistics.median(result.scrapes) * 1000
             result.note += f"; {len(result.scrapes)} scrapes, median {median:.1f} ms each"
+    if profile is not None:
+        stacks = load(*(profile / f"{slug(name)}-{n}.txt" for n in range(processes)))
+        ms_per_sample = result.cpu_ms / stacks.samples if stacks.samples else 0.0
+        print("\n".join(table(stacks, PROFILE_TOP, ms_per_sample, f"{name}, ms per reply")))
     print(
         f"{name:32} {result.per_second:7.1f}/s  p50 {result.p50_ms:7.1f} ms"
         f"  p99 {result.p99_ms:7.1f} ms  bot CPU {result.cpu_ms:5.2f} ms/reply"
-        f"  load {result.load:.1f}  {result.note}",
+        f"  load {result.load:.1f}  {result.note}"
+        f"  cores busy: {', '.join(f'{k} {v:.0%}' for k, v in result.busy.items())}",
         flush=True,
     )
     return result
@@ -336,7 +368,17 @@ async def failover(server: str, kill_after: int, workdir: Path) -> tuple[float, 
     return seconds, at_kill, len(SUBSCRIBERS)
 
 
+CASE_KEYS = {
+    "polling, 1 process, baseline": "polling-baseline",
+    "webhook, 1 process, baseline": "webhook-baseline",
+    "polling, 1 process": "polling",
+    "webhook, 1 process": "webhook",
+    "webhook, 1 process, /metrics 1/s": "scraped",
+    "webhook, 2 processes": "two",
+}
 CASES = (
+    ("polling, 1 process, baseline", {"processes": 1, "webhook": False, "scrape": False}),
+    ("webhook, 1 process, baseline", {"processes": 1, "webhook": True, "scrape": False}),
     ("polling, 1 process", {"processes": 1, "webhook": False, "scrape": False}),
     ("webhook, 1 process", {"processes": 1, "webhook": True, "scrape": False}),
     ("webhook, 1 process, /metrics 1/s", {"processes": 1, "webhook": True, "scrape": True}),
@@ -355,57 +397,98 @@ def median_of(runs: list[Result]) -> Result:
         replies=sum(r.replies for r in runs),
         cpu_ms=statistics.median(r.cpu_ms for r in runs),
         load=statistics.fmean(r.load for r in runs),
+        busy={k: statistics.median(r.busy.get(k, 0.0) for r in runs) for k in runs[0].busy},
     )
 
 
-async def run(
-    server: str, seconds: float, window: int, kill_after: int, rounds: int, workdir: Path
-) -> None:
-    common = {"seconds": seconds, "window": window, "workdir": workdir}
-    runs: dict[str, list[Result]] = {name: [] for name, _ in CASES}
-    for number in range(1, rounds + 1):
-        print(f"round {number} of {rounds}", flush=True)
-        for name, case in CASES:
-            runs[name].append(await throughput(server, name, **case, **common))
-    polling, hook, scraped, two = (median_of(runs[name]) for name, _ in CASES)
-    takeover, at_kill, total = await failover(server, kill_after, workdir)
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    common = {"seconds": args.seconds, "window": args.window, "workdir": workdir}
+    chosen = [
+        (name, case)
+        for name, case in CASES
+        if CASE_KEYS[name] in args.cases
+        and (args.baseline is not None or not name.endswith("baseline"))
+    ]
+    runs: dict[str, list[Result]] = {name: [] for name, _ in chosen}
+    for number in range(1, args.rounds + 1):
+        print(f"round {number} of {args.rounds}", flush=True)
+        for name, case in chosen:
+            profile = args.profile if number == args.rounds else None  # the last round's
+            tree = args.baseline if name.endswith("baseline") else None
+            runs[name].append(
+                await throughput(
+                    args.database_url, name, **case, **common, profile=profile, tree=tree
+                )
+            )
+    results = {CASE_KEYS[name]: median_of(found) for name, found in runs.items()}
+    takeover, at_kill, total = (
+        await failover(args.database_url, args.kill_after, workdir)
+        if "failover" in args.cases
+        else (None, 0, 0)
+    )
 
     print(
-        f"\n{USERS:,} users sending /latest, {window} outstanding, {seconds:g} s per case"
-        f" and round, {rounds} round(s) in turn, medians shown"
+        f"\n{USERS:,} users sending /latest, {args.window} outstanding, {args.seconds:g} s per case"
+        f" and round, {args.rounds} round(s) in turn, medians shown"
         " (first quarter of each left out); PostgreSQL, a fresh database per case; emulator limits"
         " off, DELIVERY_RATE_LIMITS=off; 2 CPU cores shared by the bots, the emulator, this"
         " driver and PostgreSQL\n"
     )
     print(
         f"| {'case':34} | {'replies/s':>9} | {'p50 ms':>8} | {'p99 ms':>8}"
-        f" | {'bot CPU ms/reply':>16} | {'load':>5} |"
+        f" | {'bot CPU ms/reply':>16} | {'load':>5} | cores busy: bots / emulator / PostgreSQL |"
     )
-    print(f"|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 18}|{'-' * 7}|")
-    for r in (polling, hook, scraped, two):
+    print(f"|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 18}|{'-' * 7}|{'-' * 43}|")
+    for r in results.values():
+        busy = " / ".join(f"{v:.0%}" for v in r.busy.values())
         print(
             f"| {r.name:34} | {r.per_second:9.1f} | {r.p50_ms:8.1f} | {r.p99_ms:8.1f}"
-            f" | {r.cpu_ms:16.2f} | {r.load:5.1f} |"
+            f" | {r.cpu_ms:16.2f} | {r.load:5.1f} | {busy:41} |"
         )
-    print(
-        f"| {'failover: SIGKILL → standby sends':34} | {takeover:7.2f} s"
-        f" (killed after {at_kill} of {total:,}, budget on) |"
-    )
-    cost = 1 - scraped.per_second / hook.per_second
-    cpu_cost = scraped.cpu_ms / hook.cpu_ms - 1
+    if takeover is not None:
+        print(
+            f"| {'failover: SIGKILL → standby sends':34} | {takeover:7.2f} s"
+            f" (killed after {at_kill} of {total:,}, budget on) |"
+        )
     print("\n| ratio | measured | goal |\n|---|---|---|")
-    print(f"| webhook / polling (1 process) | {hook.per_second / polling.per_second:.2f}× | ≥ 1 |")
-    print(f"| 2 processes / 1 (webhook) | {two.per_second / hook.per_second:.2f}× | ≥ 1.5 |")
-    print(f"| bot CPU per reply, webhook / polling | {hook.cpu_ms / polling.cpu_ms:.2f}× | - |")
-    print(f"| throughput lost to /metrics 1/s | {cost * 100:.1f} % | < 5 % |")
-    print(f"| bot CPU per reply added by /metrics 1/s | {cpu_cost * 100:.1f} % | < 5 % |")
-    # a scrape's own CPU against the CPU one second of webhook traffic takes at that rate
-    busy_ms = hook.cpu_ms * hook.per_second
-    print(
-        f"| one scrape's CPU ({scraped.scrape_cpu_ms:.1f} ms, idle) / 1 s of webhook work"
-        f" ({busy_ms:.0f} ms) | {scraped.scrape_cpu_ms / busy_ms * 100:.1f} % | < 5 % |"
-    )
-    print(f"| failover | {takeover:.2f} s | < 5 s |")
+    polling, hook = results.get("polling"), results.get("webhook")
+    scraped, two = results.get("scraped"), results.get("two")
+    if polling and hook:
+        print(
+            f"| webhook / polling (1 process) | {hook.per_second / polling.per_second:.2f}× | ≥ 1 |"
+        )
+        cpu = hook.cpu_ms / polling.cpu_ms
+        print(f"| bot CPU per reply, webhook / polling | {cpu:.2f}× | ≤ 1.1 |")
+    before_polling, before_hook = results.get("polling-baseline"), results.get("webhook-baseline")
+    if before_polling and before_hook:
+        print(
+            f"| baseline: webhook / polling (1 process) |"
+            f" {before_hook.per_second / before_polling.per_second:.2f}× | - |"
+        )
+        cpu = before_hook.cpu_ms / before_polling.cpu_ms
+        print(f"| baseline: bot CPU per reply, webhook / polling | {cpu:.2f}× | - |")
+    for key in ("polling", "webhook"):
+        now, before = results.get(key), results.get(f"{key}-baseline")
+        if now and before:
+            print(
+                f"| {key}: bot CPU per reply, this tree / baseline |"
+                f" {now.cpu_ms / before.cpu_ms:.2f}× | - |"
+            )
+    if hook and two:
+        print(f"| 2 processes / 1 (webhook) | {two.per_second / hook.per_second:.2f}× | ≥ 1.5 |")
+    if hook and scraped:
+        cost = 1 - scraped.per_second / hook.per_second
+        cpu_cost = scraped.cpu_ms / hook.cpu_ms - 1
+        print(f"| throughput lost to /metrics 1/s | {cost * 100:.1f} % | < 5 % |")
+        print(f"| bot CPU per reply added by /metrics 1/s | {cpu_cost * 100:.1f} % | < 5 % |")
+        # a scrape's own CPU against the CPU one second of webhook traffic takes at that rate
+        busy_ms = hook.cpu_ms * hook.per_second
+        print(
+            f"| one scrape's CPU ({scraped.scrape_cpu_ms:.1f} ms, idle) / 1 s of webhook work"
+            f" ({busy_ms:.0f} ms) | {scraped.scrape_cpu_ms / busy_ms * 100:.1f} % | < 5 % |"
+        )
+    if takeover is not None:
+        print(f"| failover | {takeover:.2f} s | < 5 s |")
 
 
 def main() -> None:
@@ -416,20 +499,31 @@ def main() -> None:
     parser.add_argument("--kill-after", type=int, default=100, help="messages before SIGKILL")
     parser.add_argument("--rounds", type=int, default=2, help="each case this many times")
     parser.add_argument("--logs", type=Path, help="keep the bots' logs in this folder")
+    parser.add_argument(
+        "--cases",
+        type=lambda text: set(text.split(",")),
+        default={*CASE_KEYS.values(), "failover"},
+        help="some of polling,webhook,scraped,two,failover and, with --baseline,"
+        " polling-baseline,webhook-baseline (all by default)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit (git worktree add DIR COMMIT): its polling and"
+        " webhook cases run too, in the same rounds, for before/after figures",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample each bot with py-spy in the last round; its stacks go in this folder",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="coopbot-pbench-") as workdir:
         folder = args.logs or Path(workdir)
         folder.mkdir(parents=True, exist_ok=True)
-        asyncio.run(
-            run(
-                args.database_url,
-                args.seconds,
-                args.window,
-                args.kill_after,
-                args.rounds,
-                folder,
-            )
-        )
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        asyncio.run(run(args, folder))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python -m bench.search [--items 1000000] [--stores sqlite,postgresql]
                            [--database-url postgresql://postgres@127.0.0.1:5432/test]
-                           [--samples 100] [--case-seconds 8]
+                           [--samples 1000] [--case-seconds 60] [--existing URL,URL]
 
 For each store: a fresh database brought to the head by the migrations (so the index and its
 triggers are the production ones), `--items` items inserted in bulk through SQLAlchemy Core
@@ -17,8 +17,13 @@ Then, in the same run and one after another, the service calls behind:
 - /search: `SearchService.search(text, limit=5)` with 1, 2 and 3 common and rare words;
 - inline: `search(text, limit=10)`, and its next page (the cursor encoded and decoded).
 Each case runs `--samples` times, or fewer when it takes longer than `--case-seconds` (the
-table says how many), and shows p50 and p99 in milliseconds. Then "search adds X ms at p99
-over /latest" (worst case and typical), and the index's size beside the items table's.
+table says how many), and shows p50 and p99 in milliseconds, and the garbage collector's runs
+during the case (per generation, and how many of the samples at p99 or above had one). A
+sample during which the process was stopped from outside (SIGSTOP, then SIGCONT: another
+session on a shared machine) is taken again and counted. `--existing` times databases built
+before by `build` (e.g. to run two versions of the code on the same rows). Then "search adds
+X ms at p99 over /latest" (worst case and typical), and the index's size beside the items
+table's.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import random
+import signal
 import statistics
 import tempfile
 import time
@@ -40,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Category, Item
-from bot.lifecycle import prepare_database
+from bot.lifecycle import prepare_database, settle_garbage_collector
 from bot.services.news import NewsService
 from bot.services.search import WINDOW, SearchCursor, SearchService
 from bot.services.seed import load_seed_document
@@ -228,10 +235,22 @@ async def sizes(engine: AsyncEngine) -> list[tuple[str, str]]:
         ]
 
 
+# SIGCONTs received: on a shared machine another session may stop this process (SIGSTOP,
+# which cannot be caught) while it measures; the SIGCONT that resumes it can be
+RESUMED = [0]
+
+
+def _resumed(_signal: int, _frame: object) -> None:
+    RESUMED[0] += 1
+
+
 @dataclass(frozen=True)
 class Timing:
     name: str
     samples: list[float]  # milliseconds
+    collections: tuple[int, int, int] = (0, 0, 0)  # garbage collector runs per generation
+    slow_collected: int = 0  # samples above p99 that a collection ran in
+    stopped: int = 0  # samples taken again: the process was stopped from outside meanwhile
 
     def quantile(self, q: float) -> float:
         ordered = sorted(self.samples)
@@ -249,14 +268,41 @@ class Timing:
 async def timed(
     name: str, call: Callable[[], Awaitable[object]], samples: int, budget: float
 ) -> Timing:
+    """`samples` timed calls (fewer past `budget` seconds), after one to warm plans and caches;
+    also counts the garbage collector's runs, and which samples they fell in, so that an
+    outlier can be told from a collection."""
     await call()  # warm: plans, caches
     times: list[float] = []
-    ended = time.perf_counter() + budget
-    while len(times) < samples and (len(times) < 5 or time.perf_counter() < ended):
-        began = time.perf_counter()
-        await call()
-        times.append((time.perf_counter() - began) * 1000)
-    return Timing(name, times)
+    runs = [0, 0, 0]
+    collected: list[bool] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            runs[info["generation"]] += 1
+
+    gc.callbacks.append(count)
+    stopped = 0
+    try:
+        ended = time.perf_counter() + budget
+        while len(times) < samples and (len(times) < 5 or time.perf_counter() < ended):
+            before = sum(runs)
+            resumed = RESUMED[0]
+            began = time.perf_counter()
+            await call()
+            took = (time.perf_counter() - began) * 1000
+            if RESUMED[0] != resumed:
+                # the process was stopped (SIGSTOP) from outside during the call: the time
+                # is the stop's, not the search's; taken again, and counted in the table
+                stopped += 1
+                continue
+            times.append(took)
+            collected.append(sum(runs) > before)
+    finally:
+        gc.callbacks.remove(count)
+    timing = Timing(name, times, (runs[0], runs[1], runs[2]), stopped=stopped)
+    p99 = timing.p99
+    slow = sum(1 for t, c in zip(times, collected, strict=True) if c and t >= p99)
+    return Timing(name, times, timing.collections, slow, stopped)
 
 
 def queries(words: list[str]) -> list[tuple[str, str]]:
@@ -309,7 +355,14 @@ async def measure(
             results.append((timing, words, found))
     # and once more at the end: the same /latest, in case the machine's load moved
     latest_again = await timed("/latest (again)", lambda: news.page(5), samples, budget)
-    latest = Timing(latest.name, latest.samples + latest_again.samples)
+    runs = tuple(a + b for a, b in zip(latest.collections, latest_again.collections, strict=True))
+    latest = Timing(
+        latest.name,
+        latest.samples + latest_again.samples,
+        (runs[0], runs[1], runs[2]),
+        latest.slow_collected + latest_again.slow_collected,
+        latest.stopped + latest_again.stopped,
+    )
     return results, latest
 
 
@@ -321,13 +374,36 @@ def table(title: str, rows: list[tuple[str, ...]]) -> None:
     print(flush=True)
 
 
-async def bench_store(store: str, args: argparse.Namespace, corpus: Corpus) -> None:
+@contextlib.asynccontextmanager
+async def built(
+    store: str, args: argparse.Namespace, corpus: Corpus
+) -> AsyncIterator[tuple[str, float]]:
+    """A database of `args.items` items: made now, or the one `--existing` names (built
+    earlier by this bench's `build`, so that two versions of the code can be timed on the
+    same rows one after the other), and the seconds the build took (0: not built now)."""
+    existing = [u for u in args.existing if store in u]
+    if existing:
+        print(f"{store}: the existing {existing[0]}", flush=True)
+        yield existing[0], 0.0
+        return
     async with database(store, args.database_url) as url:
         await prepare_database(test_settings(url, "http://127.0.0.1:9/bot"))
         engine = create_engine(url)
         try:
             print(f"{store}: inserting {args.items:,} items", flush=True)
             seconds = await build(engine, corpus, args.items)
+        finally:
+            await engine.dispose()
+        yield url, seconds
+
+
+async def bench_store(store: str, args: argparse.Namespace, corpus: Corpus) -> None:
+    async with built(store, args, corpus) as (url, seconds):
+        engine = create_engine(url)
+        # as `coopbot run` does once started: what start-up (here: the build) made is out of
+        # the collector's sight, so a full collection walks only what the searches make
+        settle_garbage_collector()
+        try:
             for window in args.windows:
                 timings, latest = await measure(
                     engine, corpus, args.samples, args.case_seconds, window
@@ -345,8 +421,18 @@ async def bench_store(store: str, args: argparse.Namespace, corpus: Corpus) -> N
     table(f"{store}: index size", [("", ""), *storage])
 
 
+def gc_runs(timing: Timing) -> str:
+    """The collector's runs per generation, and how many of the samples at or above p99
+    one ran in."""
+    young, middle, old = timing.collections
+    stopped = f", {timing.stopped} stopped" if timing.stopped else ""
+    return f"{young}/{middle}/{old} ({timing.slow_collected} at p99+{stopped})"
+
+
 def report(title: str, store: str, timings: list[tuple[Timing, str, int]], latest: Timing) -> None:
-    rows = [("case", "query", "hits≥", "n", "p50 ms", "p99 ms", "p99 - /latest p99")]
+    rows = [
+        ("case", "query", "hits≥", "n", "p50 ms", "p99 ms", "p99 - /latest p99", "gc runs 0/1/2")
+    ]
     rows.append(
         (
             latest.name,
@@ -356,6 +442,7 @@ def report(title: str, store: str, timings: list[tuple[Timing, str, int]], lates
             f"{latest.p50:.2f}",
             f"{latest.p99:.2f}",
             "",
+            gc_runs(latest),
         )
     )
     for timing, words, found in timings:
@@ -368,6 +455,7 @@ def report(title: str, store: str, timings: list[tuple[Timing, str, int]], lates
                 f"{timing.p50:.2f}",
                 f"{timing.p99:.2f}",
                 f"{timing.p99 - latest.p99:+.2f}",
+                gc_runs(timing),
             )
         )
     table(title, rows)
@@ -383,6 +471,7 @@ def report(title: str, store: str, timings: list[tuple[Timing, str, int]], lates
 
 
 async def run(args: argparse.Namespace) -> None:
+    signal.signal(signal.SIGCONT, _resumed)
     corpus = Corpus.zipf(vocabulary())
     for store in args.stores.split(","):
         await bench_store(store.strip(), args, corpus)
@@ -393,8 +482,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--database-url", default=SERVER)
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--case-seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--existing",
+        type=lambda value: value.split(","),
+        default=[],
+        help="database URLs already built by this bench (one per store) to time instead",
+    )
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--case-seconds", type=float, default=60.0)
     parser.add_argument(
         "--windows",
         type=lambda value: [None if w == "off" else int(w) for w in value.split(",")],

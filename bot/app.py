@@ -28,11 +28,13 @@ from bot.delivery import (
 )
 from bot.delivery.shared_budget import budget_for
 from bot.delivery.store import TopicGone
+from bot.desk_text import DeskWords
 from bot.digest_text import digest_pages
 from bot.metrics import MeteredApplication, MeteredRequest, Metrics
 from bot.render import item_message
-from bot.services.admins import AdminService
+from bot.services.admins import AdminService, Roster
 from bot.services.audit import AuditService
+from bot.services.categories import CategoryService
 from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.digests import DigestService
@@ -41,12 +43,18 @@ from bot.services.feeds import FeedService
 from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
+from bot.services.notices import NoticeQueue
+from bot.services.privacy import PrivacyService
 from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
+from bot.services.retention import RetentionService
+from bot.services.review import ReviewService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
 from bot.services.stats import StatsService
+from bot.services.stories import StoryService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.suggestions import SuggestionService
 from bot.services.updates import UpdateService
 from bot.web import note_store_failure
 
@@ -118,46 +126,83 @@ def build_application(settings: Settings) -> Application:
     news.on_published(lambda _item: delivery.wake())  # start within a moment, not a poll
     corrections.on_corrected(delivery.corrected)
     digests.on_due(delivery.digests_due)
+    # the desk's services queue notices in their transactions and say so after the commit
+    notices = NoticeQueue()
+    notices.on_committed(delivery.notices_queued)
     metrics.watch_leadership(lambda: delivery.is_leader)
     metrics.watch_backlog(store.deliveries.backlog)
-    # the owners (ADMIN_IDS) now; admins added by owners join at start-up and at run time
+    # the owners (ADMIN_IDS) now; the editors and authors added by owners join at start-up,
+    # and the roster sets both again whenever it changes, here or in another process
     admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
+    authors = filters.User(allow_empty=False)  # empty: lets no one through
+    scheduling = SchedulingService(sessions, news)
+
+    def set_filters(roster: Roster) -> None:
+        admins.user_ids = roster.editors
+        authors.user_ids = roster.authors
+
+    admin_roster = AdminService(sessions, settings.admin_ids, on_roster=set_filters)
+    review = ReviewService(
+        sessions,
+        news,
+        scheduling,
+        admin_roster,
+        chats,
+        DeskWords(settings.tz, settings.timezone),
+        cache_seconds=settings.listing_cache_seconds,
+    )
+    review.on_queued(notices.committed)  # the desk's notices go out at once, not at a poll
+    feeds = FeedService(
+        sessions, news, interval_seconds=settings.feed_interval_seconds, on_poll=metrics.feed_poll
+    )
+    feeds.hold_for_review(review.hold_entry, review.held)  # feeds under review
     services = Services(
         settings=settings,
         news=news,
+        categories=CategoryService(sessions, news),
         chats=chats,
         admins=admins,
-        feeds=FeedService(
-            sessions,
-            news,
-            interval_seconds=settings.feed_interval_seconds,
-            on_poll=metrics.feed_poll,
-        ),
+        authors=authors,
+        feeds=feeds,
         # blocked, kicked, migrated, back: the sender's one owner of a chat's life
         subscriptions=SubscriptionService(sessions, delivery.chats),
         delivery=delivery,
-        admin_roster=AdminService(
-            sessions,
-            settings.admin_ids,
-            on_granted=admins.add_user_ids,
-            on_revoked=admins.remove_user_ids,
-        ),
+        admin_roster=admin_roster,
+        suggestions=SuggestionService(sessions, admin_roster, notices=notices),
+        notices=notices,
         audit=AuditService(sessions),
         drafts=DraftService(sessions),
-        scheduling=SchedulingService(sessions, news),
+        scheduling=scheduling,
+        review=review,
         corrections=corrections,
         stats=StatsService(sessions, settings.tz),
         reports=ReportService(sessions),
         search=SearchService(sessions, engine.dialect.name),
+        stories=StoryService(sessions),
+        retention=RetentionService(
+            sessions,
+            keep_days=settings.delivery_keep_days,
+            audit_keep_days=settings.audit_keep_days,
+        ),
         quiet=QuietHoursService(sessions, settings.timezone),
         filters=keyword_filters,
         digests=digests,
+        privacy=PrivacyService(sessions, chats=chats, chat_life=delivery.chats),
         runtime=Runtime(
             database=engine,
             metrics=metrics,
             updates=UpdateService(engine, sessions),
             # other processes' changes clear this one's caches (SQLite runs one process)
-            cache_listener=None if is_sqlite(engine) else CacheListener(engine, news, chats),
+            cache_listener=None
+            if is_sqlite(engine)
+            else CacheListener(
+                engine,
+                news,
+                chats,
+                forgotten=delivery.chats.forgotten,
+                roster=admin_roster,
+                queue=review,
+            ),
         ),
     )
     application = (

@@ -13,6 +13,11 @@ instead of doing something unexpected; so does anything forged or truncated.
     v1:dg:<off|daily|weekly>[:<weekday>][:<minute>]          DigestChoice (/digest)
     v1:tz:<IANA zone>                                       ChooseZone (/timezone)
     v1:flt:rm:<term id>   v1:flt:clear                       FilterButton (/filter)
+    v1:catn:<category id>[:<en|fr|es>]                       NameCategory (/categories)
+    v1:fgt:<yes|no>:<chat id>:<stamp>                        ForgetChoice (/forget)
+    v1:rv:<a|c|r|e>:<draft id>:<revision>                    ReviewButton (the review queue)
+    v1:rvq:<after draft id>                                 QueuePage (/queue)
+    v1:sug:<draft|dismiss>:<suggestion id>                   SuggestionChoice (suggestions)
 """
 
 from __future__ import annotations
@@ -120,6 +125,57 @@ class FilterButton:
     term_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NameCategory:
+    """/categories' buttons: name this category (which language?), or, with `language`, in
+    that language (the name is typed next)."""
+
+    category_id: int
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetChoice:
+    """/forget's question: erase this chat's data (`erase`), or keep it. `chat_id` and
+    `stamp` (when the chat was recorded, in µs) name the chat as it was when asked: another
+    chat's button, or one pressed again after the erase, does nothing."""
+
+    erase: bool
+    chat_id: int
+    stamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewButton:
+    """A decision on revision `revision` of draft `submission_id`: approve (a), request
+    changes (c), reject (r); or its author's edit (e) to submit it again."""
+
+    action: str
+    submission_id: int
+    revision: int
+
+
+REVIEW_ACTIONS = frozenset({"a", "c", "r", "e"})
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMore:
+    """The next drafts of /queue after draft `after_id`."""
+
+    after_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionChoice:
+    """An editor's Draft or Dismiss under a member's suggestion."""
+
+    action: str  # "draft" or "dismiss"
+    suggestion_id: int
+
+
+SUGGESTION_ACTIONS = ("draft", "dismiss")
+
+
 Callback = (
     MorePage
     | ShowCategory
@@ -131,6 +187,11 @@ Callback = (
     | DigestChoice
     | ChooseZone
     | FilterButton
+    | NameCategory
+    | ForgetChoice
+    | ReviewButton
+    | QueueMore
+    | SuggestionChoice
 )
 
 
@@ -179,6 +240,19 @@ def encode(action: Callback) -> str:
         case FilterButton(term_id):
             verb = "clear" if term_id is None else f"rm:{term_id}"
             return _checked(f"{VERSION}:flt:{verb}")
+        case NameCategory(category_id, language):
+            tail = "" if language is None else f":{language}"
+            return _checked(f"{VERSION}:catn:{category_id}{tail}")
+        case ForgetChoice(erase, chat_id, stamp):
+            return _checked(f"{VERSION}:fgt:{'yes' if erase else 'no'}:{chat_id}:{stamp}")
+        case ReviewButton(action_name, submission_id, revision):
+            if action_name not in REVIEW_ACTIONS:
+                raise ValueError(f"not a review action: {action_name!r}")
+            return _checked(f"{VERSION}:rv:{action_name}:{submission_id}:{revision}")
+        case QueueMore(after_id):
+            return _checked(f"{VERSION}:rvq:{after_id}")
+        case SuggestionChoice(verb, suggestion_id) if verb in SUGGESTION_ACTIONS:
+            return _checked(f"{VERSION}:sug:{verb}:{suggestion_id}")
     raise TypeError(f"no callback data for {action!r}")
 
 
@@ -239,6 +313,24 @@ def _decode(parts: list[str], max_limit: int) -> Callback:
             return FilterButton()
         case ["flt", "rm", term_id]:
             return FilterButton(_number(term_id, low=1))
+        case ["catn", category_id]:
+            return NameCategory(_number(category_id, low=1))
+        case ["catn", category_id, language] if language in LANGUAGES:
+            return NameCategory(_number(category_id, low=1), language)
+        case ["fgt", ("yes" | "no") as answer, chat_id, stamp]:
+            return ForgetChoice(
+                answer == "yes",
+                _number(chat_id, low=-(2**52), high=2**52, zero=False),
+                _number(stamp, low=1),
+            )
+        case ["rv", action, submission_id, revision] if action in REVIEW_ACTIONS:
+            return ReviewButton(
+                action, _number(submission_id, low=1), _number(revision, low=1, high=2**31)
+            )
+        case ["rvq", after_id]:
+            return QueueMore(_number(after_id))
+        case ["sug", verb, suggestion_id] if verb in SUGGESTION_ACTIONS:
+            return SuggestionChoice(verb, _number(suggestion_id, low=1))
         case [flow, action] if flow in FLOWS and action:
             return FlowButton(flow, action)
         case [flow, action, argument] if flow in FLOWS and action and argument:
@@ -259,6 +351,11 @@ def decode(
         DigestChoice,
         ChooseZone,
         FilterButton,
+        NameCategory,
+        ForgetChoice,
+        ReviewButton,
+        QueueMore,
+        SuggestionChoice,
     ),
     *,
     max_limit: int = 100,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
+import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot import i18n, texts
 from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_settings
@@ -52,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import",
         help=(
-            "load items from a JSON or CSV file "
-            "(columns: category,title,url,summary,published,language)"
+            "load items from a JSON or CSV file (columns: category,title,url,summary,"
+            "published,language,image,category_names,version_of)"
         ),
     )
     importer.add_argument("file", type=Path)
@@ -62,14 +64,25 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also send the new items to subscribers (default: only store them)",
     )
-    exporter = commands.add_parser("export", help="write every item as JSON (readable by import)")
+    exporter = commands.add_parser(
+        "export", help="write every item as JSON (readable by import; feeds: feeds export)"
+    )
     exporter.add_argument("file", type=Path, nargs="?", help="default: standard output")
-    feeds = commands.add_parser("feeds", help="feed subscriptions")
+    feeds = commands.add_parser("feeds", help="feed subscriptions, as OPML")
     feeds_commands = feeds.add_subparsers(
         dest="feeds_command", metavar="FEEDS_COMMAND", required=True
     )
     opml = feeds_commands.add_parser("import", help="subscribe to the feeds of an OPML file")
     opml.add_argument("file", type=Path)
+    opml_out = feeds_commands.add_parser(
+        "export", help="write every feed as OPML 2.0 (readable by feeds import)"
+    )
+    opml_out.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    backup = commands.add_parser(
+        "backup",
+        help="copy the SQLite store to FILE, also while the bot runs (PostgreSQL: pg_dump)",
+    )
+    backup.add_argument("file", type=Path)
     return parser
 
 
@@ -92,13 +105,16 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 async def _seed(settings: Settings) -> int:
     from bot.db.engine import create_engine, create_session_factory
     from bot.lifecycle import prepare_database
+    from bot.services.categories import CategoryService
     from bot.services.news import NewsService
     from bot.services.seed import seed
 
     await prepare_database(settings)
     engine = create_engine(settings.database_url)
     try:
-        result = await seed(NewsService(create_session_factory(engine)))
+        sessions = create_session_factory(engine)
+        news = NewsService(sessions)
+        result = await seed(news, CategoryService(sessions, news))
     finally:
         await engine.dispose()
     print(texts.CLI_SEEDED.format(added=result.added, skipped=result.skipped, source=result.source))
@@ -114,10 +130,11 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
-    """`coopbot import`, `coopbot export` and `coopbot feeds import`."""
+    """`coopbot import`, `coopbot export` and `coopbot feeds import|export`."""
     from bot.db.engine import create_engine, create_session_factory
     from bot.lifecycle import prepare_database
     from bot.services.feeds import FeedService
+    from bot.services.files import WriteRefused
     from bot.services.news import NewsService
     from bot.services.transfer import TransferService
 
@@ -129,13 +146,24 @@ async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
     transfer = TransferService(sessions, news, feeds, tz=settings.tz)
     try:
         if args.command == "export":
-            return await _export(transfer, args.file)
+            count = await _export(transfer.export_items, args.file)
+            print(_exported(texts.CLI_EXPORTED, count, args.file), file=sys.stderr)
+            if feed_count := len(await feeds.feeds()):
+                print(texts.CLI_EXPORT_FEEDS_APART.format(count=feed_count), file=sys.stderr)
+            return 0
+        if args.command == "feeds" and args.feeds_command == "export":
+            count = await _export(transfer.export_opml, args.file)
+            print(_exported(texts.CLI_EXPORTED_FEEDS, count, args.file), file=sys.stderr)
+            return 0
         if args.command == "import":
             report = await transfer.import_items(args.file, broadcast=args.broadcast)
             what = texts.CLI_LOADED_ITEMS
         else:
             report = await transfer.import_opml(args.file)
             what = texts.CLI_LOADED_FEEDS
+    except WriteRefused as refused:
+        print(_cannot_write(args.file, refused), file=sys.stderr)
+        return 1
     except (OSError, UnicodeDecodeError) as exc:
         print(texts.CLI_CANNOT_READ.format(file=args.file, error=exc), file=sys.stderr)
         return 2
@@ -155,14 +183,50 @@ async def _transfer(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-async def _export(transfer: Any, path: Path | None) -> int:
+async def _export(write: Callable[[TextIO], Awaitable[int]], path: Path | None) -> int:
+    """Write to standard output, or to `path` whole or not at all."""
+    from bot.services.files import replacing
+
     if path is None:
-        count = await transfer.export_items(sys.stdout)
-    else:
-        with path.open("w", encoding="utf-8") as out:
-            count = await transfer.export_items(out)
-    target = path or texts.CLI_STANDARD_OUTPUT
-    print(texts.CLI_EXPORTED.format(count=count, target=target), file=sys.stderr)
+        return await write(sys.stdout)
+    with replacing(path) as temporary, temporary.open("w", encoding="utf-8") as out:
+        return await write(out)
+
+
+def _exported(template: str, count: int, path: Path | None) -> str:
+    return template.format(count=count, target=path or texts.CLI_STANDARD_OUTPUT)
+
+
+def _cannot_write(path: Path, refused: Any) -> str:
+    reason = texts.CLI_WRITE_PROBLEMS[refused.code].format(**refused.details)
+    return texts.CLI_CANNOT_WRITE.format(file=path, reason=reason)
+
+
+async def _backup(settings: Settings, path: Path) -> int:
+    """`coopbot backup FILE`: SQLite's online backup; PostgreSQL is pg_dump's job."""
+    from bot.services.backup import NOT_SQLITE, BackupRefused, backup_sqlite
+    from bot.services.files import WriteRefused
+
+    try:
+        done = await backup_sqlite(settings.database_url, path)
+    except BackupRefused as refused:
+        if refused.code == NOT_SQLITE:
+            print(texts.CLI_BACKUP_NOT_SQLITE.format(**refused.details), file=sys.stderr)
+            return 2
+        reason = texts.CLI_BACKUP_PROBLEMS[refused.code].format(**refused.details)
+        print(texts.CLI_BACKUP_REFUSED.format(reason=reason), file=sys.stderr)
+        return 1
+    except WriteRefused as refused:
+        print(_cannot_write(path, refused), file=sys.stderr)
+        return 1
+    print(
+        texts.CLI_BACKED_UP.format(
+            store=done.store,
+            file=done.target,
+            megabytes=done.size / 1_000_000,
+            seconds=done.seconds,
+        )
+    )
     return 0
 
 
@@ -207,8 +271,33 @@ async def _threads_ended(before: set[threading.Thread]) -> None:
         await asyncio.sleep(0.01)
 
 
+# glibc's mallopt parameter for the number of malloc arenas
+M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas() -> None:
+    """At most MALLOC_ARENAS glibc malloc arenas (unless MALLOC_ARENA_MAX says otherwise).
+
+    glibc gives each thread that allocates at once with another an arena of its own, up to
+    8 per core, and memory freed in one arena serves no other. The bot's threads are few and
+    their allocations small (aiosqlite runs each SQLite connection in a thread; asyncio's
+    executor resolves names): two arenas serve them, and spare the few MB of partly used
+    arenas. Set before any thread starts; does nothing outside glibc."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        limit_malloc_arenas()
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -225,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "import": lambda: _transfer(settings, args),
         "export": lambda: _transfer(settings, args),
         "feeds": lambda: _transfer(settings, args),
+        "backup": lambda: _backup(settings, args.file),
     }
     from bot.lifecycle import StartupError
 

@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     feed_interval_seconds: int = 900
     listing_cache_seconds: float = 30.0
     schedule_poll_seconds: float = 30.0  # scheduled items and broadcast reports
+    # retention: finished deliveries, corrections, digests and filtered pushes of items older
+    # than this are removed (their daily figures stay); admins' actions after AUDIT_KEEP_DAYS
+    delivery_keep_days: int = 30
+    audit_keep_days: int = 365
     delivery: DeliveryOptions = DeliveryOptions()
     # webhook mode when set: Telegram posts updates to this URL instead of the bot polling
     webhook_url: str | None = None
@@ -268,6 +272,8 @@ class Settings(BaseSettings):
         "feed_interval_seconds",
         "listing_cache_seconds",
         "schedule_poll_seconds",
+        "delivery_keep_days",
+        "audit_keep_days",
         mode="before",
     )
     @classmethod

@@ -12,6 +12,7 @@ from bot.delivery import DeliveryEngine
 from bot.metrics import Metrics
 from bot.services.admins import AdminService
 from bot.services.audit import AuditService
+from bot.services.categories import CategoryService
 from bot.services.chats import ChatService
 from bot.services.corrections import CorrectionsService
 from bot.services.digests import DigestService
@@ -20,12 +21,18 @@ from bot.services.feeds import FeedService
 from bot.services.filters import FilterService
 from bot.services.invalidation import CacheListener
 from bot.services.news import NewsService
+from bot.services.notices import NoticeQueue
+from bot.services.privacy import PrivacyService
 from bot.services.quiet import QuietHoursService
 from bot.services.reports import ReportService
+from bot.services.retention import RetentionService
+from bot.services.review import ReviewService
 from bot.services.scheduling import SchedulingService
 from bot.services.search import SearchService
 from bot.services.stats import StatsService
+from bot.services.stories import StoryService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.suggestions import SuggestionService
 from bot.services.updates import UpdateService
 from bot.web import WebServer
 
@@ -48,28 +55,46 @@ class Runtime:
 class Services:
     settings: Settings
     news: NewsService
+    # the categories' names in each language (/categories); reading them is `news`'s
+    categories: CategoryService
     chats: ChatService
-    # the users allowed to run admin commands; a PTB filter so that registration, not an
-    # `if` in each handler, decides who gets there (ids can be added at run time)
+    # the owners and editors: the users allowed to run admin commands; a PTB filter so
+    # that registration, not an `if` in each handler, decides who gets there (ids can be
+    # added at run time)
     admins: filters.User
+    # the authors: they may /add, but what they add waits in the review queue (`review`)
+    authors: filters.User
     feeds: FeedService
     subscriptions: SubscriptionService
-    # the sender of pushes, corrections and digests (started by `bot.lifecycle.running_bot`)
+    # the sender of pushes, corrections, digests and notices (`bot.lifecycle.running_bot`
+    # starts it)
     delivery: DeliveryEngine
-    # `admin_roster` stores the admins that `admins` filters on and
-    # keeps that filter in step when owners add or remove one
+    # told by the desk's services after a commit that queued notices (the sender listens)
+    notices: NoticeQueue
+    # `admin_roster` stores the editors and authors that `admins` and `authors` filter on,
+    # and keeps both filters in step when owners change them (here or in another process)
     admin_roster: AdminService
     audit: AuditService
+    # members' links (/suggest) and the editors' Draft / Dismiss
+    suggestions: SuggestionService
     drafts: DraftService
     scheduling: SchedulingService
+    # the review queue: authors' drafts and feeds' held entries, until an editor decides
+    review: ReviewService
     corrections: CorrectionsService
     stats: StatsService
     reports: ReportService
     search: SearchService
+    # a story's versions in several languages, and which one a reader gets
+    stories: StoryService
+    # old finished rows removed, their figures kept (and a chat's, for /forget)
+    retention: RetentionService
     quiet: QuietHoursService
     filters: FilterService
     # the chats' digest choices and rows (the engine sends them)
     digests: DigestService
+    # what the bot keeps about a chat (/privacy), and erasing it (/forget)
+    privacy: PrivacyService
     runtime: Runtime
 
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from babel import Locale
+from babel import Locale, localedata
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -95,8 +96,28 @@ def supported(language: str) -> str:
 @cache
 def _known_item_languages() -> frozenset[str]:
     return frozenset(
-        code for code in Locale("en").languages if isinstance(code, str) and len(code) == 2
+        code
+        for code in translator(ENGLISH)._locale.languages
+        if isinstance(code, str) and len(code) == 2
     )
+
+
+# what of CLDR's data for a language the bot uses: month names (dates), number symbols and
+# formats (numbers), language names; the rest of it (about 2 MB a language: territories,
+# time zones, units, calendars…) is not kept
+_LOCALE_KEYS = ("months", "number_symbols", "decimal_formats", "languages")
+
+
+def _lean_locale(language: str) -> Locale:
+    """`language`'s babel Locale holding only `_LOCALE_KEYS` of its data. Babel keeps every
+    locale it has loaded, whole, for the process's life (`localedata` caches); it is read
+    once here and those caches are emptied, so the full data is freed."""
+    locale = Locale.parse(language)
+    full = localedata.load(str(locale))
+    lean: dict[str | int | None, Any] = {key: full[key] for key in _LOCALE_KEYS if key in full}
+    locale._Locale__data = localedata.LocaleDataDict(lean)  # type: ignore[attr-defined]
+    localedata.clear_caches()
+    return locale
 
 
 def is_language_code(code: str) -> bool:
@@ -111,7 +132,7 @@ class Translator:
 
     def __init__(self, language: str, catalogue: gettext.NullTranslations) -> None:
         self.language = language
-        self._locale = Locale.parse(language)
+        self._locale = _lean_locale(language)
         self._catalogue = catalogue
 
     def __repr__(self) -> str:

@@ -19,14 +19,19 @@ updates-seen-purge  every hour                           forget webhook updates 
                                                          day ago
 searches-purge      every hour                           forget searches over a day old (their
                                                          More buttons answer "expired")
+retention           every hour                           remove finished deliveries (folded
+                                                         into daily figures), corrections,
+                                                         digests and filtered pushes older than
+                                                         DELIVERY_KEEP_DAYS, audit entries
+                                                         older than AUDIT_KEEP_DAYS
 ==================  ===================================  ======================================
 
-The first five must run once however many replicas run, so they run only in the process that
-holds the sender lock (the delivery engine's leader; on SQLite the one process); in a standby
-each tick returns at once. When a process becomes the leader (at start, or when the old
-leader died) it runs the first four at once instead of waiting an interval, so nothing due
-waits for a full tick; the sender itself starts claiming the moment it takes the lock. The
-purges are a DELETE by age: any process may run them.
+The first five and retention must run once however many replicas run, so they run only in the
+process that holds the sender lock (the delivery engine's leader; on SQLite the one process); in
+a standby each tick returns at once. When a process becomes the leader (at start, or when the
+old leader died) it runs the first four at once instead of waiting an interval, so nothing due
+waits for a full tick; the sender itself starts claiming the moment it takes the lock. The two
+other purges are a DELETE by age: any process may run them.
 
 The jobs are thin: a service in `bot/` does the work, `bot.notices` words what people are told.
 """
@@ -60,6 +65,7 @@ DELIVERY_JOB = "delivery-poll"
 DIGESTS_JOB = "digests"
 UPDATES_PURGE_JOB = "updates-seen-purge"
 SEARCHES_PURGE_JOB = "searches-purge"
+RETENTION_JOB = "retention"
 PURGE_EVERY = timedelta(hours=1)
 CATCH_UP = ":catch-up"
 FEED_TICK_SECONDS = 60  # how often due feeds are looked for; each feed has its own schedule
@@ -106,9 +112,9 @@ async def poll_feeds(context: BotContext) -> None:
 
 
 async def notify_admins(bot: Bot, services: Services, report: PollReport) -> None:
-    """Owners and the admins they added: whoever may fix a feed hears that it broke, and
-    that it works again."""
-    admin_ids = services.settings.admin_ids | await services.admin_roster.added_ids()
+    """Owners and editors: whoever may fix a feed hears that it broke, and that it works
+    again."""
+    admin_ids = await services.admin_roster.editor_ids()
     languages = await services.chats.languages_of(admin_ids)
     for event in report.events:
         for admin_id, language in languages.items():
@@ -180,6 +186,15 @@ async def purge_searches(context: BotContext) -> None:
         log.debug("forgot %d search(es) made over a day ago", purged)
 
 
+@leader_only
+async def remove_old_rows(context: BotContext) -> None:
+    """Finished rows past their keeping time go, in small batches (`bot.services.retention`);
+    one process does it, so two never fold the same rows."""
+    purged = await context.services.retention.purge()
+    if purged.total:
+        log.info("retention removed %s", purged)
+
+
 # what a new leader runs at once; the sender needs no catch-up, it claims on taking the lock
 _CATCH_UP: tuple[tuple[str, Job], ...] = (
     (SCHEDULED_JOB, publish_scheduled),
@@ -210,6 +225,7 @@ def register_jobs(application: Application) -> None:
     purges = ((UPDATES_PURGE_JOB, purge_seen_updates), (SEARCHES_PURGE_JOB, purge_searches))
     for name, job in purges:
         queue.run_repeating(job, interval=PURGE_EVERY, first=PURGE_EVERY, name=name)
+    queue.run_repeating(remove_old_rows, interval=PURGE_EVERY, first=60, name=RETENTION_JOB)
 
     delivery = services.delivery
     delivery.on_became_leader(functools.partial(_catch_up, queue))

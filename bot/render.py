@@ -53,15 +53,15 @@ def local_time(moment: datetime, tz: tzinfo, pattern: str) -> str:
 def item_card(
     item: ItemView, tz: tzinfo, tr: i18n.Translator | None = None, *, show_number: bool = False
 ) -> str:
-    """One item as readers see it: bold linked title, date · category, one-line summary.
-    `tr`: the reader's language (by default, the current update's)."""
+    """One item as readers see it: bold linked title, date · category (its name in the
+    reader's language), one-line summary. `tr`: the reader's language (by default, the
+    current update's)."""
     tr = tr or i18n.current()
     title = html.escape(item.title)
     if item.url:
         title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
-    meta = tr(
-        texts.ITEM_META, date=tr.date(item.published_at, tz), category=html.escape(item.category)
-    )
+    category = html.escape(item.category_in(tr.language))
+    meta = tr(texts.ITEM_META, date=tr.date(item.published_at, tz), category=category)
     if show_number:
         meta += tr(texts.ITEM_NUMBER, id=item.id)
     lines = [f"<b>{title}</b>", f"<i>{meta}</i>"]

@@ -236,8 +236,8 @@ async def run_sandbox(
         async with running_bot(settings) as application:
             tracker = UpdateTracker()
             tracker.install(application)
-            news = application.bot_data["services"].news
-            await seed(news, only_if_empty=True)
+            services = application.bot_data["services"]
+            await seed(services.news, services.categories, only_if_empty=True)
             chat = _Chat(emu, tracker, out, ansi=interactive and out.isatty(), tr=tr)
             if interactive:
                 out.write(

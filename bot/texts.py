@@ -16,7 +16,8 @@ class Command:
     name: str
     description: str  # shown in Telegram's menu and in /help (at most 256 chars)
     usage: str = ""
-    admin_only: bool = False
+    admin_only: bool = False  # for owners and editors ...
+    authors: bool = False  # ... and for authors too
 
 
 # The one list behind /help and the menu button (set_my_commands); order is the menu's order.
@@ -33,16 +34,46 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", N_("What this bot can do")),
     Command("start", N_("Welcome and how to begin")),
     Command(
-        "add", N_("Publish an item (admins)"), N_("Category | Title | https://link | summary"), True
+        "add",
+        N_("Publish an item (editors), or prepare one for review (authors)"),
+        N_("Category | Title | https://link | summary"),
+        admin_only=True,
+        authors=True,
     ),
-    Command("edit", N_("Correct a published item (admins)"), N_("[number]"), True),
-    Command("delete", N_("Withdraw a published item (admins)"), N_("[number]"), True),
-    Command("feeds", N_("RSS/Atom feeds (admins)"), N_("[add URL [category] | remove N]"), True),
-    Command("stats", N_("Subscribers, items and deliveries (admins)"), "", True),
     Command(
-        "admins", N_("List admins; owners add or remove them"), N_("[add|remove user_id]"), True
+        "queue",
+        N_("Drafts waiting for review (editors), or your own (authors)"),
+        admin_only=True,
+        authors=True,
     ),
-    Command("cancel", N_("Leave the /add or /edit you are in (admins)"), "", True),
+    Command(
+        "translate",
+        N_("Add a version in another language (editors)"),
+        N_("number language [| Title | https://link]"),
+        True,
+    ),
+    Command("edit", N_("Correct a published item (editors)"), N_("[number]"), True),
+    Command("delete", N_("Withdraw a published item (editors)"), N_("[number]"), True),
+    Command(
+        "feeds",
+        N_("RSS/Atom feeds (editors)"),
+        N_("[add URL [category] [review] | review N on|off | remove N]"),
+        True,
+    ),
+    Command("stats", N_("Subscribers, items and deliveries (editors)"), "", True),
+    Command(
+        "categories",
+        N_("Name categories in each language (editors)"),
+        N_("[name category en|fr|es name]"),
+        True,
+    ),
+    Command(
+        "admins",
+        N_("Admins and their roles; owners add, change or remove them"),
+        N_("[add|role|remove user_id [editor|author]]"),
+        True,
+    ),
+    Command("cancel", N_("Leave the /add or /edit you are in"), "", admin_only=True, authors=True),
 )
 
 BOT_DESCRIPTION = N_(
@@ -68,7 +99,12 @@ WELCOME_GROUP = N_(
 
 HELP_HEADER = N_("<b>Co-op News Bot</b> — news from the cooperative movement.\n")
 HELP_LINE = N_("/{name} {usage}— {description}")
-HELP_ADMIN_HEADER = N_("\n<b>For admins</b>")
+HELP_ADMIN_HEADER = N_("\n<b>For editors</b>")
+HELP_AUTHOR_HEADER = N_("\n<b>For authors</b>")
+HELP_ROLES = N_(
+    "👥 Roles: owners (ADMIN_IDS) manage people with /admins; editors publish, edit, delete, "
+    "review and manage feeds; authors prepare items and submit them for review."
+)
 HELP_FOOTER = N_(
     "\nExamples: <code>/latest 10</code>, <code>/category decent work</code>.\n"
     "In groups, commands also work as <code>/latest@{bot_username}</code>."
@@ -116,7 +152,6 @@ ADD_USAGE = N_(
     "The item is taken to be in your interface language ({language}). For another one, put "
     "its two-letter code first: <code>/add [es] Noticias | …</code>"
 )
-ADD_NOT_ALLOWED = N_("Sorry, only the bot's admins can publish items.")
 ADD_DONE = N_("✅ Published as <b>#{id}</b>. This is how readers see it:")
 ADD_DONE_NEW_CATEGORY = N_(
     "✅ Published as <b>#{id}</b> in the new category <b>{category}</b>. "
@@ -167,22 +202,40 @@ SANDBOX_BUTTONS_CHANGED = N_("bot ✎: (changed the buttons of an earlier messag
 
 # refusals: one polite answer, nothing changes
 NOT_ADMIN = N_("Sorry, this command is only for the bot's admins.")
-NOT_OWNER = N_("Sorry, only the bot's owners can add or remove admins.")
+# an author who tries an editor's command
+EDITORS_ONLY_ALERT = N_("Only editors can use this button.")
+NOT_EDITOR = N_(
+    "Sorry, this command is for editors. As an author, you prepare items with /add and an "
+    "editor publishes them."
+)
+NOT_OWNER = N_("Sorry, only the bot's owners can add people, change their roles or remove them.")
 
 # /admins
 ADMINS_HEADER = N_("👥 <b>Admins</b>")
 ADMINS_OWNER_LINE = N_("• <code>{user_id}</code> — owner")
-ADMINS_LINE = N_("• <code>{user_id}</code> — added by <code>{added_by}</code> on {date}")
+ADMINS_LINE = N_("• <code>{user_id}</code> — {role}, added by <code>{added_by}</code> on {date}")
+# the roles an owner gives, as they read in the texts below
+ROLE_EDITOR = N_("editor")
+ROLE_AUTHOR = N_("author")
 ADMINS_USAGE = N_(
     "Owners manage admins by numeric Telegram user id (usernames are not accepted):\n"
-    "<code>/admins add 123456789</code> — or reply to someone's message with "
-    "<code>/admins add</code>\n"
-    "<code>/admins remove 123456789</code>"
+    "<code>/admins add 123456789 author</code> — an editor when no role is given; or reply "
+    "to someone's message with <code>/admins add</code>\n"
+    "<code>/admins role 123456789 editor</code>\n"
+    "<code>/admins remove 123456789</code>\n"
+    "Editors publish, edit, delete, review and manage feeds; authors prepare items and submit "
+    "them for review."
 )
 # followed by ADMINS_USAGE
 ADMINS_BAD_ID = N_("“{text}” is not a numeric Telegram user id.")
-ADMIN_ADDED = N_("✅ <code>{user_id}</code> is now an admin.")
-ADMIN_ALREADY = N_("<code>{user_id}</code> is already an admin; nothing changed.")
+ADMINS_BAD_ROLE = N_("“{text}” is not a role: give <code>editor</code> or <code>author</code>.")
+ADMIN_ADDED = N_("✅ <code>{user_id}</code> is now an admin: <b>{role}</b>.")
+ADMIN_ALREADY = N_(
+    "<code>{user_id}</code> is already an admin (<b>{role}</b>); nothing changed. "
+    "<code>/admins role</code> changes a role."
+)
+ADMIN_ROLE_CHANGED = N_("✅ <code>{user_id}</code>'s role is now <b>{role}</b>.")
+ADMIN_SAME_ROLE = N_("<code>{user_id}</code> already has the role <b>{role}</b>; nothing changed.")
 ADMIN_IS_OWNER = N_("<code>{user_id}</code> is an owner and always an admin; nothing changed.")
 ADMIN_REMOVED = N_("✅ <code>{user_id}</code> is no longer an admin.")
 ADMIN_NOT_FOUND = N_("<code>{user_id}</code> is not an admin; nothing changed.")
@@ -190,6 +243,55 @@ ADMIN_OWNER_FIXED = N_(
     "<code>{user_id}</code> is an owner. Owners are set with ADMIN_IDS in the bot's settings, "
     "not with /admins; nothing changed."
 )
+
+# /categories: each category's name in each language
+CATEGORIES_HEADER = N_(
+    "🗂 <b>Categories</b> and their names. Readers see a category under its name in their "
+    "chat's language, or under its original name where it has none."
+)
+CATEGORIES_ENTRY = N_("<b>{name}</b> ({count})\n{names}")
+CATEGORIES_NAME_LINE = N_("• {language}: {name}")
+CATEGORIES_NAME_NONE = N_("• {language}: —")
+CATEGORIES_USAGE = N_(
+    "To name a category in a language, give the category (by any of its names), the "
+    "language (en, fr or es) and the name:\n"
+    "<code>/categories name Decent work fr Travail décent</code>\n"
+    "When a category's name holds a word like “en” or “es”, separate the three with bars: "
+    "<code>/categories name Decent work | es | Trabajo decente</code>"
+)
+CATEGORIES_NAMED = N_("✅ <b>{category}</b> is now called <b>{name}</b> in {language}.")
+CATEGORIES_RENAMED = N_(
+    "✅ <b>{category}</b> is now called <b>{name}</b> in {language} (until now “{before}”)."
+)
+CATEGORIES_NAME_TAKEN = N_(
+    "⚠️ Nothing was changed: “{name}” is already a name of <b>{other}</b>, and a name can "
+    "belong to one category only."
+)
+CATEGORIES_BAD_LANGUAGE = N_(
+    "⚠️ Nothing was changed: “{code}” is not one of my languages. Categories are named in "
+    "{languages}."
+)
+CATEGORIES_NAME_MISSING = N_(
+    "⚠️ Nothing was changed: the name is missing. Put it after the language, for example "
+    "<code>/categories name Decent work fr Travail décent</code>."
+)
+CATEGORIES_UNKNOWN = N_(
+    "⚠️ Nothing was changed: I don't know a category called “{name}”. /categories lists them."
+)
+CATEGORIES_AMBIGUOUS = N_(
+    "⚠️ Nothing was changed: “{name}” matches more than one category ({names}). Give more of "
+    "its name."
+)
+# the guided way: a button per category, one per language, then the name typed
+CATEGORIES_EDIT_BUTTON = N_("✏️ {name}")
+CATEGORIES_ASK_LANGUAGE = N_("✏️ In which language do you want to name <b>{name}</b>?")
+CATEGORIES_LANGUAGE_BUTTON = N_("{language} · {name}")
+CATEGORIES_ASK_NAME = N_("✏️ Send the name of <b>{category}</b> in {language}, or /cancel.")
+CATEGORIES_ASK_NAME_NOW = N_(
+    "✏️ Send the name of <b>{category}</b> in {language} (now “{now}”), or /cancel."
+)
+CATEGORIES_ASK_AGAIN = N_("Send another name, or /cancel.")
+CATEGORIES_CANCELLED = N_("✖️ Cancelled. No name was changed.")
 
 # guided /add
 ADD_ASK_TITLE = N_(
@@ -265,6 +367,91 @@ SCHEDULED_PUBLISHED = N_("✅ Your scheduled item is out: published as <b>#{id}<
 SCHEDULED_FAILED = N_("⚠️ Your scheduled item “{title}” was not published: {problem}")
 WHEN_FORMAT_SHOWN = "%Y-%m-%d %H:%M"
 
+# the review queue: authors submit, editors decide (handlers.review, bot.desk_text)
+BUTTON_SUBMIT = N_("📨 Submit for review")
+BUTTON_SUBMIT_AT = N_("🕒 Submit with a time")
+ADD_PREVIEW_REVIEW = N_(
+    "👀 <b>Preview</b> — this is how subscribers will see it once an editor approves it:"
+)
+ADD_SUBMITTED = N_(
+    "📨 Submitted for review as draft <b>#{id}</b>. The editors have it, and I will tell you "
+    "here what they decide. /queue shows your drafts."
+)
+ADD_SUBMITTED_AT = N_(
+    "📨 Submitted for review as draft <b>#{id}</b>, to go out on <b>{when}</b> ({tz}) if an "
+    "editor approves it. I will tell you here what they decide."
+)
+ADD_REVIEW_CANCELLED = N_("✖️ Cancelled. Nothing was submitted.")
+REVIEW_CARD = N_("📝 <b>For review</b> · draft #{id}")
+REVIEW_BY_AUTHOR = N_("Submitted by <code>{user_id}</code>")
+REVIEW_BY_FEED = N_("A new entry of feed #{feed_id}, held for review")
+REVIEW_AGAIN = N_("Changed and submitted again (version {revision})")
+REVIEW_WANTED_AT = N_("To go out on {when} ({tz})")
+BUTTON_APPROVE = N_("✅ Approve")
+BUTTON_REQUEST_CHANGES = N_("✏️ Request changes")
+BUTTON_REJECT = N_("✖️ Reject")
+BUTTON_EDIT_DRAFT = N_("✏️ Edit #{id}")
+BUTTON_QUEUE_MORE = N_("Next drafts ›")
+REVIEW_APPROVED = N_("✅ Approved by you: published as <b>#{id}</b>.")
+REVIEW_APPROVED_AT = N_("✅ Approved by you: it goes out on <b>{when}</b> ({tz}).")
+REVIEW_ASK_CHANGES = N_(
+    "✏️ What should the author change in “{title}”? Write them a short note (up to {max} "
+    "characters), or /cancel."
+)
+REVIEW_ASK_REJECT = N_(
+    "✖️ Why is “{title}” not going out? Write the author a short note (up to {max} "
+    "characters), or /cancel."
+)
+REVIEW_CHANGES_SENT = N_("✏️ Draft #{id} went back to its author with your note.")
+REVIEW_REJECT_SENT = N_("✖️ Draft #{id} is rejected; its author has your note.")
+REVIEW_NOTE_TOO_LONG = N_(
+    "That note has {length} characters; the most is {max}. Nothing is decided yet."
+)
+REVIEW_NOTE_EMPTY = N_("Please write a few words for the author.")
+REVIEW_NOTE_CANCELLED = N_("Nothing was decided: draft #{id} still waits in /queue.")
+REVIEW_APPROVED_BY = N_("Draft #{id} was already approved by {user_id}.")
+REVIEW_REJECTED_BY = N_("Draft #{id} was already rejected by {user_id}.")
+REVIEW_CHANGES_BY = N_("{user_id} already sent draft #{id} back for changes.")
+REVIEW_STALE = N_(
+    "Draft #{id} was changed since these buttons were made: /queue shows its latest version."
+)
+REVIEW_UNKNOWN = N_("That draft no longer exists.")
+REVIEW_OWN_DRAFT = N_("You can't decide on your own draft: another editor will.")
+REVIEW_LINK_TAKEN = N_("Item #{id} has had this link since, so draft #{draft} stays unpublished.")
+REVIEW_EDITORS_ONLY = N_("Only editors decide on drafts.")
+REVIEW_NOT_EDITABLE = N_("Draft #{id} is {state} and can't be changed any more.")
+REVIEW_NOT_YOURS = N_("Draft #{id} is not yours to change.")
+TOLD_APPROVED = N_("✅ Your draft “{title}” was approved and published as <b>#{id}</b>.")
+TOLD_APPROVED_AT = N_("✅ Your draft “{title}” was approved. It goes out on <b>{when}</b> ({tz}).")
+TOLD_CHANGES = N_(
+    "✏️ An editor asks for changes to your draft “{title}”:\n<i>{note}</i>\n\n"
+    "/queue lets you edit it and submit it again."
+)
+TOLD_REJECTED = N_("✖️ Your draft “{title}” was not accepted:\n<i>{note}</i>")
+QUEUE_EMPTY = N_("📭 Nothing waits for review.")
+QUEUE_HEADER = NP_(
+    "📬 <b>{n} draft waits for review</b>, oldest first:",
+    "📬 <b>{n} drafts wait for review</b>, oldest first:",
+)
+QUEUE_NO_MORE = N_("That was the last draft waiting.")
+QUEUE_LINE = N_("<b>#{id}</b> {title}\n<i>{category} · {source}</i>")
+QUEUE_PAGE_HINT = N_("Open a draft's notice for its preview; or decide here:")
+# /queue's buttons under the list, one row per draft: a symbol and the draft's number
+BUTTON_QUEUE_APPROVE = N_("✅ #{id}")
+BUTTON_QUEUE_CHANGES = N_("✏️ #{id}")
+BUTTON_QUEUE_REJECT = N_("✖️ #{id}")
+QUEUE_MINE_HEADER = N_("📝 <b>Your drafts</b>, the latest first:")
+QUEUE_MINE_EMPTY = N_(
+    "You have no drafts yet. Send /add to write one: it goes to the editors for review."
+)
+QUEUE_MINE_LINE = N_("• <b>#{id}</b> {title} — {state}")
+QUEUE_STATES = {
+    "waiting": N_("waiting for review"),
+    "changes": N_("changes requested"),
+    "rejected": N_("rejected"),
+    "approved": N_("approved"),
+}
+
 # one-line and guided /add: a link stored before
 PROBLEM_DUPLICATE = N_("that link is already stored as #{id}.")
 
@@ -295,7 +482,7 @@ CORRECT_LIST_HEADER = N_("🔢 <b>The last {n} items</b> — send <code>/{comman
 CORRECT_LIST_LINE = N_("<b>#{id}</b> · {date} · {title}")
 CORRECT_NO_ITEMS = N_("There are no items to {command} yet.")
 CORRECT_BAD_NUMBER = N_(
-    "“{text}” is not an item number. Send <code>/{command} 12</code>, or just "
+    "“{text}” is not an item number. Send <code>/{command} 3</code>, or just "
     "<code>/{command}</code> to see the last ten items with their numbers."
 )
 CORRECT_UNKNOWN = N_(
@@ -336,7 +523,11 @@ FEEDS_USAGE = N_(
     "<b>{default}</b>\n"
     "• <code>/feeds add https://example.coop/flux.xml Actualités fr</code> — a last word such "
     "as <code>fr</code> gives the entries' language when the feed does not say (else English)\n"
-    "• <code>/feeds remove 3</code> — unsubscribe from feed #3 (its items stay)"
+    "• <code>/feeds add https://example.coop/news.xml News review</code> — a last word "
+    "<code>review</code> holds each new entry in /queue until an editor approves it\n"
+    "• <code>/feeds review 1 on</code> (or <code>off</code>) — hold feed #1's entries for "
+    "review, or publish them as they come\n"
+    "• <code>/feeds remove 1</code> — unsubscribe from feed #1 (its items stay)"
 )
 FEEDS_NOT_ALLOWED = N_("Sorry, only the bot's admins can manage feeds.")
 FEEDS_NONE = N_(
@@ -357,6 +548,21 @@ FEEDS_ADDED_IMPORTED = N_(
 )
 FEEDS_ADDED_NOTHING = N_(
     "New entries will be published and sent as they appear (checked every {minutes} min)."
+)
+FEEDS_ADDED_REVIEW = N_(
+    "Its newest {held} wait in /queue for an editor, and so will every new entry (checked "
+    "every {minutes} min): nothing from it goes out until an editor approves it."
+)
+FEEDS_UNDER_REVIEW = N_(" · 📝 held for review")
+FEEDS_REVIEW_ON = N_(
+    "📝 Feed <b>#{id}</b> ({title}) is now held for review: its new entries wait in /queue."
+)
+FEEDS_REVIEW_OFF = N_(
+    "📡 Feed <b>#{id}</b> ({title}) publishes its new entries as they come again."
+)
+FEEDS_REVIEW_USAGE = N_(
+    "Say which feed and whether to hold it: <code>/feeds review 2 on</code> or "
+    "<code>/feeds review 2 off</code>. /feeds lists them."
 )
 FEED_ENTRIES = NP_("{n} entry", "{n} entries")
 FEEDS_ADD_FAILED = N_("⚠️ I could not add that feed: {reason}")
@@ -399,10 +605,30 @@ IMPORT_PROBLEMS = {
     ),
     "bad_date": ("“{value}” is not an ISO 8601 date like 2026-11-25 or 2026-11-25T10:00:00+01:00."),
     "bad_field": ("{column} must be text."),
-    "bad_opml": ("not valid OPML (XML) here; the rest of the file was not read."),
+    "bad_category_names": (
+        "category_names must be the category's names by language (en, fr or es), each 1 to "
+        '{max} characters, as a JSON object like {{"fr": "Travail décent"}}.'
+    ),
+    "category_name_taken": (
+        "“{name}” (a name for the category “{category}”) is already another category's name; "
+        "it was left out, the item was loaded."
+    ),
+    "bad_opml": ("not well-formed XML here ({error}), so not OPML: nothing was imported."),
+    "not_opml": (
+        "this is not an OPML file (its first element is “{element}”, not “opml”): nothing was "
+        "imported."
+    ),
+    "bad_feed_language": (
+        "the feed {url} has the language “{code}”, which is not a language code "
+        "(two letters, such as en, fr or es)."
+    ),
     "no_feed_url": ("the feed “{name}” has no xmlUrl address."),
     "bad_feed_url": ("the feed address {url} must start with http:// or https://."),
     "bad_feed_category": ("the folder name is not a usable category (1 to {max} characters)."),
+    "unknown_story": (
+        "version_of names {url}, which is not stored (nor earlier in the file): "
+        "the original comes before its versions."
+    ),
 }
 IMPORT_PROBLEM_LINE = "{file}:{line}: {problem}"
 
@@ -465,6 +691,33 @@ CLI_LOADED = "Loaded {added} {what} from {file} ({skipped} already there, {bad} 
 CLI_LOADED_ITEMS = "items"
 CLI_LOADED_FEEDS = "feeds"
 CLI_EXPORTED = "Exported {count} items to {target}."
+CLI_EXPORTED_FEEDS = "Exported {count} feeds to {target}."
+CLI_EXPORT_FEEDS_APART = (
+    "Feeds ({count}) are not in this file: coopbot feeds export FILE.opml writes them."
+)
+CLI_CANNOT_WRITE = "coopbot: cannot write {file}: {reason}."
+CLI_BACKUP_REFUSED = "coopbot: no backup made: {reason}."
+CLI_BACKUP_NOT_SQLITE = (
+    "coopbot backup copies a SQLite store, and DATABASE_URL is {dialect}. Back PostgreSQL up "
+    "with pg_dump --format=custom --file=coopbot.dump DBNAME and restore with pg_restore "
+    "(docs/operations.md#backup-and-restore)."
+)
+CLI_BACKED_UP = "Backed up {store} to {file} ({megabytes:.1f} MB in {seconds:.1f} s)."
+# why a file cannot be written (bot.services.files), and a store not copied (…backup)
+CLI_WRITE_PROBLEMS = {
+    "no_folder": "the folder {folder} does not exist",
+    "is_a_folder": "that is a folder; name a file in it",
+    "not_writable": "no file can be made in {folder} ({error})",
+    "read_only": "the file is read-only",
+    "protected": "that is the store's own file {protected}; name another file",
+    "write_failed": "writing failed ({error}); nothing was left behind",
+}
+CLI_BACKUP_PROBLEMS = {
+    "in_memory": "DATABASE_URL names an in-memory SQLite database, which has nothing to copy",
+    "no_store": "there is no SQLite store at {store} (DATABASE_URL)",
+    "not_a_store": "{store} is not a SQLite database ({error})",
+    "check_failed": "the copy failed SQLite's check ({error}); nothing was left behind",
+}
 CLI_STANDARD_OUTPUT = "standard output"
 CLI_CONFIG_ERROR = "Configuration error: {error}"
 CLI_FAILED = "coopbot: {error}"
@@ -498,6 +751,9 @@ NEWS_IN_OTHERS_BUTTON = N_("{mark}📰 Other languages")
 NEWS_IN_CHECK = "✅ "
 NEWS_IN_ON = N_("You will now receive news in {language}.")
 NEWS_IN_OFF = N_("You will no longer receive news in {language}.")
+# "other languages" is no language's name: its own sentences, so each language can word them
+NEWS_IN_OTHERS_ON = N_("You will now receive news in other languages.")
+NEWS_IN_OTHERS_OFF = N_("You will no longer receive news in other languages.")
 NEWS_IN_LAST = N_("At least one language must stay on, or this chat would receive no news at all.")
 SUBSCRIPTIONS_NEWS_IN = N_("📰 News in: {news} (/language to change)")
 
@@ -522,10 +778,10 @@ SUBSCRIBE_LINK_UNKNOWN = N_(
 SEARCH_HELP = N_(
     "🔎 <b>Search the news</b>\n"
     "Send /search and the words to look for:\n"
-    "<code>/search housing cooperatives</code> — items with both words\n"
-    '<code>/search "fair trade"</code> — this exact phrase\n'
-    "<code>/search coffee -brazil</code> — leave out items with a word\n"
-    "<code>/search kenya or ghana</code> — either word\n\n"
+    "<code>/search cooperative statistics</code> — items with both words\n"
+    '<code>/search "decent work"</code> — this exact phrase\n'
+    "<code>/search conference -malaysia</code> — leave out items with a word\n"
+    "<code>/search myanmar or brazil</code> — either word\n\n"
     "Capitals and accents do not matter, and “cooperative” also finds “cooperatives”."
 )
 SEARCH_NOTHING = N_(
@@ -762,3 +1018,213 @@ TIMEZONE_UNKNOWN = N_(
 )
 TIMEZONE_ADMINS_ONLY = N_("Sorry, only this group's administrators can change its time zone.")
 TIMEZONE_ADMINS_ONLY_ALERT = N_("Only the group's administrators can change its time zone.")
+
+# /translate: a version of a published item in another language (one story, one message each)
+TRANSLATE_USAGE = N_(
+    "🌐 To add a version of a published item in another language:\n"
+    "<code>/translate 3 fr</code> asks for it step by step (in a private chat with me);\n"
+    "<code>/translate 3 fr | Title | https://link | summary</code> publishes it at once.\n\n"
+    "Each reader gets one message per story, in the version that suits them best."
+)
+TRANSLATE_BAD_NUMBER = N_(
+    "⚠️ “{text}” is not an item number. Write it like this: <code>/translate 3 fr</code>."
+)
+TRANSLATE_UNKNOWN = N_(
+    "⚠️ There is no published item <b>#{id}</b> (it may have been deleted). "
+    "Send <code>/edit</code> to see the last ten items with their numbers."
+)
+TRANSLATE_TAKEN = N_(
+    "⚠️ This story already has a version in {language}: <b>#{id}</b>. "
+    "To change it, send <code>/edit {id}</code>."
+)
+# {ref}: "#12" for a published item, "s3" for a scheduled one
+TRANSLATE_ASK_TITLE = N_(
+    "🌐 <b>{language} version of {ref}</b>: “{title}”\n"
+    "Step 1 of 3: send the <b>title</b> in {language}.\n\n"
+    "<i>The category and the picture stay those of {ref}. /cancel stops at any step.</i>"
+)
+TRANSLATE_ASK_LINK = N_(
+    "Step 2 of 3: send the <b>link</b> to the page in {language} (https://…), or press Skip."
+)
+TRANSLATE_ASK_SUMMARY = N_("Step 3 of 3: send a short <b>summary</b> in {language}, or press Skip.")
+TRANSLATE_PREVIEW = N_(
+    "👀 <b>Preview</b> of the {language} version of {ref}: this is how readers will see it."
+)
+TRANSLATE_DONE = N_(
+    "✅ Published as <b>#{id}</b>, the {language} version of #{original}. Chats that have "
+    "not had this story yet and read {language} get it now; the others already have it."
+)
+TRANSLATE_SCHEDULED_UNKNOWN = N_(
+    "⚠️ There is no scheduled item <b>{ref}</b> (it may have gone out already: then use its "
+    "number, such as <code>/translate 3 fr</code>)."
+)
+TRANSLATE_SCHEDULED_TAKEN = N_(
+    "⚠️ The scheduled item {ref} already has a version in {language}; nothing was added."
+)
+TRANSLATE_SCHEDULED_DONE = N_(
+    "🕒 The {language} version of {ref} will go out with it, on <b>{when}</b> ({tz}). Each "
+    "reader will get one message, in the version that suits them best."
+)
+SCHEDULED_VERSIONS_HINT = N_(
+    "🌐 To add a version in another language before it goes out: <code>/translate {ref} fr</code>."
+)
+ITEM_VERSIONS = N_("🌐 Versions: {versions}")
+ITEM_VERSION = N_("#{id} {language}")
+ITEM_VERSION_ORIGINAL = N_("#{id} {language} (original)")
+
+# retention: an item older than DELIVERY_KEEP_DAYS no longer has its sent messages on record
+EDIT_PAST_KEEPING = N_(
+    "ℹ️ #{id} went out more than {days} days ago: the record of its sent messages is no longer "
+    "kept, so they can no longer be corrected. Your change will show in listings and searches."
+)
+DELETE_PAST_KEEPING = N_(
+    "ℹ️ #{id} went out more than {days} days ago: the record of its sent messages is no longer "
+    "kept, so they stay in the chats. It will leave every listing."
+)
+
+
+# --- A reader's data: /privacy (what the bot keeps about a chat) and /forget (erase it) --------
+
+COMMANDS = _with_commands(
+    "start",
+    Command("privacy", N_("What the bot keeps about this chat, and how to erase it")),
+    Command("forget", N_("Erase everything the bot keeps about this chat")),
+)
+
+PRIVACY_HEADER = N_("🔒 <b>Your data</b>\nWhat I keep about this chat:")
+PRIVACY_NAME = N_("• its Telegram id and type, and its name as Telegram gives it: {name}")
+PRIVACY_NO_NAME = N_("• its Telegram id and type")
+PRIVACY_FOLLOWS = N_("• subscriptions: {following}")
+PRIVACY_FOLLOWS_ALL = N_("all categories")
+PRIVACY_FOLLOWS_SOME = NP_("{n} category", "{n} categories")
+PRIVACY_FOLLOWS_NONE = N_("• subscriptions: none")
+PRIVACY_FILTERS = NP_("• keyword filters: {n} term", "• keyword filters: {n} terms")
+PRIVACY_FILTERS_NONE = N_("• keyword filters: none")
+PRIVACY_LANGUAGE = N_("• language: {language} · News in: {news}")
+PRIVACY_ZONE = N_("• time zone: {tz}")
+PRIVACY_ZONE_DEFAULT = N_("• time zone: none of its own (the bot's, {tz})")
+PRIVACY_QUIET = N_("• quiet hours: {start}–{end}")
+PRIVACY_QUIET_NONE = N_("• quiet hours: none")
+PRIVACY_DIGEST = N_("• digest: {digest}")
+PRIVACY_SENT = N_(
+    "• which items and digests were sent here, and when: kept {days} days, so that "
+    "corrections reach the messages; after that only the items' daily totals count them, "
+    "without this chat"
+)
+PRIVACY_SEARCHES = N_("• the words of a /search, for a day, for its More button")
+PRIVACY_NEVER = N_(
+    "<b>What I never keep</b>: phone numbers, contacts, and the text of your messages, except "
+    "the words of a search for a day."
+)
+PRIVACY_ERASE = N_(
+    "<b>To erase it</b>: /forget erases all of it, after asking you to confirm. In a group only "
+    "its administrators can."
+)
+PRIVACY_ADMIN = N_(
+    "🛡 <b>As an admin</b>: what you do as an admin (publishing, corrections, admins added or "
+    "removed) stays in the audit log for {days} days. It is the service's record, not a "
+    "reader's data: /forget does not erase it, nor the items you scheduled. Your unfinished "
+    "/add or /edit is kept {hours} hours, and /forget erases it."
+)
+
+FORGET_CONFIRM = N_(
+    "🗑 <b>Erase this chat's data?</b>\n"
+    "I will forget everything /privacy lists: its subscriptions, keyword filters, language, "
+    "time zone, quiet hours and digest, and the record of what was sent here. Nothing more "
+    "will be pushed here until someone subscribes again. This cannot be undone."
+)
+FORGET_CONFIRM_ADMIN = N_("\n\nThe audit log keeps what you did as an admin.")
+BUTTON_ERASE = N_("🗑 Yes, erase")
+BUTTON_KEEP_DATA = N_("Keep")
+FORGET_DONE = N_(
+    "🗑 Erased. I keep nothing more about this chat, and nothing more will be pushed here. "
+    "/start begins afresh."
+)
+FORGET_KEPT = N_("Kept: nothing was erased.")
+FORGET_NOTHING = N_("I keep nothing about this chat, so there is nothing to erase.")
+FORGET_ADMINS_ONLY = N_("Sorry, only this group's administrators can erase its data.")
+FORGET_ADMINS_ONLY_ALERT = N_("Only the group's administrators can erase its data.")
+FORGET_STALE = N_(
+    "This button no longer works, so nothing was erased. Send /forget to start again."
+)
+
+
+# --- Members suggest news (/suggest; the editors' /suggestions, Draft and Dismiss) -------------
+
+COMMANDS = _with_commands(
+    "search",
+    Command("suggest", N_("Suggest a link for the editors to publish"), N_("https://link [words]")),
+)
+COMMANDS = _with_commands(
+    "admins",
+    Command("suggestions", N_("Members' suggested links, to draft or dismiss (editors)"), "", True),
+)
+
+SUGGEST_USAGE = N_(
+    "💡 <b>Suggest news</b>\n"
+    "Send a link the editors may publish, with a few words if you like:\n"
+    "<code>/suggest https://coop.example/news/harvest Our harvest festival is on Saturday</code>\n"
+    "At most {limit} suggestions a day."
+)
+SUGGEST_RECEIVED = N_(
+    "💡 Thank you! The editors received your suggestion: <b>{title}</b>. I will tell you "
+    "if it is published."
+)
+SUGGEST_BAD_LINK = N_("That does not look like a web link. Send it like this:")
+SUGGEST_NOT_HTTPS = N_(
+    "Sorry, only secure links (starting with <code>https://</code>) can be suggested."
+)
+SUGGEST_BLOCKED = N_("Sorry, the editors no longer take suggestions from you.")
+SUGGEST_TOO_MANY = N_(
+    "Thank you for all these suggestions! That is {limit} today already; you can suggest "
+    "again from {when}."
+)
+SUGGEST_PUBLISHED_ALREADY = N_("Good news: it is already published as <b>#{id}</b>:")
+SUGGEST_SUGGESTED_ALREADY = N_("Someone already suggested this link: the editors will look at it.")
+SUGGEST_PRIVATE_ONLY = N_(
+    "💡 To suggest news, send /suggest to me in a private chat, so that the group is not disturbed."
+)
+BUTTON_OPEN_PRIVATE = N_("Open a private chat")
+SUGGEST_HOW = N_(
+    "💡 Only the editors publish items, but you can suggest one: send its link with "
+    "<code>/suggest https://link</code> and a few words if you like."
+)
+SUGGESTION_FOR_EDITORS = N_(
+    '💡 <b>A member suggests</b> (user {user_id}):\n<a href="{link}">{title}</a>'
+)
+SUGGESTION_WORDS = N_("Their words: {words}")
+BUTTON_DRAFT = N_("📝 Draft")
+BUTTON_DISMISS = N_("Dismiss")
+SUGGESTIONS_HEADER = NP_(
+    "💡 <b>{n} suggestion waits</b>, oldest first:", "💡 <b>{n} suggestions wait</b>, oldest first:"
+)
+SUGGESTIONS_MORE = N_("…and {n} more.")  # the same words as FEEDS_MORE
+SUGGESTIONS_NONE = N_("💡 No suggestion waits.")
+SUGGESTION_DISMISSED = N_("Dismissed: the member will be told, politely.")
+SUGGESTION_DRAFTED = N_("📝 Drafting it: choose the category, then check the preview.")
+SUGGESTION_DECIDED = {
+    "drafted": N_("Already decided: user {user_id} took it into a draft."),
+    "dismissed": N_("Already decided: user {user_id} dismissed it."),
+    "published": N_("Already decided: it was published."),
+}
+SUGGESTION_UNKNOWN = N_("This suggestion no longer exists.")
+SUGGESTION_DRAFT_PRIVATE = N_("Draft it from your private chat with me.")
+NOTICE_SUGGESTION_PUBLISHED = N_(
+    '🎉 The link you suggested is published as <b>#{id}</b>: <a href="{link}">{title}</a>. '
+    "Thank you!"
+)
+NOTICE_SUGGESTION_DISMISSED = N_(
+    'Thank you for suggesting <a href="{link}">{title}</a>. The editors decided not to '
+    "publish it this time."
+)
+SUGGEST_BLOCK_USAGE = N_(
+    "To stop a member suggesting: <code>/suggest block user_id</code>; to let them again: "
+    "<code>/suggest unblock user_id</code>."
+)
+SUGGEST_BLOCK_DONE = N_("User {user_id} can no longer suggest news.")
+SUGGEST_BLOCK_ALREADY = N_("User {user_id} was already blocked from suggesting.")
+SUGGEST_UNBLOCK_DONE = N_("User {user_id} can suggest news again.")
+SUGGEST_UNBLOCK_NOT = N_("User {user_id} was not blocked.")
+PRIVACY_SUGGESTIONS = N_(
+    "• the links you suggested with /suggest, and your words with them, until /forget"
+)

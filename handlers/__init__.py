@@ -18,6 +18,7 @@ from bot.context import Services
 from handlers import (
     admins,
     browse,
+    categories,
     common,
     corrections,
     digests,
@@ -28,11 +29,15 @@ from handlers import (
     keyword_filters,
     languages,
     membership,
+    privacy,
     publishing,
     quiet,
+    review,
     search,
     stats,
     subscriptions,
+    suggestions,
+    translations,
 )
 
 # Only new messages run commands: an edited "/add …" must not publish a second item.
@@ -57,7 +62,10 @@ def register(application: Application, services: Services) -> None:
             flows.conversation(services),
             # admins first; the same command from anyone else falls through to a refusal
             CommandHandler("add", publishing.add, filters=NEW & services.admins),
-            CommandHandler("add", publishing.add_refused, filters=NEW),
+            # an author's line is not published: it becomes a preview with Submit for review
+            CommandHandler("add", publishing.add_for_review, filters=NEW & services.authors),
+            # a reader (neither editor nor author) is told how to suggest it instead
+            CommandHandler("add", suggestions.item_hint, filters=NEW),
             # the same with a picture: a photo captioned "/add Category | Title | …" (command
             # handlers read only a message's text, so this is a caption filter). The flows
             # above take an admin's other photos (the picture step, else a hint) and leave
@@ -66,25 +74,71 @@ def register(application: Application, services: Services) -> None:
             MessageHandler(
                 NEW & filters.PHOTO & flows.ADD_CAPTION & services.admins, publishing.add_photo
             ),
-            MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, publishing.add_refused),
+            MessageHandler(
+                NEW & filters.PHOTO & flows.ADD_CAPTION & services.authors,
+                publishing.add_photo_for_review,
+            ),
+            MessageHandler(NEW & filters.PHOTO & flows.ADD_CAPTION, suggestions.item_hint),
+            # the review queue: editors decide on what waits, authors follow their drafts; the
+            # buttons check the role themselves (a button press carries no message filter)
+            CommandHandler(
+                "queue", review.queue, filters=NEW & (services.admins | services.authors)
+            ),
+            CommandHandler("queue", admins.refused, filters=NEW),
+            CallbackQueryHandler(review.on_button, pattern=r"^v1:rv:"),
+            CallbackQueryHandler(review.on_more, pattern=r"^v1:rvq:"),
+            # the editors' commands (`services.admins`: owners and editors): each first for
+            # them, then for authors a refusal that names the editors, then for anyone else
+            # the admins' refusal. The one-line /translate works in any chat (the guided one
+            # is in the flows above)
+            CommandHandler("translate", translations.translate, filters=NEW & services.admins),
+            CommandHandler("translate", admins.editors_only, filters=NEW & services.authors),
+            CommandHandler("translate", admins.refused, filters=NEW),
             CommandHandler("edit", edit_flow.private_only, filters=NEW & services.admins),
+            CommandHandler("edit", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("edit", admins.refused, filters=NEW),
             CommandHandler("delete", corrections.delete, filters=NEW & services.admins),
+            CommandHandler("delete", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("delete", admins.refused, filters=NEW),
             CommandHandler("stats", stats.stats, filters=NEW & services.admins),
+            CommandHandler("stats", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("stats", admins.refused, filters=NEW),
-            CommandHandler("cancel", flows.cancel, filters=NEW & services.admins),
+            # the categories' names in each language: owners and editors name them
+            CommandHandler("categories", categories.categories, filters=NEW & services.admins),
+            CommandHandler("categories", admins.editors_only, filters=NEW & services.authors),
+            CommandHandler("categories", admins.refused, filters=NEW),
+            # its buttons check the editor themselves (a button press carries no message filter)
+            CallbackQueryHandler(categories.on_button, pattern=r"^v1:catn:"),
+            # authors too leave the /add they are in
+            CommandHandler(
+                "cancel", flows.cancel, filters=NEW & (services.admins | services.authors)
+            ),
             CommandHandler("cancel", admins.refused, filters=NEW),
-            # owners manage admins; other admins may only list them
+            # owners manage people and roles; editors may only list them
             CommandHandler("admins", admins.manage, filters=NEW & owners),
             CommandHandler("admins", admins.show, filters=NEW & services.admins),
+            CommandHandler("admins", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("admins", admins.refused, filters=NEW),
             CallbackQueryHandler(corrections.on_delete_button, pattern=r"^v1:del:"),
-            # /feeds: admins first, anyone else gets the refusal. block=False: adding a feed
-            # fetches it (up to its timeout), and other updates must not wait for that
+            # members' links: editors may also block or unblock a member with /suggest, and
+            # anyone else's /suggest is a suggestion (a private chat's; a group gets a pointer
+            # there). block=False: reading the link's page takes up to 5 s, and other updates
+            # must not wait for it
+            CommandHandler(
+                "suggest", suggestions.manage, filters=NEW & services.admins, block=False
+            ),
+            CommandHandler("suggest", suggestions.suggest, filters=NEW, block=False),
+            CommandHandler("suggestions", suggestions.waiting, filters=NEW & services.admins),
+            CommandHandler("suggestions", admins.editors_only, filters=NEW & services.authors),
+            CommandHandler("suggestions", admins.refused, filters=NEW),
+            # Draft / Dismiss: the handler checks the editor (a press carries no message)
+            CallbackQueryHandler(suggestions.on_button, pattern=r"^v1:sug:"),
+            # /feeds: editors first, authors and anyone else get a refusal. block=False:
+            # adding a feed fetches it (up to its timeout), and other updates must not wait
             CommandHandler(
                 "feeds", feeds.feeds_command, filters=NEW & services.admins, block=False
             ),
+            CommandHandler("feeds", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("feeds", feeds.feeds_refused, filters=NEW),
             # anyone may ask; in groups the handlers let only the group's administrators
             # change anything (that takes a getChatMember call, not a filter)
@@ -105,6 +159,11 @@ def register(application: Application, services: Services) -> None:
             # keyword filters: in groups only administrators change them
             CommandHandler("filter", keyword_filters.filter_command, filters=NEW),
             CallbackQueryHandler(keyword_filters.on_button, pattern=r"^v1:flt:"),
+            # what the bot keeps about a chat: anyone may ask; erasing it (/forget and its
+            # confirm button) takes the same rule as the settings above (groups: admins only)
+            CommandHandler("privacy", privacy.privacy, filters=NEW),
+            CommandHandler("forget", privacy.forget, filters=NEW),
+            CallbackQueryHandler(privacy.on_button, pattern=r"^v1:fgt:"),
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
@@ -126,6 +185,18 @@ def register(application: Application, services: Services) -> None:
         [
             MessageHandler(NEW & filters.COMMAND & private, common.unknown_command),
             MessageHandler(NEW & filters.COMMAND & common.ADDRESSED_TO_ME, common.unknown_command),
+            # a reader's message written like an item ("Category | Title | https://…", a
+            # photo's caption too): how to suggest it, rather than the chat hint below
+            MessageHandler(
+                NEW
+                & private
+                & ~filters.COMMAND
+                & ~filters.VIA_BOT
+                & suggestions.LOOKS_LIKE_ITEM
+                & ~services.admins
+                & ~services.authors,
+                suggestions.item_hint,
+            ),
             # a message a user posted via this bot (an inline result) is theirs, not a question
             MessageHandler(NEW & private & ~filters.COMMAND & ~filters.VIA_BOT, common.plain_text),
             MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, common.edited_message),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -21,6 +22,8 @@ from bot.i18n import _, current
 from bot.render import local_time
 from bot.services.drafts import DraftState
 from bot.services.scheduling import BadWhen, parse_when
+from bot.services.stories import VersionRefused
+from bot.services.submissions import Outcome
 from bot.services.validation import (
     ItemDraft,
     Problem,
@@ -29,8 +32,10 @@ from bot.services.validation import (
     clean_image_url,
     clean_language,
 )
-from handlers.add_steps import CHANGEABLE, NEXT, Step, show
+from handlers.add_steps import Step, changeable, for_review, is_version, next_step, show
 from handlers.presentation import drop_buttons
+from handlers.review import outcome_text
+from handlers.translations import publish_version, refusal_text
 from handlers.ui import (
     ACTIVE,
     END,
@@ -61,10 +66,19 @@ async def _save(update: Update, context: BotContext, step: Step, data: Mapping[s
     return ACTIVE
 
 
+def is_author(context: BotContext, user_id: int) -> bool:
+    """An author (not an editor or owner): what they add goes to the review queue."""
+    services = context.services
+    return user_id in services.authors.user_ids and user_id not in services.admins.user_ids
+
+
 async def start(update: Update, context: BotContext) -> int:
     """/add without arguments, in a private chat: step 1, the title."""
     # the item is taken to be in the admin's language until the preview's button says else
-    await _save(update, context, Step.TITLE, {"language": current().language})
+    data: dict[str, Any] = {"language": current().language}
+    if is_author(context, user_of(update).id):
+        data["review"] = True
+    await _save(update, context, Step.TITLE, data)
     await message_of(update).reply_text(_(texts.ADD_ASK_TITLE))
     return ACTIVE
 
@@ -82,7 +96,7 @@ async def _accepted(
     update: Update, context: BotContext, draft: DraftState, field: str, value: str | None
 ) -> int:
     data = {**draft.data, field: value}
-    following = Step.PREVIEW if data.get("editing") else NEXT.get(Step(field), Step.PREVIEW)
+    following = Step.PREVIEW if data.get("editing") else next_step(Step(field), data)
     return await _ask(update, context, following, data)
 
 
@@ -105,6 +119,8 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
     user_id = user_of(update).id
     chat = chat_of(update)
     try:
+        if is_version(draft.data):
+            return await _publish_version(update, context, draft)
         published = await context.services.news.publish(_item_draft(draft.data), actor_id=user_id)
     except ValidationFailed as failure:
         if failure.problem is not Problem.DUPLICATE_URL:
@@ -124,6 +140,62 @@ async def _publish(update: Update, context: BotContext, draft: DraftState) -> in
     return END
 
 
+async def _submit(
+    update: Update, context: BotContext, draft: DraftState, publish_at: datetime | None = None
+) -> int:
+    """An author's draft, into the review queue (again, when it changes one sent back)."""
+    settings = context.services.settings
+    review = context.services.review
+    user_id = user_of(update).id
+    item = _item_draft(draft.data)
+    try:
+        if draft.get("submission") is not None:
+            decided = await review.resubmit(
+                user_id, draft["submission"], item, publish_at=publish_at
+            )
+            if decided.outcome is not Outcome.DONE:
+                await drop_buttons(update)
+                await context.services.drafts.discard(*draft_keys(update))
+                await chat_of(update).send_message(outcome_text(decided, draft["submission"]))
+                return END
+            assert decided.submission is not None
+            submission = decided.submission
+        else:
+            submission = await review.submit(user_id, item, publish_at=publish_at)
+    except ValidationFailed as failure:
+        if failure.problem is not Problem.DUPLICATE_URL:
+            raise
+        await drop_buttons(update)
+        await chat_of(update).send_message(_(texts.ADD_LINK_TAKEN, id=existing_item(failure).id))
+        return await _save(update, context, Step.URL, {**draft.data, "editing": True})
+    await drop_buttons(update)
+    await context.services.drafts.discard(*draft_keys(update))
+    if publish_at is None:
+        done = _(texts.ADD_SUBMITTED, id=submission.id)
+    else:
+        when = local_time(publish_at, settings.tz, texts.WHEN_FORMAT_SHOWN)
+        done = _(texts.ADD_SUBMITTED_AT, id=submission.id, when=when, tz=settings.timezone)
+    await chat_of(update).send_message(done)
+    return END
+
+
+async def _publish_version(update: Update, context: BotContext, draft: DraftState) -> int:
+    """The end of a guided /translate: the version published, or scheduled with its item."""
+    data = draft.data
+    scheduled = data.get("scheduled_version_of") is not None
+    original = data["scheduled_version_of"] if scheduled else data["version_of"]
+    try:
+        done, _item = await publish_version(
+            update, context, _item_draft(data), original, scheduled=scheduled
+        )
+    except VersionRefused as refused:  # the story was deleted, or got that language, meanwhile
+        done = refusal_text(refused, data["ref"], data["language"])
+    await drop_buttons(update)
+    await context.services.drafts.discard(*draft_keys(update))
+    await chat_of(update).send_message(done)
+    return END
+
+
 async def _schedule(update: Update, context: BotContext, draft: DraftState, text: str) -> int:
     settings = context.services.settings
     scheduling = context.services.scheduling
@@ -138,22 +210,26 @@ async def _schedule(update: Update, context: BotContext, draft: DraftState, text
         )
         await message_of(update).reply_text(_(texts.ADD_ASK_AGAIN, problem=problem))
         return ACTIVE
+    if for_review(draft.data):  # an author asks for a time; an editor approves it
+        return await _submit(update, context, draft, when)
     chat_id, user_id = draft_keys(update)
     try:
-        await scheduling.schedule(_item_draft(draft.data), when, actor_id=user_id, chat_id=chat_id)
+        scheduled = await scheduling.schedule(
+            _item_draft(draft.data), when, actor_id=user_id, chat_id=chat_id
+        )
     except ValidationFailed as failure:
         if failure.problem is not Problem.DUPLICATE_URL:
             raise
         await message_of(update).reply_text(_(texts.ADD_LINK_TAKEN, id=existing_item(failure).id))
         return await _save(update, context, Step.URL, {**draft.data, "editing": True})
     await context.services.drafts.discard(chat_id, user_id)
-    await message_of(update).reply_text(
-        _(
-            texts.ADD_SCHEDULED,
-            when=local_time(when, settings.tz, texts.WHEN_FORMAT_SHOWN),
-            tz=html.escape(settings.timezone),
-        )
+    scheduled_at = _(
+        texts.ADD_SCHEDULED,
+        when=local_time(when, settings.tz, texts.WHEN_FORMAT_SHOWN),
+        tz=html.escape(settings.timezone),
     )
+    versions_hint = _(texts.SCHEDULED_VERSIONS_HINT, ref=scheduled.ref)
+    await message_of(update).reply_text(scheduled_at + "\n" + versions_hint)
     return END
 
 
@@ -254,7 +330,7 @@ async def text_step(update: Update, context: BotContext, draft: DraftState) -> i
 async def _cancel(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int:
-    return await end_flow(update, context, _(texts.ADD_CANCELLED))
+    return await end_flow(update, context, cancelled_text(draft))
 
 
 async def _skip(
@@ -289,7 +365,7 @@ async def _pick_category(
 async def _pick_field(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
 ) -> int | None:
-    if argument not in CHANGEABLE:
+    if argument not in changeable(draft.data):
         return None
     await query_of(update).answer()
     await drop_buttons(update)
@@ -308,9 +384,20 @@ async def _pick_language(
 
 async def _publish_now(
     update: Update, context: BotContext, draft: DraftState, argument: str | None
-) -> int:
+) -> int | None:
+    if for_review(draft.data):  # an author's preview has no Publish: forged
+        return None
     await query_of(update).answer()
     return await _publish(update, context, draft)
+
+
+async def _submit_now(
+    update: Update, context: BotContext, draft: DraftState, argument: str | None
+) -> int | None:
+    if not for_review(draft.data):
+        return None
+    await query_of(update).answer()
+    return await _submit(update, context, draft)
 
 
 def _go_to(step: Step) -> ButtonStep:
@@ -332,6 +419,7 @@ _BUTTONS: dict[tuple[Step | None, str], ButtonStep] = {
     (Step.CATEGORY, "cat"): _pick_category,
     (Step.FIELD, "f"): _pick_field,
     (Step.PREVIEW, "pub"): _publish_now,
+    (Step.PREVIEW, "sub"): _submit_now,
     (Step.PREVIEW, "sched"): _go_to(Step.WHEN),
     (Step.PREVIEW, "edit"): _go_to(Step.FIELD),
     (Step.PREVIEW, "lang"): _go_to(Step.LANGUAGE),
@@ -351,4 +439,4 @@ async def button_step(
 
 
 def cancelled_text(draft: DraftState) -> str:
-    return _(texts.ADD_CANCELLED)
+    return _(texts.ADD_REVIEW_CANCELLED if for_review(draft.data) else texts.ADD_CANCELLED)

@@ -20,7 +20,7 @@ from bot.render import local_time
 from bot.services.scheduling import WHEN_FORMAT
 from bot.services.validation import FIELDS
 from bot.services.views import ItemView
-from handlers.ui import category_keyboard, send_item_preview
+from handlers.ui import as_filed, category_keyboard, send_item_preview
 from handlers.updates import chat_of
 
 FLOW = "add"  # in callback data
@@ -47,8 +47,46 @@ NEXT = {
     Step.URL: Step.SUMMARY,
     Step.SUMMARY: Step.IMAGE,
 }
+# a version in another language (/translate) takes its story's category and picture: it asks
+# for the title, link and summary, then shows the preview
+VERSION_NEXT = {Step.TITLE: Step.URL, Step.URL: Step.SUMMARY, Step.SUMMARY: Step.PREVIEW}
 # what the preview's "Edit" offers: the text fields, and the picture
 CHANGEABLE = (*FIELDS, Step.IMAGE.value)
+
+
+def is_version(data: Mapping[str, Any]) -> bool:
+    """The draft is a version of a published or scheduled item (/translate), not an item of
+    its own; `data["ref"]` names that item ("#12", "s3")."""
+    return data.get("version_of") is not None or data.get("scheduled_version_of") is not None
+
+
+def for_review(data: Mapping[str, Any]) -> bool:
+    """An author's draft: it ends in Submit for review, not Publish. `data["submission"]`,
+    when present, is the draft in the queue it changes."""
+    return bool(data.get("review"))
+
+
+# what a member's suggestion brings (`data["suggestion"]`): these steps are not asked again
+PREFILLED = (Step.URL, Step.SUMMARY)
+
+
+def next_step(step: Step, data: Mapping[str, Any]) -> Step:
+    """The step after `step` (an answered field) when the draft is not being edited."""
+    following = (VERSION_NEXT if is_version(data) else NEXT).get(step, Step.PREVIEW)
+    while data.get("suggestion") and following in PREFILLED and data.get(following.value):
+        following = NEXT.get(following, Step.PREVIEW)
+    return following
+
+
+def changeable(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields the preview's "Edit" offers; a version's category is its story's."""
+    if is_version(data):
+        return tuple(f for f in CHANGEABLE if f != Step.CATEGORY.value)
+    return CHANGEABLE
+
+
+def _language_name(data: Mapping[str, Any]) -> str:
+    return html.escape(current().language_name(data.get("language", i18n.ENGLISH)))
 
 
 def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: int = 0) -> ItemView:
@@ -71,7 +109,17 @@ def preview_view(data: Mapping[str, Any], *, published_at: datetime, item_id: in
 
 
 async def _ask_title(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
-    prompt = _(texts.ADD_ASK_NEW["title"]) if data.get("editing") else _(texts.ADD_ASK_TITLE)
+    if data.get("editing"):
+        prompt = _(texts.ADD_ASK_NEW["title"])
+    elif is_version(data):
+        prompt = _(
+            texts.TRANSLATE_ASK_TITLE,
+            language=_language_name(data),
+            ref=data["ref"],
+            title=html.escape(data.get("original_title", "")),
+        )
+    else:
+        prompt = _(texts.ADD_ASK_TITLE)
     await chat_of(update).send_message(prompt)
 
 
@@ -87,7 +135,11 @@ async def _ask_category(update: Update, context: BotContext, data: Mapping[str, 
 async def _ask_optional(
     update: Update, context: BotContext, data: Mapping[str, Any], field: Step
 ) -> None:
-    first = _(texts.ADD_ASK_LINK) if field is Step.URL else _(texts.ADD_ASK_SUMMARY)
+    if is_version(data):
+        template = texts.TRANSLATE_ASK_LINK if field is Step.URL else texts.TRANSLATE_ASK_SUMMARY
+        first = _(template, language=_language_name(data))
+    else:
+        first = _(texts.ADD_ASK_LINK) if field is Step.URL else _(texts.ADD_ASK_SUMMARY)
     prompt = _(texts.ADD_ASK_NEW[field]) if data.get("editing") else first
     skip = InlineKeyboardMarkup([[button(_(texts.BUTTON_SKIP), FLOW, "skip")]])
     await chat_of(update).send_message(prompt, reply_markup=skip)
@@ -109,15 +161,36 @@ async def _ask_image(update: Update, context: BotContext, data: Mapping[str, Any
 
 async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
     chat = chat_of(update)
-    tr = current()
-    language = tr.language_name(data.get("language", i18n.ENGLISH))
-    await chat.send_message(
-        tr(texts.ADD_PREVIEW)
-        + "\n"
-        + tr(texts.ADD_PREVIEW_LANGUAGE, language=html.escape(language))
-    )
-    keyboard = InlineKeyboardMarkup(
-        [
+    language = _language_name(data)
+    if is_version(data):
+        # a version goes out now (a story's versions share its time), in the language asked
+        await chat.send_message(_(texts.TRANSLATE_PREVIEW, language=language, ref=data["ref"]))
+        rows = [
+            [
+                button(_(texts.BUTTON_PUBLISH), FLOW, "pub"),
+                button(_(texts.BUTTON_EDIT), FLOW, "edit"),
+            ]
+        ]
+    elif for_review(data):
+        # an author's draft: it goes to the editors, at once or for a time the author asks
+        await chat.send_message(
+            _(texts.ADD_PREVIEW_REVIEW) + "\n" + _(texts.ADD_PREVIEW_LANGUAGE, language=language)
+        )
+        rows = [
+            [
+                button(_(texts.BUTTON_SUBMIT), FLOW, "sub"),
+                button(_(texts.BUTTON_SUBMIT_AT), FLOW, "sched"),
+            ],
+            [
+                button(_(texts.BUTTON_EDIT), FLOW, "edit"),
+                button(_(texts.BUTTON_ITEM_LANGUAGE), FLOW, "lang"),
+            ],
+        ]
+    else:
+        await chat.send_message(
+            _(texts.ADD_PREVIEW) + "\n" + _(texts.ADD_PREVIEW_LANGUAGE, language=language)
+        )
+        rows = [
             [
                 button(_(texts.BUTTON_PUBLISH), FLOW, "pub"),
                 button(_(texts.BUTTON_SCHEDULE), FLOW, "sched"),
@@ -126,24 +199,23 @@ async def _ask_preview(update: Update, context: BotContext, data: Mapping[str, A
                 button(_(texts.BUTTON_EDIT), FLOW, "edit"),
                 button(_(texts.BUTTON_ITEM_LANGUAGE), FLOW, "lang"),
             ],
-            [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
         ]
-    )
+    keyboard = InlineKeyboardMarkup([*rows, [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")]])
     now = context.services.scheduling.now()
-    view = preview_view(data, published_at=now)
+    view = await as_filed(context, preview_view(data, published_at=now))
     await send_item_preview(update, view, context.services.settings.tz, keyboard)
 
 
 async def _ask_field(update: Update, context: BotContext, data: Mapping[str, Any]) -> None:
+    fields = changeable(data)
+    rows = [
+        [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in fields[at : at + 2]]
+        for at in range(0, len(fields), 2)
+    ]
     await chat_of(update).send_message(
         _(texts.ADD_EDIT_WHICH),
         reply_markup=InlineKeyboardMarkup(
-            [
-                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in CHANGEABLE[:2]],
-                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in CHANGEABLE[2:4]],
-                [button(_(texts.FIELD_NAMES[f]), FLOW, "f", f) for f in CHANGEABLE[4:]],
-                [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")],
-            ]
+            [*rows, [button(_(texts.BUTTON_CANCEL), FLOW, "cancel")]]
         ),
     )
 

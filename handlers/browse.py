@@ -14,7 +14,13 @@ from bot.render import item_list
 from bot.services.news import Match
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView, Page
-from handlers.presentation import drop_buttons, news_choices, share_button
+from handlers.presentation import (
+    category_name,
+    drop_buttons,
+    in_name_order,
+    reader_of,
+    share_button,
+)
 from handlers.updates import args_of, chat_of, message_of, query_of
 
 DEFAULT_COUNT = 5
@@ -38,10 +44,10 @@ def categories_keyboard(categories: list[CategoryView]) -> InlineKeyboardMarkup:
     # Telegram allows 100 buttons in a keyboard; two per row keeps it compact on phones
     buttons = [
         InlineKeyboardButton(
-            _(texts.CATEGORY_BUTTON, name=c.name, count=c.item_count),
+            _(texts.CATEGORY_BUTTON, name=category_name(c), count=c.item_count),
             callback_data=callbacks.encode(ShowCategory(c.id)),
         )
-        for c in categories[:100]
+        for c in in_name_order(categories)[:100]
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -65,10 +71,11 @@ async def latest(update: Update, context: BotContext) -> None:
     if count is None:
         await message.reply_text(_(texts.LATEST_BAD_NUMBER, max=MAX_COUNT, default=DEFAULT_COUNT))
         return
-    news = await news_choices(update, context)
-    page = await context.services.news.page(count, news=news)
+    reader = await reader_of(update, context)
+    page = await context.services.news.page(count, reader=reader)
     if not page.items:
-        await message.reply_text(_(texts.NO_ITEMS if news is None else texts.NO_ITEMS_IN_LANGUAGES))
+        empty = texts.NO_ITEMS if reader.news is None else texts.NO_ITEMS_IN_LANGUAGES
+        await message.reply_text(_(empty))
         return
     header = _(texts.LATEST_HEADER)
     if clamped:
@@ -80,7 +87,7 @@ async def latest(update: Update, context: BotContext) -> None:
 async def _send_category(
     update: Update, context: BotContext, category: CategoryView, page: Page
 ) -> None:
-    name = html.escape(category.name)
+    name = html.escape(category_name(category))
     if not page.items:
         await chat_of(update).send_message(_(texts.NO_ITEMS_IN_CATEGORY, name=name))
         return
@@ -98,10 +105,10 @@ async def _send_category(
 async def category(update: Update, context: BotContext) -> None:
     message = message_of(update)
     news = context.services.news
-    choices = await news_choices(update, context)
+    reader = await reader_of(update, context)
     name = " ".join(args_of(context))
     if not name:
-        categories = await news.categories(news=choices)
+        categories = await news.categories(reader=reader)
         if not categories:
             await message.reply_text(_(texts.CATEGORY_NONE))
             return
@@ -114,7 +121,7 @@ async def category(update: Update, context: BotContext) -> None:
         return
     match = await news.find_category(name)
     if match.outcome is Match.FOUND and match.category is not None:
-        found, page = await news.category_page(match.category.id, DEFAULT_COUNT, news=choices)
+        found, page = await news.category_page(match.category.id, DEFAULT_COUNT, reader=reader)
         await _send_category(update, context, found or match.category, page)
         return
     template = (
@@ -140,9 +147,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
     news = context.services.news
-    choices = await news_choices(update, context)
+    reader = await reader_of(update, context)
     if isinstance(action, ShowCategory):
-        found, page = await news.category_page(action.category_id, DEFAULT_COUNT, news=choices)
+        found, page = await news.category_page(action.category_id, DEFAULT_COUNT, reader=reader)
         if found is None:
             await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
             return
@@ -152,10 +159,10 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert isinstance(action, MorePage)
     category = None
     if action.category_id is None:
-        page = await news.page(action.limit, after=action.cursor, news=choices)
+        page = await news.page(action.limit, after=action.cursor, reader=reader)
     else:
         category, page = await news.category_page(
-            action.category_id, action.limit, after=action.cursor, news=choices
+            action.category_id, action.limit, after=action.cursor, reader=reader
         )
         if category is None:
             await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
@@ -166,7 +173,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     header = (
-        _(texts.CATEGORY_MORE_HEADER, name=html.escape(category.name))
+        _(texts.CATEGORY_MORE_HEADER, name=html.escape(category_name(category)))
         if category
         else _(texts.LATEST_MORE_HEADER)
     )

@@ -13,9 +13,10 @@ from telegram.ext import filters
 from bot import i18n, texts
 from bot.context import BotContext
 from bot.i18n import _
+from bot.services.admins import Role
 from bot.services.chats import ChatInfo
 from bot.services.errors import STORE_UNAVAILABLE
-from handlers import deep_links
+from handlers import deep_links, menus
 from handlers.updates import chat_of, message_of
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,19 @@ class _AddressedToMe(filters.MessageFilter):
 ADDRESSED_TO_ME = _AddressedToMe()
 
 
-def help_text(bot_username: str, *, for_admin: bool) -> str:
+def help_text(bot_username: str, *, role: Role | None) -> str:
+    """Every command `role` may use (None: a reader's): the readers' first, then the role's."""
     lines = [_(texts.HELP_HEADER)]
     for command in texts.COMMANDS:
         if not command.admin_only:
             lines.append(_help_line(command))
-    if for_admin:
-        lines.append(_(texts.HELP_ADMIN_HEADER))
-        lines.extend(_help_line(c) for c in texts.COMMANDS if c.admin_only)
-        lines.append(_(texts.HELP_ADMIN_PICTURES))
+    if role is not None:
+        header = texts.HELP_AUTHOR_HEADER if role is Role.AUTHOR else texts.HELP_ADMIN_HEADER
+        lines.append(_(header))
+        lines.extend(_help_line(c) for c in menus.commands_for(role) if c.admin_only)
+        if role is not Role.AUTHOR:
+            lines.append(_(texts.HELP_ADMIN_PICTURES))
+        lines.append(_(texts.HELP_ROLES))
     lines.append(_(texts.HELP_FOOTER, bot_username=html.escape(bot_username)))
     return "\n".join(lines)
 
@@ -56,8 +61,9 @@ def _help_line(command: texts.Command) -> str:
     )
 
 
-def _is_admin(update: Update, context: BotContext) -> bool:
-    return context.services.admins.check_update(update) is True
+def _role(update: Update, context: BotContext) -> Role | None:
+    user = update.effective_user
+    return None if user is None else menus.role_of(context.services, user.id)
 
 
 async def remember_chat(update: Update, context: BotContext) -> None:
@@ -100,7 +106,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def show_help(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(
-        help_text(context.bot.username, for_admin=_is_admin(update, context))
+        help_text(context.bot.username, role=_role(update, context))
     )
 
 

@@ -17,8 +17,9 @@ from bot.callbacks import StaleCallback, button, parse_button
 from bot.context import BotContext
 from bot.i18n import _
 from bot.render import item_card
+from handlers import admins
 from handlers.presentation import drop_buttons
-from handlers.ui import item_from_args
+from handlers.ui import item_from_args, too_old_note, versions_below
 from handlers.updates import chat_of, message_of, query_of, user_of
 
 # -- the report (sent by the reports job) -------------------------------------------------------
@@ -41,8 +42,10 @@ async def delete(update: Update, context: BotContext) -> None:
     )
     await message_of(update).reply_text(
         _(texts.DELETE_CONFIRM)
+        + too_old_note(context, item, texts.DELETE_PAST_KEEPING)
         + "\n\n"
-        + item_card(item, context.services.settings.tz, show_number=True),
+        + item_card(item, context.services.settings.tz, show_number=True)
+        + await versions_below(context, item),
         reply_markup=keyboard,
     )
 
@@ -50,7 +53,7 @@ async def delete(update: Update, context: BotContext) -> None:
 async def on_delete_button(update: Update, context: BotContext) -> None:
     query = query_of(update)
     if user_of(update).id not in context.services.admins.user_ids:
-        await query.answer(_(texts.NOT_ADMIN), show_alert=True)
+        await query.answer(admins.button_refusal(context, user_of(update).id), show_alert=True)
         return
     try:
         flow, action, argument = parse_button(query.data)

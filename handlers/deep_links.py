@@ -22,6 +22,7 @@ from bot.callbacks import Toggle, encode
 from bot.context import BotContext
 from bot.i18n import _
 from bot.render import send_item
+from handlers.presentation import category_name, reader_of
 from handlers.updates import chat_id_of, message_of
 
 ITEM_PREFIX = "item_"
@@ -46,7 +47,12 @@ async def open_link(update: Update, context: BotContext, payload: str) -> None:
 
 async def _show_item(update: Update, context: BotContext, item_id: int | None) -> None:
     message = message_of(update)
-    item = await context.services.news.get_item(item_id) if item_id is not None else None
+    item = None
+    if item_id is not None:
+        # a link to any version opens the reader's own (or the one linked, if they read none)
+        reader = await reader_of(update, context)
+        shown = await context.services.stories.for_reader(item_id, reader) or item_id
+        item = await context.services.news.get_item(shown)
     if item is None:
         await message.reply_text(_(texts.ITEM_GONE))
         return
@@ -70,7 +76,7 @@ async def _offer_subscription(update: Update, context: BotContext, category_id: 
     if category is None:
         await message.reply_text(_(texts.SUBSCRIBE_LINK_UNKNOWN))
         return
-    name = category.name
+    name = category_name(category)  # in the chat's language
     following = await services.subscriptions.following(chat_id_of(update))
     if following.everything or category.id in following.category_ids:
         await message.reply_text(_(texts.ALREADY_SUBSCRIBED, name=html.escape(name)))

@@ -29,6 +29,7 @@ from handlers.ui import (
     END,
     ButtonStep,
     Flow,
+    as_filed,
     ask_again,
     canonical_category,
     category_keyboard,
@@ -38,6 +39,8 @@ from handlers.ui import (
     existing_item,
     item_from_args,
     send_item_preview,
+    too_old_note,
+    versions_below,
 )
 from handlers.updates import chat_of, message_of, query_of
 
@@ -74,8 +77,10 @@ async def start(update: Update, context: BotContext) -> int:
     )
     await message_of(update).reply_text(
         _(texts.EDIT_WHICH, id=item.id)
+        + too_old_note(context, item, texts.EDIT_PAST_KEEPING)
         + "\n\n"
-        + item_card(item, context.services.settings.tz, show_number=True),
+        + item_card(item, context.services.settings.tz, show_number=True)
+        + await versions_below(context, item),
         reply_markup=keyboard,
     )
     return ACTIVE
@@ -102,7 +107,7 @@ async def _confirm(
     await context.services.drafts.save(
         *draft_keys(update), KIND, Step.CONFIRM, {**data, "value": value}
     )
-    changed = _with_field(item, field, value)
+    changed = await as_filed(context, _with_field(item, field, value))
     await chat_of(update).send_message(_(texts.EDIT_PREVIEW, id=item.id))
     await send_item_preview(update, changed, context.services.settings.tz, _save_keyboard())
     return ACTIVE

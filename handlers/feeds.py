@@ -23,7 +23,7 @@ from bot.services.feeds import (
     split_category_language,
 )
 from bot.services.validation import CATEGORY_NAME_MAX
-from handlers.updates import message_of
+from handlers.updates import message_of, user_of
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ def _line(feeds: FeedService, feed: FeedView) -> str:
         status = _(texts.FEEDS_NEVER_READ)
     else:
         status = ""
+    if feed.review:
+        status += _(texts.FEEDS_UNDER_REVIEW)
     if feed.language:
         language = current().language_name(feed.language)
     else:
@@ -82,6 +84,8 @@ async def feeds_command(update: Update, context: BotContext) -> None:
         await _add(update, context, args[1], " ".join(args[2:]))
     elif action in {"remove", "delete", "rm"}:
         await _remove(update, context, args[1:])
+    elif action == "review":
+        await _review(update, context, args[1:])
     else:
         await message.reply_text(_(texts.FEEDS_USAGE, default=DEFAULT_CATEGORY))
 
@@ -91,14 +95,22 @@ async def _list(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(feeds_list_text(feeds, await feeds.feeds()))
 
 
+REVIEW_WORD = "review"  # the last word of /feeds add: hold the entries for review
+
+
 async def _add(update: Update, context: BotContext, url: str, words: str) -> None:
-    """`/feeds add URL [category] [lang]`: see `split_category_language` for the words."""
+    """`/feeds add URL [category] [lang] [review]`: see `split_category_language` for the
+    category and language; a last word `review` holds the entries in the review queue."""
     feeds = context.services.feeds
     user = update.effective_user
+    parts = words.split()
+    review = bool(parts) and parts[-1].casefold() == REVIEW_WORD
+    if review:
+        words = " ".join(parts[:-1])
     try:
         category, language = split_category_language(words)
         added = await feeds.add(
-            url, category, language=language, added_by=user.id if user else None
+            url, category, language=language, added_by=user.id if user else None, review=review
         )
     except FeedNotAdded as failure:
         if failure.error is not None:
@@ -121,7 +133,9 @@ async def _add(update: Update, context: BotContext, url: str, words: str) -> Non
         id=added.feed.id,
         entries=current().plural(texts.FEED_ENTRIES, added.entry_count),
     )
-    if added.imported:
+    if review:
+        more = _(texts.FEEDS_ADDED_REVIEW, held=added.held, minutes=minutes)
+    elif added.imported:
         more = _(texts.FEEDS_ADDED_IMPORTED, imported=added.imported, minutes=minutes)
     else:
         more = _(texts.FEEDS_ADDED_NOTHING, minutes=minutes)
@@ -140,6 +154,30 @@ async def _remove(update: Update, context: BotContext, args: list[str]) -> None:
         await message.reply_text(_(texts.FEEDS_UNKNOWN, id=feed_id))
         return
     await message.reply_text(_(texts.FEEDS_REMOVED, id=removed.id, title=html.escape(removed.name)))
+
+
+_SWITCH = {"on": True, "off": False}
+
+
+async def _review(update: Update, context: BotContext, args: list[str]) -> None:
+    """`/feeds review N on|off`: hold feed N's new entries for review, or not."""
+    message = message_of(update)
+    number = args[0].lstrip("#") if len(args) == 2 else ""
+    switch = _SWITCH.get(args[1].casefold()) if len(args) == 2 else None
+    if not number.isdecimal() or switch is None:
+        await message.reply_text(_(texts.FEEDS_REVIEW_USAGE))
+        return
+    feed_id = int(number)
+    changed = None
+    if feed_id < 2**31:
+        changed = await context.services.feeds.set_review(
+            feed_id, switch, actor_id=user_of(update).id
+        )
+    if changed is None:
+        await message.reply_text(_(texts.FEEDS_UNKNOWN, id=feed_id))
+        return
+    done = texts.FEEDS_REVIEW_ON if switch else texts.FEEDS_REVIEW_OFF
+    await message.reply_text(_(done, id=changed.id, title=html.escape(changed.name)))
 
 
 async def feeds_refused(update: Update, context: BotContext) -> None:

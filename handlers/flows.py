@@ -1,10 +1,11 @@
-"""The guided flows (/add and /edit) as one ConversationHandler, keyed by (chat, user).
+"""The guided flows (/add, /edit, and naming a category from /categories' buttons) as one
+ConversationHandler, keyed by (chat, user).
 
 The step a flow is at lives in the database (`DraftService`), not in the handler's memory:
 each message or button loads the draft and goes to the step function of its kind. So after a
 restart the next message simply carries on (the text, photo and button handlers are entry
-points too), and a draft left too long answers that it expired. One handler for both flows means a
-user is in at most one of them; starting either replaces the other.
+points too), and a draft left too long answers that it expired. One handler for every flow means a
+user is in at most one of them; starting one replaces the other.
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from bot.callbacks import StaleCallback, parse_button
 from bot.context import BotContext, Services
 from bot.i18n import _
 from bot.services.drafts import DraftState
-from handlers import add_flow, add_steps, common, edit_flow, publishing
+from handlers import (
+    add_flow,
+    add_steps,
+    categories,
+    common,
+    edit_flow,
+    publishing,
+    review,
+    translations,
+)
 from handlers.ui import ACTIVE, END, Flow
 from handlers.updates import chat_of, message_of, query_of, user_of
 
@@ -52,7 +62,14 @@ class FlowSteps(Protocol):
 
 
 # each flow's module, by the kind its drafts store
-_STEPS: dict[str, FlowSteps] = {Flow.ADD: add_flow, Flow.EDIT: edit_flow}
+_STEPS: dict[str, FlowSteps] = {
+    Flow.ADD: add_flow,
+    Flow.EDIT: edit_flow,
+    # started by /categories' buttons (outside this handler): the name is typed next
+    Flow.NAME: categories,
+    # started by the review queue's buttons: the note to the author is typed next
+    Flow.NOTE: review,
+}
 # the flow a button belongs to, by the name its callback data carries
 _BY_BUTTON = {add_steps.FLOW: Flow.ADD, edit_flow.FLOW: Flow.EDIT}
 BUTTONS = rf"^v1:({add_steps.FLOW}|{edit_flow.FLOW}):"
@@ -98,7 +115,9 @@ async def on_photo(update: Update, context: BotContext) -> int:
 
 async def on_button(update: Update, context: BotContext) -> int | None:
     query = query_of(update)
-    if user_of(update).id not in context.services.admins.user_ids:
+    services = context.services
+    user_id = user_of(update).id
+    if user_id not in services.admins.user_ids and user_id not in services.authors.user_ids:
         await query.answer(_(texts.NOT_ADMIN), show_alert=True)
         return END
     try:
@@ -136,12 +155,14 @@ def conversation(services: Services) -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
     admin = new & private & services.admins
+    # authors use the guided /add too (it ends in Submit for review), not /edit or /translate
+    staff = new & private & (services.admins | services.authors)
     # typed as the conversation takes them (its handlers return a state of any type)
     text: MessageHandler[BotContext, object] = MessageHandler(
-        admin & filters.TEXT & ~filters.COMMAND, on_text
+        staff & filters.TEXT & ~filters.COMMAND, on_text
     )
     photo: MessageHandler[BotContext, object] = MessageHandler(
-        admin & filters.PHOTO & ~ADD_CAPTION, on_photo
+        staff & filters.PHOTO & ~ADD_CAPTION, on_photo
     )
     buttons: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
         on_button, pattern=BUTTONS
@@ -153,13 +174,14 @@ def conversation(services: Services) -> ConversationHandler:
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
             entry_points=[
-                CommandHandler("add", add_flow.start, filters=admin & bare_add),
+                CommandHandler("add", add_flow.start, filters=staff & bare_add),
                 CommandHandler("edit", edit_flow.start, filters=admin),
+                CommandHandler("translate", translations.start, filters=admin),
                 text,
                 photo,
                 buttons,
             ],
             states={ACTIVE: [text, photo, buttons]},
-            fallbacks=[CommandHandler("cancel", cancel, filters=admin)],
+            fallbacks=[CommandHandler("cancel", cancel, filters=staff)],
             allow_reentry=True,
         )

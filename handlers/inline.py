@@ -31,6 +31,7 @@ from bot import i18n, texts
 from bot.context import BotContext
 from bot.render import item_card
 from bot.services.search import SearchCursor
+from bot.services.stories import Reader
 from bot.services.views import Cursor, ItemView
 from handlers.updates import inline_query_of
 
@@ -88,14 +89,14 @@ def _decode_cursor(position: str) -> Cursor | None:
 
 
 async def _latest(
-    context: BotContext, limit: int, position: str | None, news: frozenset[str] | None
+    context: BotContext, limit: int, position: str | None, reader: Reader
 ) -> _Found | None:
     after = None
     if position is not None:
         after = _decode_cursor(position)
         if after is None:
             return None
-    page = await context.services.news.page(limit, after=after, news=news)
+    page = await context.services.news.page(limit, after=after, reader=reader)
     following = _encode_cursor(page.items[-1].cursor) if page.more and page.items else None
     return _Found(page.items, following)
 
@@ -105,7 +106,7 @@ async def _matching(
     text: str,
     limit: int,
     position: str | None,
-    news: frozenset[str] | None,
+    reader: Reader,
 ) -> _Found | None:
     """The best matches for `text` (the /search syntax), after the search cursor `position`."""
     after = None
@@ -114,7 +115,7 @@ async def _matching(
             after = SearchCursor.decode(position)
         except ValueError:
             return None
-    page = await context.services.search.search(text, limit=limit, after=after, news=news)
+    page = await context.services.search.search(text, limit=limit, after=after, reader=reader)
     following = page.cursor.encode() if page.more and page.cursor is not None else None
     return _Found(page.items, following)
 
@@ -146,7 +147,9 @@ def _result(item: ItemView, tr: i18n.Translator, context: BotContext) -> InlineQ
         id=f"item_{item.id}",
         title=item.title,
         description=tr(
-            texts.ITEM_META, date=tr.date(item.published_at, tz), category=item.category
+            texts.ITEM_META,
+            date=tr.date(item.published_at, tz),
+            category=item.category_in(tr.language),
         ),
         input_message_content=InputTextMessageContent(
             item_card(item, tz, tr), link_preview_options=preview
@@ -156,13 +159,13 @@ def _result(item: ItemView, tr: i18n.Translator, context: BotContext) -> InlineQ
     )
 
 
-async def _reader(update: Update, context: BotContext) -> tuple[i18n.Translator, frozenset | None]:
+async def _reader(update: Update, context: BotContext) -> tuple[i18n.Translator, Reader]:
     """The user's language and "News in": those of their private chat with the bot when they
     chose them there (/language), else their Telegram app's language and every item."""
     user = inline_query_of(update).from_user
     languages = await context.services.chats.languages(user.id)
     language = languages.interface if languages.chosen else i18n.negotiate(user.language_code)
-    return i18n.translator(language), languages.news
+    return i18n.translator(language), Reader(language, languages.news)
 
 
 async def on_inline_query(update: Update, context: BotContext) -> None:
@@ -175,12 +178,12 @@ async def on_inline_query(update: Update, context: BotContext) -> None:
             await query.answer([], cache_time=CACHE_SECONDS, is_personal=True)
             return
         shown, position = decoded
-    tr, news = await _reader(update, context)
+    tr, reader = await _reader(update, context)
     limit = min(PAGE_SIZE, MAX_RESULTS - shown)
     if text:
-        found = await _matching(context, text, limit, position, news)
+        found = await _matching(context, text, limit, position, reader)
     else:
-        found = await _latest(context, limit, position, news)
+        found = await _latest(context, limit, position, reader)
     if found is None:  # a position we did not make
         await query.answer([], cache_time=CACHE_SECONDS, is_personal=True)
         return

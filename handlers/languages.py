@@ -110,10 +110,9 @@ async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLangu
     languages = await context.services.chats.choose_language(chat.id, wanted)
     i18n.use(languages.interface)
     user = update.effective_user
-    admin = (
-        chat.type == "private" and user is not None and user.id in context.services.admins.user_ids
-    )
-    await menus.set_chat_menu(context.bot, chat.id, languages.interface, admin=admin)
+    private = chat.type == "private" and user is not None
+    role = menus.role_of(context.services, user.id) if private and user else None
+    await menus.set_chat_menu(context.bot, chat.id, languages.interface, role=role)
     return languages
 
 
@@ -142,8 +141,15 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer(_(texts.NEWS_IN_LAST), show_alert=True)
             return
         languages = await chats.choose_news(chat.id, frozenset(after))
-        name = news_choice_name(current(), choice.code)
-        await query.answer(_(texts.NEWS_IN_ON if turned_on else texts.NEWS_IN_OFF, language=name))
+        if choice.code == i18n.OTHER_LANGUAGES:
+            await query.answer(
+                _(texts.NEWS_IN_OTHERS_ON if turned_on else texts.NEWS_IN_OTHERS_OFF)
+            )
+        else:
+            name = news_choice_name(current(), choice.code)
+            await query.answer(
+                _(texts.NEWS_IN_ON if turned_on else texts.NEWS_IN_OFF, language=name)
+            )
     try:
         await query.edit_message_text(menu_text(languages), reply_markup=menu_keyboard(languages))
     except BadRequest as exc:  # "message is not modified": two taps on the same button

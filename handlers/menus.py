@@ -3,8 +3,8 @@
 Telegram picks a chat's menu from the most specific scope it has: this chat, then the
 language of the user's app, then the default. So the default menu is English, each other
 language has its own (a French app shows French descriptions before the first message), and
-a chat that chose a language with /language, or whose user is an admin, gets a menu of its
-own in the chat's language.
+a chat that chose a language with /language, or whose user has a role (owner, editor,
+author), gets a menu of its own in the chat's language, with the commands of that role.
 """
 
 from __future__ import annotations
@@ -16,33 +16,55 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot import i18n, texts
+from bot.context import Services
+from bot.services.admins import Role
 
 log = logging.getLogger(__name__)
 
 
-def command_menu(tr: i18n.Translator, *, admin: bool) -> list[BotCommand]:
-    """The same commands as /help, in `tr`'s language; admin commands only for admins."""
-    return [
-        BotCommand(c.name, tr(c.description)) for c in texts.COMMANDS if admin or not c.admin_only
-    ]
+def commands_for(role: Role | None) -> list[texts.Command]:
+    """What `role` may use (None: a reader): owners and editors everything, authors the
+    readers' commands and what they prepare items with."""
+    if role in (Role.OWNER, Role.EDITOR):
+        return list(texts.COMMANDS)
+    if role is Role.AUTHOR:
+        return [c for c in texts.COMMANDS if not c.admin_only or c.authors]
+    return [c for c in texts.COMMANDS if not c.admin_only]
 
 
-async def publish_menus(bot: Bot, admin_languages: dict[int, str]) -> None:
-    """At start-up: the menus and descriptions per language, and each admin's own menu."""
+def role_of(services: Services, user_id: int) -> Role | None:
+    """The person's role as the handlers' filters hold it (None: a reader)."""
+    if services.admin_roster.is_owner(user_id):
+        return Role.OWNER
+    if user_id in services.admins.user_ids:
+        return Role.EDITOR
+    if user_id in services.authors.user_ids:
+        return Role.AUTHOR
+    return None
+
+
+def command_menu(tr: i18n.Translator, *, role: Role | None) -> list[BotCommand]:
+    """The same commands as /help, in `tr`'s language: those `role` may use."""
+    return [BotCommand(c.name, tr(c.description)) for c in commands_for(role)]
+
+
+async def publish_menus(bot: Bot, people: dict[int, tuple[str, Role]]) -> None:
+    """At start-up: the menus and descriptions per language, and the own menu of each person
+    with a role (by user id: their language and role)."""
     for language in i18n.LANGUAGES:
         tr = i18n.translator(language)
         code = None if language == i18n.ENGLISH else language  # English is the default
-        await bot.set_my_commands(command_menu(tr, admin=False), language_code=code)
+        await bot.set_my_commands(command_menu(tr, role=None), language_code=code)
         with contextlib.suppress(TelegramError):
             await bot.set_my_description(tr(texts.BOT_DESCRIPTION), language_code=code)
             await bot.set_my_short_description(tr(texts.BOT_SHORT_DESCRIPTION), language_code=code)
-    for admin_id, language in admin_languages.items():
-        await set_chat_menu(bot, admin_id, language, admin=True)
+    for user_id, (language, role) in people.items():
+        await set_chat_menu(bot, user_id, language, role=role)
 
 
-async def set_chat_menu(bot: Bot, chat_id: int, language: str, *, admin: bool) -> None:
+async def set_chat_menu(bot: Bot, chat_id: int, language: str, *, role: Role | None) -> None:
     """One chat's menu in its language (a chat the bot cannot reach yet is skipped)."""
-    menu = command_menu(i18n.translator(language), admin=admin)
+    menu = command_menu(i18n.translator(language), role=role)
     try:
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id))
     except TelegramError as exc:  # e.g. an admin who has not opened a chat with the bot yet

@@ -1,13 +1,15 @@
 """What several commands show the same way: a chat's settings in a few words (its digest,
 its "News in" languages, its keyword filters, as /subscriptions sums them up and their own
 commands show them), the Share button under an item, and retiring a keyboard that has done
-its job. Also which items a chat is shown (its "News in"), which every list of items asks.
+its job. Also which items a chat is shown (its "News in"), which every list of items asks, and
+categories by their names in the chat's language, which every list of categories shows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import html
+from collections.abc import Iterable
 
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, Update
@@ -17,9 +19,11 @@ from bot import i18n, texts
 from bot.context import BotContext
 from bot.i18n import _, current
 from bot.render import share_query, trimmed
+from bot.services.categories import category_key
 from bot.services.digests import DAILY, WEEKLY, Schedule
 from bot.services.filters import ChatFilters, FilterTerm
-from bot.services.views import ItemView
+from bot.services.stories import Reader
+from bot.services.views import CategoryView, ItemView
 from handlers.updates import chat_id_of
 
 SHARE_LABEL_MAX = 40  # the item's title in a Share button's label, under a list
@@ -72,12 +76,30 @@ def rules_text(filters: ChatFilters) -> str:
     return "\n".join(lines)
 
 
+# -- categories ----------------------------------------------------------------------------
+
+
+def category_name(category: CategoryView) -> str:
+    """A category's name in the current update's language (its original where it has none)."""
+    return category.name_in(current().language)
+
+
+def in_name_order(categories: Iterable[CategoryView]) -> list[CategoryView]:
+    """Categories in the order of their names in the current update's language."""
+    return sorted(categories, key=lambda c: category_key(category_name(c)))
+
+
 # -- items and keyboards -------------------------------------------------------------------
 
 
 async def news_choices(update: Update, context: BotContext) -> frozenset[str] | None:
     """The item languages this chat reads (its /language "News in"); None: all."""
     return (await context.services.chats.languages(chat_id_of(update))).news
+
+
+async def reader_of(update: Update, context: BotContext) -> Reader:
+    """Who a listing is for: this chat's interface language and "News in" choices."""
+    return Reader(current().language, await news_choices(update, context))
 
 
 def share_button(item: ItemView, *, labelled: bool = False) -> InlineKeyboardButton:

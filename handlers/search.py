@@ -16,7 +16,7 @@ from bot.context import BotContext
 from bot.i18n import _
 from bot.render import item_list, one_line
 from bot.services.search import SearchPage
-from handlers.presentation import drop_buttons, news_choices
+from handlers.presentation import drop_buttons, reader_of
 from handlers.updates import chat_id_of, chat_of, message_of, query_of
 
 PAGE_SIZE = 5  # five cards always fit one message (each is under 600 characters)
@@ -47,13 +47,15 @@ async def search(update: Update, context: BotContext) -> None:
         await message.reply_text(_(texts.SEARCH_HELP))
         return
     services = context.services
-    news = await news_choices(update, context)
-    page = await services.search.search(text, limit=PAGE_SIZE, news=news)
+    reader = await reader_of(update, context)
+    page = await services.search.search(text, limit=PAGE_SIZE, reader=reader)
     if page.nothing_to_search:
         await message.reply_text(_(texts.SEARCH_NOTHING) + "\n\n" + _(texts.SEARCH_HELP))
         return
     if not page.items:
-        template = texts.SEARCH_NO_MATCH if news is None else texts.SEARCH_NO_MATCH_IN_LANGUAGES
+        template = (
+            texts.SEARCH_NO_MATCH if reader.news is None else texts.SEARCH_NO_MATCH_IN_LANGUAGES
+        )
         await message.reply_text(_(template, query=_shown_query(text)))
         return
     search_id = None
@@ -78,8 +80,8 @@ async def on_more(update: Update, context: BotContext) -> None:
     if text is None:
         await query.answer(_(texts.BUTTON_EXPIRED), show_alert=True)
         return
-    news = await news_choices(update, context)
-    page = await services.search.search(text, limit=PAGE_SIZE, after=action.cursor, news=news)
+    reader = await reader_of(update, context)
+    page = await services.search.search(text, limit=PAGE_SIZE, after=action.cursor, reader=reader)
     if not page.items:
         await query.answer(_(texts.SEARCH_NO_MORE))
         await drop_buttons(update)

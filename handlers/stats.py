@@ -10,6 +10,7 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.i18n import _, current
+from handlers.presentation import category_name, in_name_order
 from handlers.updates import message_of
 
 
@@ -17,14 +18,20 @@ async def stats(update: Update, context: BotContext) -> None:
     number = current().number
     collected = await context.services.stats.collect()
     lines = [_(texts.STATS_HEADER), _(texts.STATS_SUBSCRIBERS)]
-    for name, count in collected.subscribers:
-        label = _(texts.STATS_ALL_CATEGORIES) if name is None else html.escape(name)
-        lines.append(_(texts.STATS_LINE, name=label, count=number(count)))
+    # "all categories" first, then each category under its name in the admin's language
+    followed = dict(collected.subscribers)
+    if None in followed:
+        everything = _(texts.STATS_ALL_CATEGORIES)
+        lines.append(_(texts.STATS_LINE, name=everything, count=number(followed[None])))
+    for category in in_name_order(c for c in followed if c is not None):
+        name = html.escape(category_name(category))
+        lines.append(_(texts.STATS_LINE, name=name, count=number(followed[category])))
     if not collected.subscribers:
         lines.append(_(texts.STATS_NONE))
     lines.append(_(texts.STATS_ITEMS))
-    for name, count in collected.items:
-        lines.append(_(texts.STATS_LINE, name=html.escape(name), count=number(count)))
+    for category in in_name_order(collected.items):
+        name = html.escape(category_name(category))
+        lines.append(_(texts.STATS_LINE, name=name, count=number(category.item_count)))
     if not collected.items:
         lines.append(_(texts.STATS_NONE))
     lines.append(

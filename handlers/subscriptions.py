@@ -29,7 +29,13 @@ from bot.services.subscriptions import Change, Following, Topic, UnknownCategory
 from bot.services.validation import CATEGORY_NAME_MAX
 from bot.services.views import CategoryView
 from handlers.permissions import may_manage
-from handlers.presentation import news_summary, rules_text, schedule_summary
+from handlers.presentation import (
+    category_name,
+    in_name_order,
+    news_summary,
+    rules_text,
+    schedule_summary,
+)
 from handlers.updates import args_of, chat_id_of, chat_of, message_of, query_of
 
 ALL = "all"
@@ -54,11 +60,11 @@ def keyboard(
             _(
                 texts.SUBSCRIBE_BUTTON,
                 mark=mark(following.everything or c.id in following.category_ids),
-                name=c.name,
+                name=category_name(c),
             ),
             callback_data=encode(Toggle(c.id, chat_id)),
         )
-        for c in categories[:MAX_BUTTONS]
+        for c in in_name_order(categories)[:MAX_BUTTONS]
     ]
     rows = [[everything], *(buttons[i : i + 2] for i in range(0, len(buttons), 2))]
     rows.append(
@@ -73,11 +79,10 @@ def topic_name(topic: Topic) -> str:
 
 def _line(following: Following, category: CategoryView) -> str:
     topic = following.topic(category.id)
+    name = html.escape(category_name(category))
     if topic is None:
-        return _(texts.SUBSCRIPTIONS_LINE, name=html.escape(category.name))
-    return _(
-        texts.SUBSCRIPTIONS_LINE_TOPIC, name=html.escape(category.name), topic=topic_name(topic)
-    )
+        return _(texts.SUBSCRIPTIONS_LINE, name=name)
+    return _(texts.SUBSCRIPTIONS_LINE_TOPIC, name=name, topic=topic_name(topic))
 
 
 def following_text(following: Following) -> str:
@@ -87,13 +92,15 @@ def following_text(following: Following) -> str:
         if everything is not None:
             text += "\n" + _(texts.SUBSCRIPTIONS_ALL_TOPIC, topic=topic_name(everything))
         # categories of their own that go to another topic than the rest
-        routed = [c for c in following.categories if following.topic(c.id) is not None]
+        routed = [
+            c for c in in_name_order(following.categories) if following.topic(c.id) is not None
+        ]
         if routed:
             text += "\n" + "\n".join(_line(following, c) for c in routed)
         return text + _(texts.SUBSCRIPTIONS_FOOTER)
     if not following.categories:
         return _(texts.SUBSCRIPTIONS_NONE)
-    lines = "\n".join(_line(following, c) for c in following.categories)
+    lines = "\n".join(_line(following, c) for c in in_name_order(following.categories))
     return _(texts.SUBSCRIPTIONS_LIST, lines=lines) + _(texts.SUBSCRIPTIONS_FOOTER)
 
 
@@ -226,7 +233,7 @@ def _result_text(
         if follow:
             return _(texts.ALREADY_SUBSCRIBED_ALL)
         return _(texts.UNSUBSCRIBED_ALL) if change.changed else _(texts.NOT_SUBSCRIBED_ANY)
-    name = html.escape(category.name)
+    name = html.escape(category_name(category))
     if follow and change.changed:
         template = _(texts.SUBSCRIBED_TOPIC) if topic else _(texts.SUBSCRIBED)
     elif follow:
@@ -315,7 +322,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     name = _(texts.SUBSCRIBE_ALL_NAME)
     if action.category_id is not None:
         category = await services.news.get_category(action.category_id)
-        name = category.name if category else name
+        name = category_name(category) if category else name
     on = change.following.everything or action.category_id in change.following.category_ids
     await query.answer(
         (_(texts.SUBSCRIBE_TOGGLED_ON) if on else _(texts.SUBSCRIBE_TOGGLED_OFF)).format(name=name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import html
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import tzinfo
 
 from telegram import InlineKeyboardMarkup, Message, PhotoSize, Update
@@ -25,7 +26,7 @@ from bot.services.drafts import DraftState
 from bot.services.news import category_key
 from bot.services.validation import ValidationFailed, check_photo_size
 from bot.services.views import CategoryView, ItemView
-from handlers.presentation import drop_buttons
+from handlers.presentation import category_name, drop_buttons, in_name_order
 from handlers.updates import args_of, chat_of, message_of, query_of, user_of
 
 ACTIVE = 1  # the one conversation state: which step lives in the stored draft
@@ -44,11 +45,15 @@ class Flow(enum.StrEnum):
 
     ADD = "add"
     EDIT = "edit"
+    NAME = "name"  # a category's name in one language (/categories' buttons)
+    NOTE = "note"  # an editor's note to an author (the review queue's buttons)
 
 
 def category_keyboard(flow: str, categories: list[CategoryView]) -> InlineKeyboardMarkup | None:
-    """The existing categories, two to a row; a new one is typed instead."""
-    buttons = [button(c.name, flow, "cat", c.id) for c in categories[:MAX_CATEGORY_BUTTONS]]
+    """The existing categories, two to a row, by their names in the admin's language; a new
+    one is typed instead."""
+    shown = in_name_order(categories)[:MAX_CATEGORY_BUTTONS]
+    buttons = [button(category_name(c), flow, "cat", c.id) for c in shown]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return InlineKeyboardMarkup(rows) if rows else None
 
@@ -58,13 +63,29 @@ async def ask_again(update: Update, failure: ValidationFailed) -> int:
     return ACTIVE
 
 
-async def canonical_category(context: BotContext, name: str) -> str:
-    """An existing category's own spelling when the name matches it (case-insensitively)."""
+async def _known_category(context: BotContext, name: str) -> CategoryView | None:
+    """The category that has this name, in any language (case and accents ignored)."""
     key = category_key(name)
     for category in await context.services.news.categories():
-        if category_key(category.name) == key:
-            return category.name
-    return name
+        if key in {category_key(known) for known in category.all_names}:
+            return category
+    return None
+
+
+async def canonical_category(context: BotContext, name: str) -> str:
+    """An existing category's original name when `name` is one of its names, in any language
+    ("Travail décent" is filed under "Decent work", not under a new category)."""
+    category = await _known_category(context, name)
+    return category.name if category is not None else name
+
+
+async def as_filed(context: BotContext, item: ItemView) -> ItemView:
+    """The item with the names of the category it will be filed under (a draft knows only
+    the category's name), so that its preview shows what each reader will see."""
+    category = await _known_category(context, item.category)
+    if category is None:  # a new category: no names yet
+        return replace(item, category_names=())
+    return replace(item, category=category.name, category_names=category.names)
 
 
 def existing_item(failure: ValidationFailed) -> ItemView:
@@ -135,6 +156,39 @@ async def send_item_preview(
 # -- /edit and /delete: the item a command's number names, and what follows a change
 
 
+async def versions_text(context: BotContext, item: ItemView) -> str:
+    """ "🌐 Versions: #12 English (original), #15 French" for an admin, when the item's story
+    has more than one; "" otherwise."""
+    versions = await context.services.stories.versions(item.id)
+    if len(versions) < 2:
+        return ""
+    tr = current()
+    entries = [
+        tr(
+            texts.ITEM_VERSION_ORIGINAL if v.original else texts.ITEM_VERSION,
+            id=v.id,
+            language=html.escape(tr.language_name(v.language)),
+        )
+        for v in versions
+    ]
+    return tr(texts.ITEM_VERSIONS, versions=", ".join(entries))
+
+
+def too_old_note(context: BotContext, item: ItemView, template: str) -> str:
+    """A line saying the item's sent messages are past correcting (retention removed their
+    record), or "" while they can still be reached."""
+    retention = context.services.retention
+    if item.created_at is None or retention.correctable(item.created_at):
+        return ""
+    return "\n\n" + _(template, id=item.id, days=retention.keep.days)
+
+
+async def versions_below(context: BotContext, item: ItemView) -> str:
+    """`versions_text`, as a paragraph to put below an item card ("" for a lone version)."""
+    versions = await versions_text(context, item)
+    return "\n\n" + versions if versions else ""
+
+
 async def item_from_args(update: Update, context: BotContext, command: str) -> ItemView | None:
     """The item named by the command's number; otherwise answers (list, or the problem)."""
     message = message_of(update)
@@ -155,6 +209,8 @@ async def item_from_args(update: Update, context: BotContext, command: str) -> I
                     title=html.escape(listed.title),
                 )
             )
+            if versions := await versions_text(context, listed):
+                lines.append("    " + versions)
         await message.reply_text("\n".join(lines))
         return None
     raw = " ".join(args).removeprefix("#")

@@ -42,6 +42,18 @@ async def delivery_harness(
         yield harness
 
 
+@contextlib.asynccontextmanager
+async def harness_with_categories(
+    database_url: str, categories: Sequence[str] = ("News", "Decent work", "Decent housing")
+) -> AsyncIterator[Harness]:
+    """`delivery_harness` with one item published (and delivered) in each category."""
+    async with delivery_harness(database_url) as harness:
+        for category in categories:
+            await publish(harness, category)
+        await drain(harness)
+        yield harness
+
+
 def services(harness: Harness) -> Services:
     return harness.application.bot_data["services"]
 

@@ -174,6 +174,15 @@ class Harness:
             language_code=language_code,
         )
 
+    def group_with_admin(
+        self, member_id: int = 4001, admin_id: int = 4002, chat_id: int = GROUP_ID
+    ) -> tuple[Chatter, Chatter]:
+        """A group Telegram knows, with a plain member and an administrator of it in it."""
+        self.emu.register_chat(chat_id, "supergroup", "Co-op Hub")
+        self.emu.set_member_status(chat_id, member_id, "member")
+        self.emu.set_member_status(chat_id, admin_id, "administrator")
+        return self.in_group(member_id, chat_id), self.in_group(admin_id, chat_id)
+
 
 def test_settings(database_url: str, api_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {

@@ -32,10 +32,16 @@ CONCURRENCY = 8
 
 
 async def spawn_bot(
-    database_url: str, emu: BotApiEmulator, log: Path | None = None, **env: str
+    database_url: str,
+    emu: BotApiEmulator,
+    log: Path | None = None,
+    *,
+    tree: Path = ROOT,
+    **env: str,
 ) -> asyncio.subprocess.Process:
     """A `coopbot run` process; its log goes to `log` (a file: a pipe nobody reads would
-    fill up and stall it), else to a pipe for `communicate()`."""
+    fill up and stall it), else to a pipe for `communicate()`. `tree`: the checkout whose
+    code runs (a bench's baseline: another commit's worktree)."""
     with contextlib.ExitStack() as files:  # the child keeps its own copy of the file
         stderr = asyncio.subprocess.PIPE if log is None else files.enter_context(log.open("ab"))
         return await asyncio.create_subprocess_exec(
@@ -52,10 +58,11 @@ async def spawn_bot(
                     "DELIVERY_RATE_LIMITS": "off",
                     "DELIVERY_CONCURRENCY": str(CONCURRENCY),
                     "LOG_LEVEL": "WARNING",
+                    "PYTHONPATH": str(tree),
                     **env,
                 }
             ),
-            cwd=str(ROOT),
+            cwd=str(tree),  # `python -m` looks in its working directory first
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )

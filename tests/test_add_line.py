@@ -78,7 +78,8 @@ async def test_a_stored_link_is_refused_with_the_existing_item(harness: Harness)
 async def test_non_admins_get_one_polite_refusal(harness: Harness) -> None:
     reader = harness.private(user_id=ADMIN_ID + 1)
     reply = await reader.reply("/add News | Mine | https://evil.example/x")
-    assert reply.text == "Sorry, only the bot's admins can publish items."
+    # a reader is told that editors publish, and how to suggest it
+    assert reply.text.startswith("💡 Only the editors publish items, but you can suggest one")
     group = harness.in_group(user_id=ADMIN_ID + 2)
     assert (await group.reply("/add News | Mine | https://evil.example/y")).text == reply.text
     assert await _count(harness) == 0

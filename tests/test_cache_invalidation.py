@@ -28,8 +28,9 @@ from bot.db.models import Chat, Item
 from bot.lifecycle import prepare_database
 from bot.services.chats import ChatInfo, ChatService
 from bot.services.corrections import CorrectionsService
-from bot.services.invalidation import CHAT, ITEMS, CacheListener
+from bot.services.invalidation import CHAT, FORGOTTEN, ITEMS, CacheListener
 from bot.services.news import NewsService
+from bot.services.privacy import PrivacyService
 from bot.services.validation import ItemDraft
 from testbed.databases import scratch_postgres
 from testbed.harness import ADMIN_ID, bot_harness
@@ -57,6 +58,7 @@ class Process:
     chats: ChatService
     corrections: CorrectionsService
     listener: CacheListener
+    forgotten: list[int]  # chats the listener handed on as forgotten (to the sender's ChatLife)
 
     async def titles(self) -> list[str]:
         return [item.title for item in (await self.news.page(10)).items]
@@ -71,11 +73,13 @@ async def process(url: str, listen_url: str | None = None) -> AsyncIterator[Proc
     sessions = create_session_factory(engine)
     news = NewsService(sessions, cache_seconds=60)
     chats = ChatService(sessions)
-    listener = CacheListener(listen_engine, news, chats)
+    forgotten: list[int] = []
+    listener = CacheListener(listen_engine, news, chats, forgotten=forgotten.append)
     listener.start()
     try:
         await asyncio.wait_for(listener.until(lambda: listener.connections == 1), 10)
-        yield Process(engine, sessions, news, chats, CorrectionsService(sessions, news), listener)
+        corrections = CorrectionsService(sessions, news)
+        yield Process(engine, sessions, news, chats, corrections, listener, forgotten)
     finally:
         await listener.stop()
         await engine.dispose()
@@ -154,6 +158,32 @@ async def test_a_chats_language_choices_in_one_process_apply_in_the_other(
         await a.chats.remember(ChatInfo(id=4343, type="private", app_language="es"))
         await heard(b.listener, CHAT, before)
         assert await b.chats.language_of(4343) == "es"
+
+
+async def test_a_chat_forgotten_in_one_process_is_forgotten_in_the_other(
+    postgres_url: str,
+) -> None:
+    """/forget in one process: the other drops the chat's languages (the next update records
+    it anew) and hands it to its sender, which drops the sends it had claimed for it."""
+    async with process(postgres_url) as a, process(postgres_url) as b:
+        await a.chats.choose_language(READER.id, "fr")
+        assert (await b.chats.remember(READER)).interface == "fr"  # cached in b
+
+        privacy = PrivacyService(a.sessions, chats=a.chats, chat_life=_NoSender())
+        data = await privacy.chat_data(READER.id)
+        assert data is not None
+        before = b.listener.heard[FORGOTTEN]
+        assert await privacy.forget(READER.id, data.stamp) is not None
+        await heard(b.listener, FORGOTTEN, before)
+        assert b.forgotten == [READER.id]
+        languages = await b.chats.remember(READER)
+        assert (languages.interface, languages.chosen) == ("en", False)
+        async with b.sessions() as session:
+            assert await session.get(Chat, READER.id) is not None  # recorded anew
+
+
+class _NoSender:
+    def forgotten(self, chat_id: int) -> None: ...
 
 
 class _TimedSession(Session):

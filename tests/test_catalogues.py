@@ -9,7 +9,14 @@ It fails when
 - a translation breaks Telegram's HTML (as the emulator parses it for `parse_mode=HTML`), or its
   tags differ from the English ones, or a text shown as plain text (buttons, alerts, command
   menu, descriptions) holds markup that would show literally;
-- a text in any language exceeds a Telegram limit for where it is used.
+- a text in any language exceeds a Telegram limit for where it is used;
+- a French text breaks French typography: an ordinary space (or none) where a no-break one
+  belongs, before `: ; ? !` and `»`, after `«`, between a number and its unit; or a typewriter
+  apostrophe `'` for `’` (code, addresses and placeholders aside: they are typed, not read);
+- a translation words an idea otherwise than the glossary says (WORDINGS): a digest is a
+  "récapitulatif" or a "boletín" and a summary a "résumé" or a "resumen", an item number is
+  "#12", date hints are "AAAA-MM-JJ" / "AAAA-MM-DD", the Spanish bot says "Lo siento" and
+  never "administrador/a".
 
 The checks take a template catalogue, a translated catalogue and the uses of each message (which
 variable of texts.py holds it, and where it is shown), and return a list of problems; the tests
@@ -19,6 +26,7 @@ at the end feed them small in-memory catalogues to show each problem is caught.
 from __future__ import annotations
 
 import ast
+import html
 import re
 import string
 from collections import defaultdict
@@ -83,6 +91,8 @@ ALERTS = frozenset(
         "LANGUAGE_SWITCHED",
         "NEWS_IN_ON",
         "NEWS_IN_OFF",
+        "NEWS_IN_OTHERS_ON",
+        "NEWS_IN_OTHERS_OFF",
         "NEWS_IN_LAST",
         "INTERNAL_ERROR",
         "STORE_UNAVAILABLE",
@@ -90,6 +100,25 @@ ALERTS = frozenset(
         "FILTER_BUTTON_STALE",
         "FILTER_CLEARED_ALERT",
         "FILTER_REMOVED_ALERT",
+        "FORGET_ADMINS_ONLY_ALERT",
+        "FORGET_STALE",
+        # the review queue's buttons: `handlers.review.outcome_text` answers with these
+        "REVIEW_EDITORS_ONLY",
+        "EDITORS_ONLY_ALERT",  # handlers.admins.button_refusal
+        "REVIEW_APPROVED_BY",
+        "REVIEW_REJECTED_BY",
+        "REVIEW_CHANGES_BY",
+        "REVIEW_STALE",
+        "REVIEW_UNKNOWN",
+        "REVIEW_OWN_DRAFT",
+        "REVIEW_NOTE_EMPTY",
+        "REVIEW_NOTE_TOO_LONG",
+        "REVIEW_LINK_TAKEN",
+        "REVIEW_NOT_YOURS",
+        "REVIEW_NOT_EDITABLE",
+        "SUGGESTION_DISMISSED",
+        "SUGGESTION_DRAFT_PRIVATE",
+        "SUGGESTION_UNKNOWN",
     }
 )
 ALERT_NAMES = frozenset({"SUBSCRIBE_ALL_NAME"})  # the {name} of SUBSCRIBE_TOGGLED_ON/OFF
@@ -414,6 +443,116 @@ def check_limits(template: Catalog, catalog: Catalog, uses: Uses) -> list[str]:
     return problems
 
 
+# French: a no-break space before the high marks and », after «, between a number and its unit;
+# either width will do (U+202F, the narrow one, or U+00A0)
+NO_BREAK = "\u202f\u00a0"
+_VERBATIM = re.compile(r"<code>.*?</code>|\{[^{}]*\}|https?://[^\s<]*", re.S)
+_OBJECT = "\ufffc"  # where something typed (code, an address, a placeholder) stood
+_HIGH_MARK = re.compile(r"[:;?!»«]")
+_UNIT = re.compile(
+    rf"(?:\d|{_OBJECT})( )(?:s|min|h|ms|[kKMGT]o|%|heures?|minutes?|secondes?|jours?|semaines?)"
+    r"(?![\w’'])"  # "{name} s’appelle" is an elision, not seconds
+)
+
+
+def prose(text: str) -> str:
+    """What a reader reads as running text: code, addresses and placeholders each become one
+    object character, tags go, entities are read."""
+    return html.unescape(_TAG.sub("", _VERBATIM.sub(_OBJECT, text)))
+
+
+def french_typography(text: str) -> list[str]:
+    """What French typography finds wrong in a text, each said once per kind."""
+    read = prose(text)
+    found: dict[str, None] = {}
+    for match in _HIGH_MARK.finditer(read):
+        mark, at = match.group(), match.start()
+        before, after = read[at - 1 : at], read[at + 1 : at + 2]
+        if before.isalnum() and after.isalnum():
+            continue  # a time or a form: 08:00, HH:MM
+        space = after if mark == "«" else before
+        if space and space in NO_BREAK:
+            continue
+        if mark in "?!" and before and before in "?!":
+            continue  # "?!" takes one space, before the first
+        side = "after" if mark == "«" else "before"
+        kind = "an ordinary space" if space == " " else "no space"
+        found[f"{kind} {side} '{mark}' (a no-break one belongs there)"] = None
+    if _UNIT.search(read):
+        found["an ordinary space between a number and its unit"] = None
+    if "'" in read:
+        found["a typewriter apostrophe ' (French writes ’)"] = None
+    return list(found)
+
+
+TYPOGRAPHY: dict[str, Callable[[str], list[str]]] = {"fr": french_typography}
+
+
+def check_typography(template: Catalog, catalog: Catalog, uses: Uses) -> list[str]:
+    """Each translation follows its language's typography (French so far)."""
+    language = language_of(catalog)
+    rules = TYPOGRAPHY.get(language)
+    if rules is None:
+        return []
+    problems = []
+    for wanted, forms in translated(template, catalog):
+        for i, form in enumerate(forms):
+            where = f"{language} {label(wanted.id, uses)}"
+            where += f" plural form {i}" if wanted.pluralizable else ""
+            problems += [f"{where}: {found}: {form!r}" for found in rules(form)]
+    return problems
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Where the English says `english` (None: in every message), the `language` ("*": every
+    translation) says `wanted` and never `unwanted`. Words are looked for in the prose (code,
+    commands, addresses and placeholders aside); with `in_code`, in the whole text."""
+
+    language: str
+    english: str | None
+    wanted: str | None
+    unwanted: str | None
+    why: str
+    in_code: bool = False
+
+
+WORDINGS = (
+    Wording("fr", r"\bdigests?\b", "récapitulatif", "résumé", "a digest is a récapitulatif"),
+    Wording("fr", r"\bsummary\b", "résumé", "récapitulatif", "a résumé is an item's summary"),
+    Wording("es", r"\bdigests?\b", "bolet[ií]n", "res[uú]men", "a digest is a boletín"),
+    Wording("es", r"\bsummary\b", "res[uú]men", "bolet[ií]n", "a resumen is an item's summary"),
+    Wording("*", r"#\{id\}", r"#\{id\}", r"\bn\.?\s?[°º]", "item numbers read #12", True),
+    Wording("fr", "YYYY-MM-DD", "AAAA-MM-JJ", "YYYY", "French dates read AAAA-MM-JJ", True),
+    Wording("es", "YYYY-MM-DD", "AAAA-MM-DD", "YYYY", "Spanish dates read AAAA-MM-DD", True),
+    Wording("es", None, None, r"\bLo sentimos\b", "the bot speaks as I: Lo siento"),
+    Wording("es", None, None, r"\w/as?\b", "no o/a: permisos de administración, cuentas…"),
+)
+_COMMAND = re.compile(r"(?<!\w)/[a-z_]+")
+
+
+def check_wording(template: Catalog, catalog: Catalog, uses: Uses) -> list[str]:
+    """One word per idea, as WORDINGS has it."""
+    language = language_of(catalog)
+    wordings = [w for w in WORDINGS if w.language in ("*", language)]
+    problems = []
+    for wanted, forms in translated(template, catalog):
+        source = key(wanted.id)
+        for wording in wordings:
+            english = source if wording.in_code else _COMMAND.sub(_OBJECT, prose(source))
+            if wording.english and not re.search(wording.english, english, re.IGNORECASE):
+                continue
+            for i, form in enumerate(forms):
+                text = form if wording.in_code else _COMMAND.sub(_OBJECT, prose(form))
+                where = f"{language} {label(wanted.id, uses)}"
+                where += f" plural form {i}" if wanted.pluralizable else ""
+                if wording.unwanted and (bad := re.search(wording.unwanted, text, re.I)):
+                    problems.append(f"{where}: {bad.group()!r} ({wording.why}): {form!r}")
+                elif wording.wanted and not re.search(wording.wanted, text, re.IGNORECASE):
+                    problems.append(f"{where}: lacks {wording.wanted!r} ({wording.why}): {form!r}")
+    return problems
+
+
 def report(problems: list[str]) -> str:
     return f"{len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
 
@@ -497,6 +636,18 @@ def test_texts_fit_telegram_limits(language: str):
     assert not problems, report(problems)
 
 
+@pytest.mark.parametrize("language", catalogues.TRANSLATED)
+def test_typography_of_each_language(language: str):
+    problems = check_typography(template(), catalogue(language), uses())
+    assert not problems, report(problems)
+
+
+@pytest.mark.parametrize("language", catalogues.TRANSLATED)
+def test_one_word_per_idea(language: str):
+    problems = check_wording(template(), catalogue(language), uses())
+    assert not problems, report(problems)
+
+
 # --- each check can fail ------------------------------------------------------------------------
 
 SMALL_USES: dict[str, list[Use]] = {
@@ -539,7 +690,15 @@ def small_french(**strings: str | tuple[str, ...]) -> Catalog:
 
 def test_correct_small_catalogue_has_no_problems():
     # so that the problems found below come from what each test broke
-    for check in (check_complete, check_placeholders, check_html, check_limits):
+    checks = (
+        check_complete,
+        check_placeholders,
+        check_html,
+        check_limits,
+        check_typography,
+        check_wording,
+    )
+    for check in checks:
         assert check(small_template(), small_french(), SMALL_USES) == [], check.__name__
     assert check_template(small_template(), small_template()) == []
 
@@ -640,6 +799,92 @@ def test_texts_over_telegram_limits_are_reported():
     assert any("fr DONE_BUTTON" in p and "65 characters" in p for p in problems), problems
     assert any("fr HELLO" in p and "4098 characters" in p for p in problems), problems
     assert len(problems) == 3, problems
+
+
+@pytest.mark.parametrize(
+    ("translation", "found"),
+    [
+        ("Bonjour {name} !", "an ordinary space before '!'"),
+        ("Bonjour, {name}\u00a0! Ça va ?", "an ordinary space before '?'"),
+        ("Bonjour {name}; à bientôt", "no space before ';'"),
+        ("Bonjour : {name}", "an ordinary space before ':'"),
+        ("Bonjour «\u00a0{name} »", "an ordinary space before '»'"),
+        ("Bonjour « {name}\u202f»", "an ordinary space after '«'"),
+        ("<b>Bonjour</b> : {name}", "an ordinary space before ':'"),  # the tag is not a space
+        ("Bonjour {name}, vous avez 5 Mo", "an ordinary space between a number and its unit"),
+        ("Bonjour {name}, envoyé en {name} min", "between a number and its unit"),
+        ("Bonjour {name}, c'est parti", "a typewriter apostrophe"),
+        ("? Bonjour {name}", "no space before '?'"),
+    ],
+)
+def test_french_typography_is_checked(translation: str, found: str):
+    problems = check_typography(small_template(), small_french(HELLO=translation), SMALL_USES)
+    assert len(problems) == 1 and "fr HELLO" in problems[0] and found in problems[0], problems
+
+
+def test_typed_text_keeps_its_own_spacing():
+    french = small_french(
+        HELLO="Bonjour {name}\u202f! À 08:00, au format HH:MM\u00a0: https://coop.example/a?b",
+        ADD_HINT="Envoyez <code>/digest weekly lun 08:00 ; l'heure ?</code> pour publier.",
+        ITEMS=("{n}\u202farticle", "{n} d’articles", "{n} articles"),
+    )
+    assert check_typography(small_template(), french, SMALL_USES) == []
+    # English and Spanish have no such rules (yet)
+    spanish = Catalog(locale="es")
+    spanish.add("Hello {name}", "¡Hola {name}!")
+    assert check_typography(small_template(), spanish, SMALL_USES) == []
+
+
+def _wording_catalogues(language: str, strings: dict[str, str]) -> tuple[Catalog, Catalog]:
+    template_, catalog = Catalog(), Catalog(locale=language)
+    for english, translation in strings.items():
+        template_.add(english)
+        catalog.add(english, translation)
+    return template_, catalog
+
+
+def test_a_word_off_the_glossary_is_reported():
+    template_, french = _wording_catalogues(
+        "fr",
+        {
+            "📬 Your digest": "📬 Votre résumé",
+            "Send a short summary.": "Envoyez un court récapitulatif.",
+            "Published as #{id}.": "Publié sous le n° {id}.",
+            "Write <code>YYYY-MM-DD</code>.": "Écrivez <code>YYYY-MM-DD</code>.",
+            "Change it with /digest.": "Modifiez-le avec /digest.",  # the command is no word
+        },
+    )
+    problems = check_wording(template_, french, {})
+    assert any("'résumé' (a digest is a récapitulatif)" in p for p in problems), problems
+    assert any("'récapitulatif' (a résumé is an item" in p for p in problems), problems
+    assert any("'n°' (item numbers read #12)" in p for p in problems), problems
+    assert any("'YYYY' (French dates read AAAA-MM-JJ)" in p for p in problems), problems
+    assert len(problems) == 4, problems
+    template_, spanish = _wording_catalogues(
+        "es",
+        {
+            "Sorry, this item is gone.": "Lo sentimos, esta noticia ya no existe.",
+            "{user_id} is now an admin.": "{user_id} ahora es administrador/a.",
+            "📬 Your digest": "📬 Su boletín",
+        },
+    )
+    problems = check_wording(template_, spanish, {})
+    assert any("'Lo sentimos'" in p for p in problems), problems
+    assert any("'r/a'" in p for p in problems), problems
+    assert len(problems) == 2, problems
+
+
+def test_the_glossary_words_pass():
+    template_, french = _wording_catalogues(
+        "fr",
+        {
+            "📬 Your digest": "📬 Votre récapitulatif",
+            "Send a short summary.": "Envoyez un court résumé.",
+            "Published as #{id}.": "Publié comme article #{id}.",
+            "Write <code>YYYY-MM-DD</code>.": "Écrivez <code>AAAA-MM-JJ</code>.",
+        },
+    )
+    assert check_wording(template_, french, {}) == []
 
 
 def test_an_empty_command_description_is_reported():

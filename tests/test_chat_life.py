@@ -1,11 +1,12 @@
-"""One owner for a chat's life: whichever kind of send (push, correction, digest) meets a
+"""One owner for a chat's life: whichever kind of send (push, correction, digest, notice) meets a
 chat that is gone or has moved, the result is the same (bot.delivery.chat_life).
 
-Each test leaves work of all three kinds pending for one chat, lets only one kind come due,
+Each test leaves work of every kind pending for one chat, lets only one kind come due,
 breaks the chat in the emulator, and starts the sender: that kind meets the error first.
 - blocked, kicked, chat not found: the chat is marked inactive, every pending push,
-  correction and digest for it is cancelled, and the bot made one call to it, not one per kind;
-- migrated: settings, pushes and digests move to the supergroup and go out there; the
+  correction, digest and notice for it is cancelled, and the bot made one call to it, not one
+  per kind;
+- migrated: settings, pushes, digests and notices move to the supergroup and go out there; the
   correction, whose message stays in the old group, is cancelled.
 """
 
@@ -20,7 +21,7 @@ from sqlalchemy import Boolean, Column, Integer, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
-from bot.db.models import Chat, Correction, Delivery, Digest
+from bot.db.models import Chat, Correction, Delivery, Digest, Notice
 from bot.delivery.store.chats import NOT_SETTINGS, ChatRepository, chat_settings
 from bot.services.news import ItemView
 from emulator import BotApiEmulator
@@ -35,8 +36,8 @@ from testbed.delivery_kit import (
 )
 from testbed.harness import ADMIN_ID, Harness, until
 
-KINDS = ("pushes", "corrections", "digests")
-TABLES = {"pushes": Delivery, "corrections": Correction, "digests": Digest}
+KINDS = ("pushes", "corrections", "digests", "notices")
+TABLES = {"pushes": Delivery, "corrections": Correction, "digests": Digest, "notices": Notice}
 PERIOD = "2030-01-01"
 SETTLE = 30.0  # bounds against a hang only
 
@@ -49,8 +50,8 @@ def calls_to(emu: BotApiEmulator, chat_id: int) -> int:
 async def _pending_of_every_kind(
     harness: Harness, chat_id: int, first: str, *, chat_type: str = "private"
 ) -> tuple[ItemView, ItemView]:
-    """A sent item (`edited`, with its correction pending), a pushed one waiting (`waiting`)
-    and a digest row, all for `chat_id`; only the `first` kind is due now."""
+    """A sent item (`edited`, with its correction pending), a pushed one waiting (`waiting`),
+    a digest row and a desk notice, all for `chat_id`; only the `first` kind is due now."""
     await add_subscribers(sessions(harness), [chat_id], chat_type=chat_type)
     harness.emu.register_chat(chat_id, chat_type, "A chat")
     edited = await publish(harness)
@@ -71,6 +72,7 @@ async def _pending_of_every_kind(
                 until=utcnow() + timedelta(minutes=1),
             )
         )
+        session.add(Notice(chat_id=chat_id, html="A notice from the editorial desk"))
     later = utcnow() + timedelta(hours=1)
     async with sessions(harness).begin() as session:
         for kind, table in TABLES.items():
@@ -174,6 +176,7 @@ async def test_a_migrated_group_takes_every_kind_of_send_along(
         assert calls_to(harness.emu, group) == before + 1  # the one call that found it moved
         moved_on = await _statuses(harness, supergroup)
         assert moved_on["pushes"] == [] and moved_on["digests"] == ["sent"]
+        assert moved_on["notices"] == ["sent"]
         async with sessions(harness)() as session:
             push = await session.get(Delivery, (waiting.id, supergroup))
             chat = await session.get(Chat, supergroup)
@@ -187,7 +190,7 @@ async def test_a_migrated_group_takes_every_kind_of_send_along(
         assert correction is not None and correction.chat_id == group
         assert (correction.status, correction.last_error) == ("cancelled", "chat migrated")
         received = [m.text for m in harness.emu.messages(supergroup)]
-        assert len(received) == 2  # the push and the digest's one page
+        assert len(received) == 3  # the push, the digest's one page and the notice
         assert any(waiting.title in text for text in received)
 
 

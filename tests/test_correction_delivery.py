@@ -55,7 +55,9 @@ async def _wait_report(harness: Harness, text: str) -> None:
 async def test_edits_and_deletions_are_rows_retried_on_429_5xx_and_timeouts(
     database_url: str,
 ) -> None:
-    options = replace(FAST, concurrency=4, max_attempts=5, backoff_seconds=0.02)
+    # an ordinary send may take a second on a loaded machine: only the slow one's 8 s may
+    # time out, so each row's attempts are what its faults make them
+    options = replace(FAST, concurrency=4, max_attempts=5, backoff_seconds=0.02, send_timeout=3.0)
     async with delivery_harness(database_url, options, schedule_poll_seconds=0.05) as harness:
         emu = harness.emu
         emu.register_chat(ADMIN_ID)
@@ -68,7 +70,7 @@ async def test_edits_and_deletions_are_rows_retried_on_429_5xx_and_timeouts(
 
         flaky, slow, gone = chats[0], chats[1], chats[2]
         emu.faults.server_error(flaky, count=2, status=502)
-        emu.faults.timeout(slow, count=1, seconds=1.0, delivered=False)
+        emu.faults.timeout(slow, count=1, seconds=8.0, delivered=False)
         emu.bot_message(gone, sent[gone].message_id).deleted = True  # the reader deleted it
         # a strict emulator (5 a second overall) and no pacing in the bot: a storm of 429s,
         # each waited out and the same edit sent again
@@ -154,7 +156,9 @@ async def test_an_edit_while_the_item_goes_out_reaches_every_chat_corrected(
 ) -> None:
     """Edited through this bot (which tells its sender at once), or by another process (the
     sender notices the newer revision when it claims the next rows)."""
-    options = replace(FAST, concurrency=8)
+    # a send timed out on a loaded machine is sent again (Telegram keeps no idempotency key),
+    # which is not what these tests are about: a timeout far above the emulator's latency
+    options = replace(FAST, concurrency=8, send_timeout=10.0)
     async with delivery_harness(database_url, options) as harness:
         emu = harness.emu
         chats = list(range(950_001, 950_401))
@@ -185,7 +189,9 @@ async def test_an_edit_while_the_item_goes_out_reaches_every_chat_corrected(
 
 
 async def test_a_deletion_while_the_item_goes_out_leaves_no_message(database_url: str) -> None:
-    options = replace(FAST, concurrency=8)
+    # a send timed out on a loaded machine is sent again (Telegram keeps no idempotency key),
+    # which is not what these tests are about: a timeout far above the emulator's latency
+    options = replace(FAST, concurrency=8, send_timeout=10.0)
     async with delivery_harness(database_url, options) as harness:
         emu = harness.emu
         chats = list(range(960_001, 960_401))

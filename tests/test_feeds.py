@@ -459,3 +459,25 @@ async def test_items_take_the_language_the_feed_gives_else_the_feeds_setting_els
     # the names are in the reader's language
     listing = (await _command(harness, admin, "/feeds", language_code="fr")).text
     assert "espagnol" in listing and "français" in listing and "anglais" in listing
+
+
+async def test_an_entry_linking_a_stored_item_by_hreflang_becomes_its_version(
+    feeds, feed_server, sessions, news
+):
+    await feeds.add(feed_server.serve_fixture("three.xml", "atom_versions.xml"))
+    items = {
+        item.url.rsplit("/", 2)[-2] + "/" + item.url.rsplit("/", 1)[-1]: item
+        for item in await _items(sessions)
+    }
+    original = items["en/decent"]
+    # oldest first: the English entry is stored first, and the later ones link to it
+    assert original.story_id is None and original.has_versions
+    assert items["fr/decent"].story_id == original.id
+    assert items["fr/decent"].published_at == original.published_at  # one story, one time
+    # a link to nothing stored: an item of its own
+    assert items["fr/alone"].story_id is None
+    # listings show the story once
+    assert [item.title for item in (await news.page(10)).items] == [
+        "Une actualité sans traduction",
+        "Co-operatives and decent work",
+    ]

@@ -315,4 +315,6 @@ async def test_filter_speaks_the_chats_language(harness: Harness) -> None:
     assert reply.html == french(texts.FILTER_ONLY_PUNCTUATION, term="!!!")
     reply = await reader.reply('/filter add café "co-op de travail"')
     assert reply.html.startswith(french(texts.FILTER_ADDED))
-    assert french(texts.FILTER_INCLUDE, terms="« café », « co-op de travail »") in reply.html
+    # French guillemets hold their term with no-break spaces
+    terms = "«\u00a0café\u00a0», «\u00a0co-op de travail\u00a0»"
+    assert french(texts.FILTER_INCLUDE, terms=terms) in reply.html

@@ -17,7 +17,7 @@ from bot.lifecycle import prepare_database
 from bot.services.feeds import FeedService
 from bot.services.news import NewsService
 from bot.services.transfer import TransferService, read_rows
-from bot.services.validation import TITLE_MAX
+from bot.services.validation import TITLE_MAX, ItemDraft
 from testbed.harness import test_settings as settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -170,7 +170,10 @@ async def test_export_reads_back_as_the_same_items(transfer, tmp_path, sessions,
         "published",
         "language",
         "image",
+        "category_names",
+        "version_of",
     ]
+    assert records[0]["category_names"] == {}  # no names yet: an empty object
     # one item a line, so a problem in an edited export points at the right line
     assert [line for line, _row in read_rows(exported)] == [2, 3, 4]
 
@@ -249,6 +252,47 @@ async def test_export_keeps_each_items_language(transfer, tmp_path, news):
             return [(i.title, i.url, i.category, i.published_at, i.language) for i in page.items]
 
         assert rows(await other_news.page(10)) == rows(await news.page(10))
+    finally:
+        await engine.dispose()
+
+
+async def test_export_and_import_carry_which_story_a_version_belongs_to(transfer, tmp_path, news):
+    original = (
+        await news.publish(
+            ItemDraft("News", "Co-ops and decent work", "https://coop.example/en", None),
+            source="test",
+        )
+    ).item
+    await news.publish(
+        ItemDraft("News", "Les coopératives", "https://coop.example/fr", None, "fr"),
+        source="test",
+        version_of=original.id,
+    )
+    exported = tmp_path / "export.json"
+    with exported.open("w", encoding="utf-8") as out:
+        assert await transfer.export_items(out) == 2
+    records = json.loads(exported.read_text(encoding="utf-8"))
+    assert [r["version_of"] for r in records] == [None, "https://coop.example/en"]
+
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    await prepare_database(settings_for(other_url, "http://127.0.0.1:9/bot"))
+    engine = create_engine(other_url)
+    try:
+        other_news = NewsService(create_session_factory(engine))
+        other = TransferService(create_session_factory(engine), other_news)
+        # a version before its original: reported, and loaded once the original is in
+        versions_only = tmp_path / "versions.json"
+        versions_only.write_text(json.dumps(records[1:]), encoding="utf-8")
+        report = await other.import_items(versions_only)
+        assert (report.added, _problems(report)) == (0, [(1, "unknown_story")])
+        report = await other.import_items(exported)
+        assert (report.added, report.problems) == (2, ())
+        french = await other_news.find_by_url("https://coop.example/fr")
+        english = await other_news.find_by_url("https://coop.example/en")
+        assert french is not None and english is not None
+        assert (french.story_id, french.published_at) == (english.id, english.published_at)
+        # read again: nothing twice
+        assert (await other.import_items(exported)).skipped == 2
     finally:
         await engine.dispose()
 

@@ -276,7 +276,7 @@ async def test_start_with_a_deleted_item_says_it_is_gone(harness: Harness) -> No
     item = await _publish(harness, "Housing co-ops grow")
     await _services(harness).corrections.delete(ADMIN_ID, item.id)
     reply = await harness.private(language_code="fr").reply(f"/start item_{item.id}")
-    assert reply.text.startswith("Désolé, cet article n'est plus disponible.")
+    assert reply.text.startswith("Désolé, cet article n’est plus disponible.")
     assert reply.buttons == []
 
 

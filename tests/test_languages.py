@@ -120,7 +120,7 @@ async def test_the_same_conversation_in_each_language(database_url: str, languag
 
         assert (await reader.reply("/start")).html == tr(texts.WELCOME, name="Ana")
         with i18n.speaking(language):
-            expected_help = help_text(BOT_USERNAME, for_admin=False)
+            expected_help = help_text(BOT_USERNAME, role=None)
         assert (await reader.reply("/help")).html == expected_help
         assert (await reader.reply("/latest")).html == tr(texts.NO_ITEMS)
         subscribed = await reader.reply("/subscribe all")
@@ -377,7 +377,7 @@ async def test_news_in_filters_pushes_and_listings(harness: Harness) -> None:
     admin = harness.admin()
     await admin.send("/add News | In English | https://coop.example/en")
     await admin.send("/add [es] Noticias | En español | https://coop.example/es")
-    await admin.send("/add [pt] Notícias | Em português | https://coop.example/pt")
+    await admin.send("/add [pt] Novidades | Em português | https://coop.example/pt")
     await harness.emu.wait_for_messages(other.chat_id, 4, timeout=30)  # a reply + 3 pushes
     await harness.settle()
     pushed = harness.emu.messages(reader.chat_id)[3:]
@@ -386,9 +386,27 @@ async def test_news_in_filters_pushes_and_listings(harness: Harness) -> None:
     assert "En español" in latest.text and "In English" not in latest.text
     assert "Em português" not in latest.text
     choose = await reader.reply("/category")
-    assert [b["text"] for b in choose.buttons] == ["News (0)", "Noticias (1)", "Notícias (0)"]
+    assert [b["text"] for b in choose.buttons] == ["News (0)", "Noticias (1)", "Novidades (0)"]
     # the reader who takes everything got all three
     assert len(harness.emu.messages(other.chat_id)) == 4
+
+
+async def test_other_languages_have_sentences_of_their_own(harness: Harness) -> None:
+    # "other languages" is no language's name: "les actualités en autres langues" is not French
+    french = i18n.translator("fr")
+    reader = harness.private(language_code="fr")
+    menu = await reader.reply("/language")
+    said = []
+    for label in ("📰 Autres langues", "📰 Autres langues", "📰 Anglais"):
+        _sent, answers = await reader.press(
+            harness.emu.bot_message(reader.chat_id, menu.message_id), label
+        )
+        said += [a["text"] for a in answers]
+    assert said == [
+        french(texts.NEWS_IN_OTHERS_OFF),
+        french(texts.NEWS_IN_OTHERS_ON),
+        french(texts.NEWS_IN_OFF, language="anglais"),
+    ]
 
 
 async def test_an_unknown_item_language_is_refused(harness: Harness) -> None:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db.models import BroadcastQueue, Category
+from bot.services.categories import CategoryService
 from bot.services.news import Match, NewsService
 from bot.services.seed import seed
 from bot.services.validation import ItemDraft, Problem, ValidationFailed
@@ -58,8 +59,8 @@ async def test_category_pages_hold_only_that_category(news: NewsService) -> None
     assert match.category.item_count == 3
 
 
-async def test_find_category_by_case_and_unique_prefix(news: NewsService) -> None:
-    await seed(news)
+async def test_find_category_by_case_and_unique_prefix(news: NewsService, sessions) -> None:
+    await seed(news, CategoryService(sessions, news))
     found = await news.find_category("decent")
     assert found.outcome is Match.FOUND and found.category.name == "Decent work"
     assert (await news.find_category("NEWS")).category.name == "News"
@@ -108,9 +109,9 @@ async def test_category_names_are_one_regardless_of_case(news: NewsService) -> N
     assert [(c.name, c.item_count) for c in await news.categories()] == [("Decent Work", 2)]
 
 
-async def test_seed_loads_the_ilo_page_once(news: NewsService) -> None:
-    first = await seed(news)
-    again = await seed(news)
+async def test_seed_loads_the_ilo_page_once(news: NewsService, sessions) -> None:
+    first = await seed(news, CategoryService(sessions, news))
+    again = await seed(news, CategoryService(sessions, news))
     assert (first.added, again.added, again.skipped) == (10, 0, 10)
     newest = (await news.page(1)).items[0]
     assert newest.title.startswith("Japan Workers’ Co-operative Union")

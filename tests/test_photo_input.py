@@ -384,7 +384,7 @@ async def test_the_photo_step_speaks_the_admins_language(harness: Harness) -> No
     [again] = await admin.send_photo(size_bytes=int(12.5 * 1024 * 1024))
     problem = tr(texts.PROBLEMS["photo_too_big"], size="12,5", max=10)
     assert again.html == tr(texts.ADD_ASK_AGAIN, problem=problem)
-    assert "12,5 Mo" in again.html
+    assert "12,5\u202fMo" in again.html
     [again] = await admin.send("http://images.example.org/a.png")
     assert tr(texts.PROBLEMS["bad_image_url"]) in again.html
 
@@ -448,12 +448,12 @@ async def test_bad_photo_input_gets_a_clear_reply_and_publishes_nothing(
     assert reply.html == texts.ADD_PROBLEM.format(
         problem=texts.PROBLEMS["photo_too_big"].format(size=20, max=10)
     )
-    # a photo from someone who is not an admin, captioned or not
+    # a photo from a reader, captioned (told how to suggest it) or not
     reader = harness.private(first_name="Reader")
-    assert (await reader.send_photo(line + "mine"))[0].html == texts.ADD_NOT_ALLOWED
+    assert (await reader.send_photo(line + "mine"))[0].html == texts.SUGGEST_HOW
     assert (await reader.send_photo())[0].html == texts.PLAIN_TEXT_HINT
     group = harness.in_group(reader.user_id)
-    assert (await group.send_photo(line + "group"))[0].html == texts.ADD_NOT_ALLOWED
+    assert (await group.send_photo(line + "group"))[0].html == texts.SUGGEST_HOW
     # an admin's photo without the caption, outside a flow: how to publish it
     assert [m.html for m in await admin.send_photo("Look at this")] == [texts.PHOTO_HINT]
     assert [m.html for m in await admin.send_photo()] == [texts.PHOTO_HINT]

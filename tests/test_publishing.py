@@ -381,7 +381,11 @@ async def test_schedule_publishes_at_the_given_local_time(rome: tuple[Harness, C
         "no_such_time", tz="Europe/Rome"
     )
     done = await admin.reply("2030-01-10 14:30")
-    assert done.html == texts.ADD_SCHEDULED.format(when="2030-01-10 14:30", tz="Europe/Rome")
+    assert done.html == (
+        texts.ADD_SCHEDULED.format(when="2030-01-10 14:30", tz="Europe/Rome")
+        + "\n"
+        + texts.SCHEDULED_VERSIONS_HINT.format(ref="s1")
+    )
     [pending] = await _services(harness).scheduling.pending()
     assert pending.publish_at == datetime(2030, 1, 10, 13, 30, tzinfo=UTC)
     assert (pending.draft.title, pending.draft.url) == ("Later", "https://coop.example/later")
@@ -440,7 +444,7 @@ async def test_an_item_that_came_due_while_the_bot_was_down_goes_out_at_start(
         await _press(admin, preview, texts.BUTTON_SCHEDULE)
         when = (real - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
         reply = await admin.reply(when)
-        assert reply.html == texts.ADD_SCHEDULED.format(when=when, tz="UTC")
+        assert reply.html.startswith(texts.ADD_SCHEDULED.format(when=when, tz="UTC") + "\n")
         assert await _services(first).news.count_items() == 0
     async with bot_harness(database_url) as second:
         services = _services(second)

@@ -20,8 +20,8 @@ from emulator import make_png
 from emulator.models import SentMessage
 from testbed.delivery_kit import (
     add_subscribers,
-    delivery_harness,
     drain,
+    harness_with_categories,
     publish,
     services,
     sessions,
@@ -37,10 +37,7 @@ ZONE = "Pacific/Auckland"  # far from UTC: a window read in the wrong zone misse
 
 @pytest.fixture
 async def harness(database_url: str) -> AsyncIterator[Harness]:
-    async with delivery_harness(database_url) as running:
-        for category in ("News", "Decent work", "Decent housing"):
-            await publish(running, category)
-        await drain(running)
+    async with harness_with_categories(database_url) as running:
         yield running
 
 

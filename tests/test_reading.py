@@ -22,6 +22,11 @@ def _news(harness: Harness) -> NewsService:
     return harness.application.bot_data["services"].news
 
 
+async def _seed(harness: Harness) -> None:
+    services = harness.application.bot_data["services"]
+    await seed(services.news, services.categories)
+
+
 async def _publish(harness: Harness, count: int, category: str = "News") -> None:
     news = _news(harness)
     for n in range(count):
@@ -50,7 +55,7 @@ async def test_help_lists_every_public_command_and_admin_commands_for_admins(
         assert command in reader_help.text
     assert "/add" not in reader_help.text
     admin_help = await harness.admin().reply("/help")
-    assert "/add" in admin_help.text and "For admins" in admin_help.text
+    assert "/add" in admin_help.text and "For editors" in admin_help.text
 
 
 async def test_latest_shows_newest_first_with_a_more_button(harness: Harness) -> None:
@@ -133,7 +138,7 @@ async def test_long_items_are_split_over_pages_within_telegram_limits(harness: H
 
 
 async def test_category_keyboard_counts_and_tap(harness: Harness) -> None:
-    await seed(_news(harness))
+    await _seed(harness)
     chat = harness.private()
     picker = await chat.reply("/category")
     labels = [b["text"] for b in picker.buttons]
@@ -145,7 +150,7 @@ async def test_category_keyboard_counts_and_tap(harness: Harness) -> None:
 
 
 async def test_category_by_name_prefix_and_case(harness: Harness) -> None:
-    await seed(_news(harness))
+    await _seed(harness)
     chat = harness.private()
     reply = await chat.reply("/category decent")
     assert "How decent work can transform cotton production" in reply.text
@@ -154,7 +159,7 @@ async def test_category_by_name_prefix_and_case(harness: Harness) -> None:
 
 
 async def test_category_unknown_empty_huge_and_emoji_names(harness: Harness) -> None:
-    await seed(_news(harness))
+    await _seed(harness)
     chat = harness.private()
     unknown = await chat.reply("/category housing")
     assert "I don't know a category called “housing”" in unknown.text

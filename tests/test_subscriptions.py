@@ -7,20 +7,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import texts
-from testbed.delivery_kit import delivery_harness, drain, publish, services
+from emulator.models import SentMessage
+from testbed.delivery_kit import harness_with_categories, services
 from testbed.harness import ADMIN_ID, GROUP_ID, Harness
 
 
 @pytest.fixture
 async def harness(database_url: str) -> AsyncIterator[Harness]:
-    async with delivery_harness(database_url) as running:
-        for category in ("News", "Decent work", "Decent housing"):
-            await publish(running, category)
-        await drain(running)
+    async with harness_with_categories(database_url) as running:
         yield running
 
 
-def labels(message) -> list[str]:  # type: ignore[no-untyped-def]
+def labels(message: SentMessage) -> list[str]:
     return [b["text"] for b in message.buttons]
 
 
@@ -124,11 +122,7 @@ async def test_bad_names_and_forged_buttons(harness: Harness) -> None:
 
 async def test_only_group_admins_change_group_subscriptions(harness: Harness) -> None:
     emu = harness.emu
-    member = harness.in_group(4001)
-    admin = harness.in_group(4002)
-    emu.register_chat(GROUP_ID, "supergroup", "Co-op Hub")
-    emu.set_member_status(GROUP_ID, 4001, "member")
-    emu.set_member_status(GROUP_ID, 4002, "administrator")
+    member, admin = harness.group_with_admin()
 
     assert (await member.reply("/subscribe news")).text == texts.SUBSCRIBE_ADMINS_ONLY
     assert (await member.reply("/unsubscribe all")).text == texts.SUBSCRIBE_ADMINS_ONLY

@@ -1,11 +1,12 @@
 """The one owner of a chat's life, for every kind of send at once.
 
 - gone (blocked, kicked, chat not found): the chat is marked inactive and every pending push,
-  correction and digest for it is cancelled, in one transaction; this process makes no
+  correction, digest and notice for it is cancelled, in one transaction; this process makes no
   further call to it (one failing call per chat, not one per kind);
-- moved (a group became a supergroup): settings, subscriptions, pushes and digests move to
-  the new id, and the sends already claimed here follow them there;
-- reachable again (unblocked, re-added): sends to it may start again.
+- moved (a group became a supergroup): settings, subscriptions, pushes, digests and notices
+  move to the new id, and the sends already claimed here follow them there;
+- reachable again (unblocked, re-added): sends to it may start again;
+- forgotten (/forget erased it): the sends this process had claimed for it are dropped.
 
 Whoever notices (a kind of send meeting Telegram's error, or a service told by an update)
 calls the same method, so the same event has the same result.
@@ -66,13 +67,22 @@ class ChatLife:
         self._gone.pop(new_chat_id, None)
         migrated = await self._chats.migrate(old_chat_id, new_chat_id)
         log.info(
-            "chat %s moved to %s (%d push(es), %d digest(s) moved)",
+            "chat %s moved to %s (%d push(es), %d digest(s), %d notice(s) moved)",
             old_chat_id,
             new_chat_id,
             migrated.moved_deliveries,
             migrated.moved_digests,
+            migrated.moved_notices,
         )
         return migrated
+
+    def forgotten(self, chat_id: int) -> None:
+        """/forget erased the chat (its rows are gone already): what this process claimed for
+        it before is dropped without a call, as for a chat gone; work claimed later (the chat
+        started afresh) goes out."""
+        if len(self._gone) >= REMEMBERED:
+            self._gone.clear()
+        self._gone[chat_id] = time.monotonic()
 
     def reachable(self, chat_id: int) -> None:
         """The chat let the bot back in (unblocked, re-added)."""

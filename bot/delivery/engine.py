@@ -2,7 +2,8 @@
 
     publish ─▶ broadcast_queue ─fan-out─▶ deliveries ─┐
     /edit, /delete ─────────────────────▶ corrections ├─ Runner(kind) ─▶ Telegram
-    jobs: digests due ──────────────────▶ digests ────┘
+    jobs: digests due ──────────────────▶ digests ────┤
+    desk: queue_notice ─────────────────▶ notices ────┘
 
 The engine holds the sender lock (`bot.delivery.leader`), builds one `Runner` per kind, and
 starts, wakes and stops them together. A chat's life (gone, moved) is `ChatLife`'s, for every
@@ -25,6 +26,7 @@ from bot.delivery.budget import Budget
 from bot.delivery.chat_life import ChatLife
 from bot.delivery.kinds.corrections import Corrections
 from bot.delivery.kinds.digests import Compose, Digests
+from bot.delivery.kinds.notices import Notices
 from bot.delivery.kinds.pushes import OnOutcome, Pushes, PushStats, RenderItem, TopicNotice
 from bot.delivery.leader import Leadership
 from bot.delivery.options import DeliveryOptions
@@ -101,6 +103,7 @@ class DeliveryEngine:
         self.digests = Digests(
             store=store, bot=bot, options=options, compose=compose, owner=self.owner
         )
+        self.notices = Notices(store=store, bot=bot, options=options, owner=self.owner)
 
         def runner(kind: Any) -> Runner[Any, Any]:
             return Runner(
@@ -118,10 +121,12 @@ class DeliveryEngine:
         self.pushes_runner = runner(self.pushes)
         self.corrections_runner = runner(self.corrections)
         self.digests_runner = runner(self.digests)
+        self.notices_runner = runner(self.notices)
         self.runners: tuple[Runner[Any, Any], ...] = (
             self.pushes_runner,
             self.corrections_runner,
             self.digests_runner,
+            self.notices_runner,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.cancelled_on_stop = 0  # tasks that overran the stop's bound (0 when all is well)
@@ -223,6 +228,11 @@ class DeliveryEngine:
     def digests_due(self) -> None:
         """Digest rows were just made."""
         self.digests_runner.wake()
+
+    def notices_queued(self) -> None:
+        """Notices were just committed: send them now rather than at the next poll (another
+        process's notices wait for that poll, or for this process to lead)."""
+        self.notices_runner.wake()
 
     def corrected(self, item_id: int) -> None:
         """An item was just edited or deleted: send it as it is now, and correct what was sent."""

@@ -192,8 +192,10 @@ class Runner(Generic[U, R]):
         """Until a claim pass begun after this call found nothing due and nothing in hand:
         everything due now has been carried out and recorded (what tests wait for)."""
         begun = self._passes
-        self.wake()
         while self._idle_pass <= begun and not self._stop.is_set():
+            # again each time: a pass that found units still unrecorded is not idle, and the
+            # next one would otherwise wait for the poll
+            self.wake()
             self._went_idle.clear()
             await self._stop.wait(self._went_idle, 1.0)
 

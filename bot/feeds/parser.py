@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-import feedparser
-
 from bot.feeds.fetcher import FeedError, FeedErrorCode
 from bot.i18n import is_language_code
 
@@ -94,6 +92,8 @@ class FeedEntry:
     categories: tuple[str, ...]
     language: str | None = None  # ISO 639-1, from the entry or else the feed; None: unsaid
     image: str | None = None  # the entry's picture, as the feed gives it (any scheme)
+    # the same story in other languages: <link rel="alternate" hreflang="fr" href="…">
+    alternates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,25 @@ def _entry_language(entry: dict[str, Any]) -> str | None:
     tags += [(entry.get(name) or {}).get("language") for name in ("title_detail", "summary_detail")]
     tags += [content.get("language") for content in entry.get("content") or ()]
     return next((code for tag in tags if (code := language_code(tag))), None)
+
+
+def _links(entry: dict[str, Any], language: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The entry's own link, and its links in other languages (alternates with a hreflang).
+
+    feedparser's `link` is the last alternate, which may be another language's: the own
+    link is the first alternate without a hreflang, or with the entry's own language."""
+    own, others = None, []
+    for link in entry.get("links") or ():
+        href = (link.get("href") or "").strip()
+        if link.get("rel") != "alternate" or not href:
+            continue
+        hreflang = language_code(link.get("hreflang"))
+        if hreflang is None or hreflang == language:
+            own = own or href
+        else:
+            others.append(href)
+    own = own or (entry.get("link") or "").strip() or None
+    return own, tuple(href for href in others if href != own)
 
 
 def entry_key(guid: str | None, link: str | None, title: str) -> str:
@@ -177,6 +196,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     headers = {"content-location": url}  # relative links resolve against the feed's URL
     if content_type:
         headers["content-type"] = content_type
+    # imported at the first feed, not at start: a bot without feeds never needs its ~1 MB
+    import feedparser
+
     document = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     if not document.get("version"):
         reason = document.get("bozo_exception")
@@ -188,7 +210,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     entries = []
     for raw in document.entries:
         title = _text(raw.get("title"), raw.get("title_detail"))
-        link = (raw.get("link") or "").strip() or None
+        language = _entry_language(raw) or feed_language
+        link, alternates = _links(raw, language)
         entries.append(
             FeedEntry(
                 key=entry_key(raw.get("id"), link, title),
@@ -201,8 +224,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
                     for tag in raw.get("tags") or ()
                     if (term := tag.get("term") or tag.get("label")) and term.strip()
                 ),
-                language=_entry_language(raw) or feed_language,
+                language=language,
                 image=_entry_image(raw),
+                alternates=alternates,
             )
         )
     feed_title = _text(document.feed.get("title"), document.feed.get("title_detail"))

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import BigIntId, UTCDateTime, utcnow
+from bot.db.locks import writing_for_chats
 from bot.db.models import BroadcastQueue, Category, Correction, CorrectionRequest, Delivery, Item
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, SENT
@@ -33,7 +34,7 @@ from bot.services.audit import record
 from bot.services.invalidation import ITEMS, announce
 from bot.services.news import NewsService, item_view
 from bot.services.validation import Problem, ValidationFailed
-from bot.services.views import ItemView
+from bot.services.views import ItemView, names_of
 
 # Telegram lets a bot delete its messages for everyone for 48 hours
 DELETE_WINDOW = timedelta(hours=48)
@@ -141,6 +142,7 @@ class CorrectionsService:
             "created_at",
             "updated_at",
         ]
+        await writing_for_chats(session)  # not while a chat is being forgotten
         statement = insert_corrections(session.get_bind().dialect.name).from_select(columns, sent)
         result = await session.execute(statement)
         armed = rowcount(result)
@@ -182,11 +184,18 @@ class CorrectionsService:
                 if category.id != item.category_id:
                     await self._count(session, item.category_id, -1)
                     await self._count(session, category.id, +1)
+                    # a story has one category: its other versions move too (their sent
+                    # messages keep the old name; only this version's are corrected)
+                    await session.execute(
+                        update(Item)
+                        .where(or_(Item.id == item.story, Item.story_id == item.story))
+                        .values(category_id=category.id)
+                    )
                     item.category_id = category.id
-                category_name = category.name
+                category_name, category_names = category.name, names_of(category.names)
             else:
                 setattr(item, field, value)
-                category_name = before.category
+                category_name, category_names = before.category, before.category_names
             item.revision += 1
             record(
                 session,
@@ -196,7 +205,7 @@ class CorrectionsService:
                 detail=f"{field}: {getattr(before, field)!r} -> {value!r}",
             )
             await session.flush()
-            after = item_view(item, category_name)
+            after = item_view(item, category_name, category_names)
             request = await self._request(
                 session, actor_id, item_id, EDIT, report_chat_id, self.now()
             )
@@ -237,7 +246,7 @@ class CorrectionsService:
             new = image_url or image_file_id
             record(session, actor_id, "edit", item_id=item_id, detail=f"image: {old!r} -> {new!r}")
             await session.flush()
-            after = item_view(item, before.category)
+            after = item_view(item, before.category, before.category_names)
             request = await self._request(
                 session, actor_id, item_id, EDIT, report_chat_id, self.now()
             )
@@ -268,7 +277,8 @@ class CorrectionsService:
             )
             if rowcount(gone) != 1:
                 raise LookupError(item_id)
-            await self._count(session, before.category_id, -1)
+            if before.story_id is None:  # a category counts stories, not their versions
+                await self._count(session, before.category_id, -1)
             await session.execute(delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id))
             cancelled = await session.execute(
                 update(Delivery)

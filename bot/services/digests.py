@@ -26,11 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import i18n
 from bot.db.base import UTCDateTime, utcnow
+from bot.db.locks import writing_for_chats
 from bot.db.models import Category, Chat, Digest, Item, Subscription
 from bot.db.results import rowcount
 from bot.filtering import passes
+from bot.services.categories import category_key
 from bot.services.filters import FilterService
 from bot.services.news import item_view
+from bot.services.stories import Reader, Version, best_version
 from bot.services.views import ItemView
 
 DAILY = "daily"
@@ -164,7 +167,8 @@ class DigestSettings:
 
 @dataclass(frozen=True, slots=True)
 class DigestContent:
-    """What one digest lists, read at send time, grouped by category (in name order)."""
+    """What one digest lists, read at send time, grouped by category: each under its name
+    in the chat's language, in the order of those names."""
 
     chat_id: int
     language: str  # the chat's interface language
@@ -173,6 +177,18 @@ class DigestContent:
     @property
     def count(self) -> int:
         return sum(len(items) for _name, items in self.groups)
+
+
+def _stories(items: list[ItemView], reader: Reader) -> list[ItemView]:
+    """One item per story, `reader`'s version of it (`bot.services.stories`), in the order of
+    `items`; a story's versions share its time, so they are all in the same digest."""
+    versions: dict[int, list[Version]] = {}
+    for item in items:
+        versions.setdefault(item.story, []).append(
+            Version(item.id, item.language, item.story_id is None)
+        )
+    chosen = {best_version(found, reader) for found in versions.values()}
+    return [item for item in items if item.id in chosen]
 
 
 class DigestService:
@@ -240,6 +256,8 @@ class DigestService:
                     .distinct()
                 )
             ).all()
+            if groups:
+                await writing_for_chats(session)  # not while a chat is being forgotten
             for name, mode, minute, weekday in groups:
                 schedule = Schedule(mode, minute or 0, weekday or 0)
                 day, due = latest_due(schedule, self._zone(name), now)
@@ -294,7 +312,7 @@ class DigestService:
             )
             rows = (
                 await session.execute(
-                    select(Item, Category.name)
+                    select(Item, Category.name, Category.names)
                     .join(Category, Item.category_id == Category.id)
                     .where(
                         Item.published_at > since,
@@ -305,16 +323,16 @@ class DigestService:
                     .order_by(Category.name, Item.published_at, Item.id)
                 )
             ).all()
-            items = [
-                item_view(item, name)
-                for item, name in rows
-                if news is None or i18n.news_choice(item.language) in news
-            ]
+            items = _stories(
+                [item_view(item, name, names) for item, name, names in rows],
+                Reader(language, news),
+            )
         keyword = await self._filters.of_chat(chat_id)
         items = [item for item in items if passes(keyword, item.title, item.summary)]
         groups: dict[str, list[ItemView]] = {}
-        for item in items:
-            groups.setdefault(item.category, []).append(item)
+        for item in items:  # under the category's name in the chat's language, in its order
+            groups.setdefault(item.category_in(language), []).append(item)
+        named = sorted(groups.items(), key=lambda group: category_key(group[0]))
         return DigestContent(
-            chat_id, language, tuple((name, tuple(found)) for name, found in groups.items())
+            chat_id, language, tuple((name, tuple(found)) for name, found in named)
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -32,6 +32,7 @@ from bot.db.results import rowcount
 from bot.feeds.fetcher import FeedError, Fetched, FetchLimits, client_session, fetch
 from bot.feeds.parser import FeedEntry, ParsedFeed, parse_feed
 from bot.services.news import NewsService, category_key
+from bot.services.stories import VersionRefused
 from bot.services.validation import (
     SUMMARY_MAX,
     TITLE_MAX,
@@ -43,6 +44,10 @@ from bot.services.validation import (
 from bot.services.views import CategoryView, FeedView, ItemView
 
 log = logging.getLogger(__name__)
+
+# holds a feed's entry in the review queue, in the poller's transaction (see
+# `bot.services.review.ReviewService.hold_entry`)
+HoldEntry = Callable[[AsyncSession, int, ItemDraft], Awaitable[object]]
 
 DEFAULT_CATEGORY = "News"
 DEFAULT_LANGUAGE = "en"
@@ -147,6 +152,9 @@ class FeedPoller:
         self.interval = interval
         self.limits = limits
         self._polling = asyncio.Lock()
+        # feeds under review: set by the composition root (`FeedService.hold_for_review`)
+        self.hold: HoldEntry | None = None
+        self.held: Callable[[], object] = lambda: None
 
     async def poll_once(
         self, now: datetime | None = None, *, every_feed: bool = False
@@ -265,7 +273,8 @@ class FeedPoller:
     # -- entries -------------------------------------------------------------------------
 
     async def take_entries(self, feed: FeedView, parsed: ParsedFeed, *, first: bool) -> int:
-        """Publish the entries not seen before; returns how many became items."""
+        """Publish the entries not seen before (hold them for review, for a feed under
+        review); returns how many became items (or were held)."""
         unique: dict[str, FeedEntry] = {}
         for entry in parsed.entries:  # a feed may repeat an entry within one document
             unique.setdefault(entry.key, entry)
@@ -296,8 +305,12 @@ class FeedPoller:
             if draft is None:
                 await self._mark_seen(feed.id, [entry.key])
                 continue
+            if feed.review and self.hold is not None:
+                imported += await self._hold(feed, entry, draft)
+                continue
             try:
-                await self._news.publish(
+                publish = partial(
+                    self._news.publish,
                     draft,
                     source=f"feed:{feed.id}",
                     published_at=min(entry.published or now, now),  # no items from the future
@@ -305,6 +318,11 @@ class FeedPoller:
                     # the entry is marked seen in the item's own transaction: both or neither
                     also=partial(_remember, feed.id, entry.key),
                 )
+                original = await self._story_of(entry)
+                try:
+                    await publish(version_of=original)
+                except VersionRefused:  # that story has this language, or was deleted
+                    await publish()
             except ValidationFailed as failure:
                 # e.g. the link is already an item (added by hand, or from another feed)
                 log.info("feed %s: entry skipped (%s)", feed.id, failure.problem.value)
@@ -314,6 +332,34 @@ class FeedPoller:
                 continue  # another poll took this very entry at the same moment
             imported += 1
         return imported
+
+    async def _hold(self, feed: FeedView, entry: FeedEntry, draft: ItemDraft) -> int:
+        """An entry of a feed under review, into the review queue and marked seen in one
+        transaction; 0 when its link is an item already (it is only marked seen)."""
+        assert self.hold is not None
+        if draft.url is not None and await self._news.find_by_url(draft.url) is not None:
+            await self._mark_seen(feed.id, [entry.key])
+            return 0
+        try:
+            async with self._sessions.begin() as session:
+                session.add(FeedEntrySeen(feed_id=feed.id, entry_key=entry.key))
+                await session.flush()  # a second poll holding the same entry fails here
+                await self.hold(session, feed.id, draft)
+        except IntegrityError:
+            return 0  # another poll took this very entry at the same moment
+        self.held()
+        return 1
+
+    async def _story_of(self, entry: FeedEntry) -> int | None:
+        """The stored item an entry is a version of: one its hreflang alternates link to."""
+        for url in entry.alternates:
+            try:
+                cleaned = clean_url(url)
+            except ValidationFailed:
+                continue
+            if cleaned and (item := await self._news.find_by_url(cleaned)) is not None:
+                return item.id
+        return None
 
     async def _mark_seen(self, feed_id: int, keys: list[str]) -> None:
         if not keys:
@@ -341,7 +387,8 @@ class FeedPoller:
             url = None
         category = feed.category
         if category is None:
-            known = {category_key(c.name): c.name for c in categories}
+            # an entry's own category, when it is one of ours by any of its names
+            known = {category_key(name): c.name for c in categories for name in c.all_names}
             matches = (known.get(category_key(name)) for name in entry.categories)
             category = next((name for name in matches if name), DEFAULT_CATEGORY)
         return ItemDraft(

@@ -22,11 +22,13 @@ from bot.db.models.feeds import ETAG_MAX, LAST_MODIFIED_MAX
 from bot.feeds.fetcher import FeedError, FetchLimits, client_session, fetch
 from bot.feeds.parser import parse_feed
 from bot.i18n import is_language_code
+from bot.services.audit import record
 from bot.services.feed_poller import (
     DEFAULT_CATEGORY,
     FeedEvent,
     FeedEventKind,
     FeedPoller,
+    HoldEntry,
     PollReport,
     fits,
     shorten,
@@ -108,6 +110,7 @@ class FeedAdded:
     feed: FeedView
     entry_count: int
     imported: int  # the newest entries stored as items (not broadcast)
+    held: int = 0  # or, for a feed under review, held in the review queue
 
 
 class FeedService:
@@ -163,15 +166,18 @@ class FeedService:
         category: str | None = None,
         *,
         language: str | None = None,
+        title: str | None = None,
         added_by: int | None = None,
     ) -> FeedView:
         """Store a subscription without fetching it (OPML import); the poller reads it
-        at its next run, like a first `/feeds add`."""
+        at its next run, like a first `/feeds add`, and then takes the feed's own title."""
         clean, category, language = self._check(url, category, language)
+        title = " ".join((title or "").split())
         try:
             async with self._sessions.begin() as session:
                 feed = Feed(
                     url=clean,
+                    title=shorten(title, TITLE_MAX) if title else None,
                     category=category,
                     language=language,
                     added_by=added_by,
@@ -192,9 +198,11 @@ class FeedService:
         *,
         language: str | None = None,
         added_by: int | None = None,
+        review: bool = False,
     ) -> FeedAdded:
         """Fetch a feed now; if it reads, subscribe and take its newest entries.
-        `language` is for entries whose feed does not give theirs (None: English)."""
+        `language` is for entries whose feed does not give theirs (None: English); `review`:
+        its entries wait in the review queue, the newest ones included."""
         clean, category, language = self._check(url, category, language)
         if (existing := await self._by_url(clean)) is not None:
             raise FeedNotAdded(AddProblem.ALREADY_SUBSCRIBED, existing=existing)
@@ -221,6 +229,7 @@ class FeedService:
                     last_ok_at=now,
                     next_poll_at=now + self.interval,
                     failures=0,
+                    review=review,
                 )
                 session.add(feed)
                 await session.flush()
@@ -229,8 +238,26 @@ class FeedService:
             raise FeedNotAdded(
                 AddProblem.ALREADY_SUBSCRIBED, existing=await self._by_url(clean)
             ) from None
-        imported = await self.poller.take_entries(view, parsed, first=True)
-        return FeedAdded(view, entry_count=len(parsed.entries), imported=imported)
+        taken = await self.poller.take_entries(view, parsed, first=True)
+        if review:
+            return FeedAdded(view, entry_count=len(parsed.entries), imported=0, held=taken)
+        return FeedAdded(view, entry_count=len(parsed.entries), imported=taken)
+
+    async def set_review(self, feed_id: int, on: bool, *, actor_id: int) -> FeedView | None:
+        """Hold the feed's new entries for review (on) or publish them as they come (off)."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Feed, feed_id)
+            if row is None:
+                return None
+            row.review = on
+            record(session, actor_id, "feed_review_on" if on else "feed_review_off", detail=row.url)
+            return FeedView.of(row)
+
+    def hold_for_review(self, hold: HoldEntry, held: Callable[[], object]) -> None:
+        """How the poller holds the entries of a feed under review (the review queue's
+        `hold_entry`), and whom it tells once they are committed (`held`)."""
+        self.poller.hold = hold
+        self.poller.held = held
 
     @staticmethod
     def _check(

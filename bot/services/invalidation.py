@@ -1,15 +1,19 @@
 """Per-process caches kept right across processes, with PostgreSQL's LISTEN/NOTIFY.
 
 Every change a cache depends on sends, inside its own transaction, a notification on
-`CHANNEL`: `items` (an item published, edited or withdrawn) or `chat:<id>` (a chat's
-languages). PostgreSQL delivers it to every listening connection when, and only if, that
-transaction commits. Each bot process listens on a connection of its own (`CacheListener`)
-and drops what the change made stale.
+`CHANNEL`: `items` (an item published, edited or withdrawn), `chat:<id>` (a chat's
+languages), `forgotten:<id>` (a chat erased by /forget: its languages, and the sends the
+leading process had claimed for it) or `roles` (someone added, removed or given another role:
+the handlers' filters are read again). PostgreSQL delivers it to every listening connection
+when, and only if, that transaction commits. Each bot process listens on a connection of its
+own (`CacheListener`) and drops what the change made stale.
 
 A missed notification would leave a cache stale for its whole lifetime, so caches are off
 whenever the listener cannot vouch for its connection: before it first listens, once the
 connection is lost (noticed at once when the server closes it, within a heartbeat when the
 network silently drops it) and until it listens again; they start empty after each reconnect.
+Rights are handled alike: while the listener cannot vouch, the roster holds the owners only,
+and it is read again in full once the listener listens (again).
 
 SQLite runs one process: nothing is sent and nobody listens.
 """
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "coopbot_cache"
 ITEMS = "items"
 CHAT = "chat"
+FORGOTTEN = "forgotten"
+QUEUE = "queue"  # the review queue changed: a draft submitted, decided or held
+ROLES = "roles"
 
 # a heartbeat every HEARTBEAT_SECONDS, answered within as long: a connection gone silent is
 # noticed (and the caches turned off) at most about 2 × HEARTBEAT_SECONDS after the last
@@ -43,6 +50,10 @@ RETRY_MAX_SECONDS = 10.0
 
 def chat_changed(chat_id: int) -> str:
     return f"{CHAT}:{chat_id}"
+
+
+def chat_forgotten(chat_id: int) -> str:
+    return f"{FORGOTTEN}:{chat_id}"
 
 
 async def announce(session: AsyncSession, payload: str) -> None:
@@ -66,14 +77,35 @@ class _ChatCache(Protocol):
     def set_caching(self, on: bool) -> None: ...
 
 
+class _Roster(Protocol):
+    def suspend(self) -> None: ...
+    async def vouch(self) -> object: ...
+    async def refresh(self) -> object: ...
+
+
 class CacheListener:
     """Listens on `CHANNEL` over a connection taken from `engine` for as long as it runs, and
-    clears `news`'s listings and `chats`'s entries as notifications name them."""
+    clears `news`'s listings and `chats`'s entries as notifications name them; a forgotten
+    chat is also handed to `forgotten` (the sender's `ChatLife`, which drops what it holds);
+    `roles` has `roster` read again (the admins' service, which sets the handlers' filters)."""
 
-    def __init__(self, engine: AsyncEngine, news: _NewsCache, chats: _ChatCache) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        news: _NewsCache,
+        chats: _ChatCache,
+        forgotten: Callable[[int], None] = lambda _chat_id: None,
+        roster: _Roster | None = None,
+        queue: _NewsCache | None = None,
+    ) -> None:
         self._engine = engine
         self._news = news
         self._chats = chats
+        self._forgotten = forgotten
+        self._roster = roster
+        self._queue = queue  # the review queue's first page (`ReviewService`)
+        self._roster_unread = False  # a read after a notification failed: read at the heartbeat
+        self._reads: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         # the listener's waits all end on this, so stopping needs no cancel (a cancel that
@@ -82,7 +114,8 @@ class CacheListener:
         # what happened so far, for tests and logs
         self.connections = 0  # times it started listening (1 + reconnections)
         self.losses = 0  # times the listening connection was lost
-        self.heard: Counter[str] = Counter()  # notifications received, by kind (ITEMS, CHAT)
+        # notifications received, by kind (ITEMS, CHAT, FORGOTTEN; ROLES once read again)
+        self.heard: Counter[str] = Counter()
         self.heard_at = 0.0  # time.monotonic() of the last one
         self.backend_pid: int | None = None  # the server process of the listening connection
         self.live = False  # caches on: listening, and the connection answers
@@ -101,6 +134,10 @@ class CacheListener:
             log.warning("the cache listener did not stop within %.0fs; cancelling it", STOP_SECONDS)
             task.cancel()
             await asyncio.wait((task,), timeout=STOP_SECONDS)
+        if self._reads:  # the roles being read again: a moment's work, or cancelled
+            await asyncio.wait(self._reads, timeout=STOP_SECONDS)
+            for read in self._reads:
+                read.cancel()
 
     async def until(self, condition: Callable[[], bool]) -> None:
         """Wait until `condition()` holds; checked after every notification and connection
@@ -112,6 +149,10 @@ class CacheListener:
     def _set_caching(self, on: bool) -> None:
         self._news.set_caching(on)
         self._chats.set_caching(on)
+        if self._queue is not None:
+            self._queue.set_caching(on)
+        if not on and self._roster is not None:
+            self._roster.suspend()  # turned back on by a read, once listening (`_listen`)
         self.live = on
         self._wake()
 
@@ -172,6 +213,7 @@ class CacheListener:
             raw.add_termination_listener(on_close)
             await raw.add_listener(CHANNEL, self._notified)
             self.backend_pid = raw.get_server_pid()
+            await self._read_roster()  # heard from now on: read now, whatever was missed
             self._set_caching(True)  # empty: whatever was missed before is gone
             self.connections += 1
             if self.connections > 1:
@@ -185,6 +227,8 @@ class CacheListener:
                 await self._pause(closed, HEARTBEAT_SECONDS)
                 if self._stopping.is_set():
                     return
+                if self._roster_unread and not closed.is_set():
+                    await self._read_roster()
             raise ConnectionError("the server closed the connection")
         finally:
             self._set_caching(False)
@@ -196,12 +240,45 @@ class CacheListener:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), STOP_SECONDS)
 
+    async def _read_roster(self) -> None:
+        """Vouch for the roster: read it again in full (raises if it cannot be read)."""
+        if self._roster is not None:
+            await self._roster.vouch()
+            self._roster_unread = False
+
+    async def _roster_changed(self) -> None:
+        """A `roles` notification: the roster read again, then counted as heard."""
+        assert self._roster is not None
+        try:
+            await self._roster.refresh()
+        except Exception as exc:
+            log.warning("cannot read the roles again (%s); owners only until it can", exc)
+            self._roster.suspend()
+            self._roster_unread = True  # the heartbeat tries again
+            return
+        self.heard[ROLES] += 1
+        self.heard_at = time.monotonic()
+        self._wake()
+
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         kind, _, chat_id = payload.partition(":")
-        if kind == ITEMS:
+        if kind == ROLES and self._roster is not None:
+            task = asyncio.create_task(self._roster_changed(), name="roles read again")
+            self._reads.add(task)
+            task.add_done_callback(self._reads.discard)
+            return  # counted once read
+        if kind == ROLES:
+            pass  # no roster to read again (a listener of caches only)
+        elif kind == ITEMS:
             self._news.invalidate()
+        elif kind == QUEUE:
+            if self._queue is not None:
+                self._queue.invalidate()
         elif kind == CHAT and chat_id.lstrip("-").isdigit():
             self._chats.forget_cached(int(chat_id))
+        elif kind == FORGOTTEN and chat_id.lstrip("-").isdigit():
+            self._chats.forget_cached(int(chat_id))
+            self._forgotten(int(chat_id))
         else:
             log.warning("unknown cache notification %r", payload)
             return

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_, update
+from sqlalchemy import Row, Select, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import i18n
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Category, Item
+from bot.services import suggestions
 from bot.services.audit import record
+from bot.services.caching import ListingCache
+from bot.services.categories import category_key, category_named, category_view
 from bot.services.invalidation import ITEMS, announce
+from bot.services.stories import EVERYONE, Reader, best_for, story_original
 from bot.services.validation import ItemDraft, Problem, ValidationFailed
-from bot.services.views import CategoryView, Cursor, ItemView, Page
+from bot.services.views import CategoryView, Cursor, ItemView, Names, Page, names_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def category_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 class Match(enum.Enum):
@@ -47,20 +45,10 @@ class Published:
     category_created: bool
 
 
-# a chat's "News in" choices ("en", "fr", "es", "other"); None: every language
-NewsChoices = frozenset[str] | None
-
-
-def _in_languages(news: frozenset[str]) -> ColumnElement[bool]:
-    """Items written in one of the languages a chat takes ("other": any but the three)."""
-    named = [code for code in i18n.LANGUAGES if code in news]
-    allowed = [Item.language.in_(named)] if named else []
-    if i18n.OTHER_LANGUAGES in news:
-        allowed.append(Item.language.not_in(i18n.LANGUAGES))
-    return or_(*allowed) if allowed else false()
-
-
-def item_view(item: Item, category_name: str) -> ItemView:
+def item_view(
+    item: Item, category_name: str, category_names: dict[str, str] | Names | None = None
+) -> ItemView:
+    """`category_names`: the category's names per language (`Category.names`, or a view's)."""
     return ItemView(
         id=item.id,
         title=item.title,
@@ -73,60 +61,15 @@ def item_view(item: Item, category_name: str) -> ItemView:
         language=item.language,
         image_url=item.image_url,
         image_file_id=item.image_file_id,
+        story_id=item.story_id,
+        created_at=item.created_at,
+        category_names=names_of(category_names),
     )
 
 
 def _page(rows: Sequence[Row], limit: int) -> Page:
     """`rows` holds one more than `limit` when older items follow."""
-    return Page(
-        items=tuple(item_view(item, name) for item, name in rows[:limit]), more=len(rows) > limit
-    )
-
-
-def _category_view(category: Category) -> CategoryView:
-    return CategoryView(category.id, category.name, category.item_count)
-
-
-V = TypeVar("V")
-
-
-class _ListingCache(Generic[V]):
-    """Recent reads of one kind of /latest, /category and category pages, kept for a few seconds.
-
-    These are the hottest reads by far (everyone taps /latest after a push), and they change
-    only when items are published, corrected or withdrawn. Changes made in this process clear
-    the cache at once (`NewsService.invalidate`); on PostgreSQL, changes made by any process
-    clear it when their notification arrives (`bot.services.invalidation`), and the cache is
-    off while notifications cannot be relied on. Otherwise (SQLite's CLI) they show after at
-    most `seconds`. One cache per kind of listing, so each hands back what it holds, typed.
-    """
-
-    MAX_ENTRIES = 2048
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._entries: dict[tuple, tuple[float, V]] = {}
-        self.enabled = True
-        # bumped by every clear: a read that started before a clear must not be kept, as it
-        # may predate the change that caused the clear
-        self.generation = 0
-
-    def get(self, key: tuple) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, key: tuple, value: V, generation: int) -> None:
-        if self._seconds <= 0 or not self.enabled or generation != self.generation:
-            return
-        if len(self._entries) >= self.MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self._seconds, value)
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.generation += 1
+    return Page(items=tuple(item_view(*row) for row in rows[:limit]), more=len(rows) > limit)
 
 
 class NewsService:
@@ -135,11 +78,11 @@ class NewsService:
     ) -> None:
         self._sessions = sessions
         self._on_published: list[Callable[[ItemView], None]] = []
-        self._pages = _ListingCache[Page](cache_seconds)
-        self._category_pages = _ListingCache[tuple[CategoryView | None, Page]](cache_seconds)
-        self._categories = _ListingCache[tuple[CategoryView, ...]](cache_seconds)
+        self._pages = ListingCache[Page](cache_seconds)
+        self._category_pages = ListingCache[tuple[CategoryView | None, Page]](cache_seconds)
+        self._categories = ListingCache[tuple[CategoryView, ...]](cache_seconds)
 
-    def _caches(self) -> tuple[_ListingCache[Any], ...]:
+    def _caches(self) -> tuple[ListingCache[Any], ...]:
         return (self._pages, self._category_pages, self._categories)
 
     def invalidate(self) -> None:
@@ -165,20 +108,21 @@ class NewsService:
         *,
         category_id: int | None = None,
         after: Cursor | None = None,
-        news: NewsChoices = None,
+        reader: Reader = EVERYONE,
     ) -> Page:
-        """Up to `limit` items, newest first, older than `after` when given, in the item
-        languages a chat takes (`news`, its "News in" choices; None: all).
+        """Up to `limit` stories, newest first, older than `after` when given, each in
+        `reader`'s version (`bot.services.stories`): none of a story they cannot read.
 
         Keyset pagination: the (published_at, id) pair of the last item shown is the
-        cursor, so page 1000 costs what page 1 costs.
+        cursor, so page 1000 costs what page 1 costs. A story's versions share its
+        original's time, and only one of them is the reader's, so none is shown twice.
         """
-        key = (limit, category_id, after, news)
+        key = (limit, category_id, after, reader)
         if (cached := self._pages.get(key)) is not None:
             return cached
         generation = self._pages.generation
         async with self._sessions() as session:
-            query = self._page_query(limit, category_id, after, news)
+            query = self._page_query(limit, category_id, after, reader)
             rows = (await session.execute(query)).all()
         page = _page(rows, limit)
         self._pages.put(key, page, generation)
@@ -190,11 +134,11 @@ class NewsService:
         limit: int,
         *,
         after: Cursor | None = None,
-        news: NewsChoices = None,
+        reader: Reader = EVERYONE,
     ) -> tuple[CategoryView | None, Page]:
-        """A category and a page of its items in one session (a category tap's whole read);
-        with `news`, the category's count is of the items in those languages."""
-        key = (category_id, limit, after, news)
+        """A category and a page of its stories in one session (a category tap's whole
+        read); for a reader with "News in", the count is of the stories they can read."""
+        key = (category_id, limit, after, reader)
         if (cached := self._category_pages.get(key)) is not None:
             return cached
         generation = self._category_pages.generation
@@ -202,11 +146,11 @@ class NewsService:
             category = await session.get(Category, category_id)
             if category is None:
                 return None, Page(items=(), more=False)
-            query = self._page_query(limit, category_id, after, news)
+            query = self._page_query(limit, category_id, after, reader)
             rows = (await session.execute(query)).all()
-            view = _category_view(category)
-            if news is not None:
-                counts = await self._counts(session, news, category_id)
+            view = category_view(category)
+            if reader.news is not None:
+                counts = await self._counts(session, reader, category_id)
                 view = replace(view, item_count=counts.get(category_id, 0))
         result = (view, _page(rows, limit))
         self._category_pages.put(key, result, generation)
@@ -214,19 +158,17 @@ class NewsService:
 
     @staticmethod
     def _page_query(
-        limit: int, category_id: int | None, after: Cursor | None, news: NewsChoices = None
+        limit: int, category_id: int | None, after: Cursor | None, reader: Reader
     ) -> Select:
         query: Select = (
-            select(Item, Category.name)
+            select(Item, Category.name, Category.names)
             .join(Category, Item.category_id == Category.id)
-            .where(Item.deleted_at.is_(None))
+            .where(Item.deleted_at.is_(None), best_for(reader))
             .order_by(Item.published_at.desc(), Item.id.desc())
             .limit(limit + 1)
         )
         if category_id is not None:
             query = query.where(Item.category_id == category_id)
-        if news is not None:
-            query = query.where(_in_languages(news))
         if after is not None:
             published = EPOCH + timedelta(microseconds=after.published_us)
             query = query.where(tuple_(Item.published_at, Item.id) < (published, after.item_id))
@@ -236,36 +178,37 @@ class NewsService:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(Item, Category.name)
+                    select(Item, Category.name, Category.names)
                     .join(Category, Item.category_id == Category.id)
                     .where(Item.id == item_id, Item.deleted_at.is_(None))
                 )
             ).first()
         return item_view(*row) if row else None
 
-    async def categories(self, *, news: NewsChoices = None) -> list[CategoryView]:
-        """Every category with its item count; with `news`, counting only the items in
-        those languages (what a chat with a "News in" filter would find there)."""
-        key = (news,)
+    async def categories(self, *, reader: Reader = EVERYONE) -> list[CategoryView]:
+        """Every category with its count of stories; for a reader with "News in", only the
+        stories they can read (what they would find there)."""
+        key = (reader.news,)
         if (cached := self._categories.get(key)) is not None:
             return list(cached)
         generation = self._categories.generation
         async with self._sessions() as session:
             rows = await session.scalars(select(Category).order_by(Category.name_key))
-            categories = [_category_view(row) for row in rows]
-            if news is not None:
-                counts = await self._counts(session, news)
+            categories = [category_view(row) for row in rows]
+            if reader.news is not None:
+                counts = await self._counts(session, reader)
                 categories = [replace(c, item_count=counts.get(c.id, 0)) for c in categories]
         self._categories.put(key, tuple(categories), generation)
         return categories
 
     @staticmethod
     async def _counts(
-        session: AsyncSession, news: frozenset[str], category_id: int | None = None
+        session: AsyncSession, reader: Reader, category_id: int | None = None
     ) -> dict[int, int]:
+        # the language does not change a count: whichever version is theirs, a story is one
         query = (
             select(Item.category_id, func.count())
-            .where(Item.deleted_at.is_(None), _in_languages(news))
+            .where(Item.deleted_at.is_(None), best_for(replace(reader, language=None)))
             .group_by(Item.category_id)
         )
         if category_id is not None:
@@ -275,18 +218,20 @@ class NewsService:
     async def get_category(self, category_id: int) -> CategoryView | None:
         async with self._sessions() as session:
             row = await session.get(Category, category_id)
-            return _category_view(row) if row else None
+            return category_view(row) if row else None
 
     async def find_category(self, name: str) -> CategoryMatch:
-        """Case-insensitive: an exact name wins, else a unique prefix ("decent")."""
+        """By any of its names, in any language, ignoring case and accents: an exact name
+        wins, else a unique prefix ("decent", "trabajo")."""
         key = category_key(name)
         if not key:
             return CategoryMatch(Match.UNKNOWN)
         categories = await self.categories()
-        exact = [c for c in categories if category_key(c.name) == key]
+        keys = [(c, {category_key(n) for n in c.all_names}) for c in categories]
+        exact = [c for c, known in keys if key in known]
         if exact:
             return CategoryMatch(Match.FOUND, exact[0])
-        prefixed = tuple(c for c in categories if category_key(c.name).startswith(key))
+        prefixed = tuple(c for c, known in keys if any(k.startswith(key) for k in known))
         if len(prefixed) == 1:
             return CategoryMatch(Match.FOUND, prefixed[0])
         if prefixed:
@@ -297,7 +242,7 @@ class NewsService:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(Item, Category.name)
+                    select(Item, Category.name, Category.names)
                     .join(Category, Item.category_id == Category.id)
                     .where(Item.url == url)
                 )
@@ -313,8 +258,14 @@ class NewsService:
         published_at: datetime | None = None,
         broadcast: bool = True,
         also: Callable[[AsyncSession, ItemView], Awaitable[None]] | None = None,
+        version_of: int | None = None,
     ) -> Published:
         """Store an item and, in the same transaction, queue its broadcast.
+
+        `version_of`: the item is a version of that item's story, in another language: it
+        takes the story's category and time, and its broadcast reaches only the chats that
+        have had nothing of the story (`bot.delivery.store.fanout`). Raises VersionRefused
+        when that story is unknown or deleted, or already has a version in the language.
 
         An admin's item (`actor_id`) is audited in that transaction, and its source is
         `admin:<id>` unless given. `also` runs inside the transaction once the item has its id
@@ -332,30 +283,43 @@ class NewsService:
                 raise ValidationFailed(Problem.DUPLICATE_URL, existing=existing)
         try:
             async with self._sessions.begin() as session:
-                category, created = await self._category_for_update(session, draft.category)
+                original = None
+                if version_of is not None:
+                    original = await story_original(session, version_of, draft.language)
+                    category = await session.get_one(Category, original.category_id)
+                    created = False
+                else:
+                    category, created = await self._category_for_update(session, draft.category)
                 item = Item(
                     title=draft.title,
                     summary=draft.summary,
                     url=draft.url,
                     category_id=category.id,
-                    published_at=published_at or utcnow(),
+                    published_at=original.published_at if original else published_at or utcnow(),
                     source=source,
                     language=draft.language,
                     image_url=draft.image_url,
                     image_file_id=draft.image_file_id,
+                    story_id=original.id if original else None,
                 )
                 session.add(item)
+                if original is not None:
+                    original.has_versions = True
                 await session.flush()
-                await session.execute(
-                    update(Category)
-                    .where(Category.id == category.id)
-                    .values(item_count=Category.item_count + 1)
-                )
+                if original is None:  # a category counts stories, not their versions
+                    await session.execute(
+                        update(Category)
+                        .where(Category.id == category.id)
+                        .values(item_count=Category.item_count + 1)
+                    )
                 if broadcast:
                     session.add(BroadcastQueue(item_id=item.id))
-                view = item_view(item, category.name)
+                view = item_view(item, category.name, category.names)
                 if actor_id is not None:
-                    record(session, actor_id, "publish", item_id=item.id, detail=item.title)
+                    action = "publish" if original is None else "publish_version"
+                    record(session, actor_id, action, item_id=item.id, detail=item.title)
+                if item.url is not None:  # a member's suggestion of this link is now published
+                    await suggestions.published(session, item.id, item.url, actor_id)
                 await announce(session, ITEMS)
                 if also is not None:
                     await also(session, view)
@@ -372,8 +336,10 @@ class NewsService:
 
     @staticmethod
     async def _category_for_update(session: AsyncSession, name: str) -> tuple[Category, bool]:
+        """The category known by `name` in any language ("Travail décent" is "Decent work"),
+        or a new one of that name."""
         key = category_key(name)
-        category = await session.scalar(select(Category).where(Category.name_key == key))
+        category = await category_named(session, key)
         if category is not None:
             return category, False
         # a savepoint, so that losing the race to another writer creating the same category
@@ -383,7 +349,7 @@ class NewsService:
                 category = Category(name=" ".join(name.split()), name_key=key, item_count=0)
                 session.add(category)
         except IntegrityError:
-            category = await session.scalar(select(Category).where(Category.name_key == key))
+            category = await category_named(session, key)
             if category is None:
                 raise
             return category, False

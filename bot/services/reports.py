@@ -27,13 +27,11 @@ from bot.db.models import (
     Delivery,
     Item,
 )
-from bot.db.models.delivery import CANCELLED, FAILED, SENT
+from bot.db.models.delivery import CANCELLED, FAILED, NOT_BLOCKED, SENT
 from bot.db.results import rowcount
 
 # older items are not reported (e.g. the first start after an upgrade)
 REPORT_WINDOW = timedelta(days=2)
-# cancelled for reasons other than the chat being gone (blocked, kicked, deleted)
-_NOT_BLOCKED = ("item deleted", "item gone", "chat migrated")
 ADMIN_SOURCE = "admin:"
 
 
@@ -122,7 +120,7 @@ class ReportService:
                                 Delivery.status == CANCELLED,
                                 or_(
                                     Delivery.last_error.is_(None),
-                                    Delivery.last_error.not_in(_NOT_BLOCKED),
+                                    Delivery.last_error.not_in(NOT_BLOCKED),
                                 ),
                             ),
                             func.max(Delivery.sent_at),

@@ -26,9 +26,12 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Float,
+    Integer,
     Select,
+    String,
     and_,
     bindparam,
+    case,
     cast,
     column,
     delete,
@@ -41,132 +44,25 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.db.base import utcnow
 from bot.db.models import Category, Item, Search
 from bot.db.models.search import SEARCH_TEXT_MAX
 from bot.db.results import rowcount
-from bot.services.news import EPOCH, NewsChoices, _in_languages, item_view
+from bot.services.news import EPOCH, item_view
+from bot.services.search_syntax import Query, fts5_match, parse, pg_terms, pg_tsquery
+from bot.services.stories import EVERYONE, Reader, in_languages, version_rank
 from bot.services.views import Cursor, ItemView
 
-MAX_TERMS = 16  # words or phrases a query may hold; the rest is ignored
-MAX_PHRASE_WORDS = 8
-MAX_WORD = 64  # characters; longer words are cut (and will hardly match)
+__all__ = ["SearchCursor", "SearchPage", "SearchService", "parse"]
+
 KEEP_SEARCHES = timedelta(days=1)
 # Relevance is ranked over the newest WINDOW matches: ranking every item that holds a
 # common word ("cooperative" is in most) would read the whole archive for each search.
 # More pages and inline offsets stop there; more words narrow a search to older items.
 WINDOW = 200
-
-# -- the query language -------------------------------------------------------------------------
-
-_CHUNK = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-_WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One word, or a phrase: words that must follow each other."""
-
-    words: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """Every group must match (a group: any one of its terms), and no excluded term."""
-
-    groups: tuple[tuple[Term, ...], ...]
-    excluded: tuple[Term, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.groups
-
-
-def _words(chunk: str) -> tuple[str, ...]:
-    found = (w[:MAX_WORD] for w in _WORD.findall(chunk.casefold()))
-    return tuple(w for w in found if any(ch.isalnum() for ch in w))[:MAX_PHRASE_WORDS]
-
-
-def parse(text: str) -> Query:
-    """The user's text as a Query; anything that is not a word, phrase, -exclusion or `or`
-    between two terms is dropped (a query of nothing but that is empty)."""
-    groups: list[list[Term]] = []
-    excluded: list[Term] = []
-    joining = False  # an `or` came after the last positive term
-    terms = 0
-    for match in _CHUNK.finditer(text[:SEARCH_TEXT_MAX]):
-        if terms >= MAX_TERMS:
-            break
-        negated_phrase, phrase, bare = match.groups()
-        if phrase is not None:
-            negated, words = bool(negated_phrase), _words(phrase)
-        else:
-            if bare.casefold() == "or":
-                joining = bool(groups)
-                continue
-            negated = bare.startswith("-")
-            words = _words(bare)
-        if not words:
-            continue
-        terms += 1
-        term = Term(words)
-        if negated:
-            excluded.append(term)
-            joining = False
-        elif joining:
-            groups[-1].append(term)
-            joining = False
-        else:
-            groups.append([term])
-    return Query(tuple(tuple(g) for g in groups), tuple(excluded))
-
-
-def fts5_match(query: Query) -> str:
-    """An FTS5 MATCH string: every word or phrase double-quoted, so none of it is syntax."""
-
-    def quoted(term: Term) -> str:
-        return '"' + " ".join(term.words).replace('"', '""') + '"'
-
-    def group(terms: tuple[Term, ...]) -> str:
-        inner = " OR ".join(quoted(t) for t in terms)
-        return f"({inner})" if len(terms) > 1 else inner
-
-    match = " AND ".join(group(g) for g in query.groups)
-    for term in query.excluded:
-        match += " NOT " + quoted(term)
-    return match
-
-
-def pg_tsquery(query: Query) -> tuple[ColumnElement, ColumnElement]:
-    """A tsquery built from the AST: each term a bound websearch_to_tsquery (a phrase as
-    "w1 w2"), joined with tsquery_and / tsquery_or / tsquery_not, so the precedence is ours
-    (`a b or c` is a AND (b OR c)) rather than websearch's. Returns the whole tsquery and
-    its wanted part (without the exclusions)."""
-    counter = iter(range(10_000))
-
-    def one(term: Term) -> ColumnElement:
-        words = " ".join(term.words)
-        value = f'"{words}"' if len(term.words) > 1 else words
-        return func.websearch_to_tsquery(
-            literal_column("'english'::regconfig"),
-            func.search_unaccent(bindparam(f"term_{next(counter)}", value)),
-        )
-
-    def either(terms: tuple[Term, ...]) -> ColumnElement:
-        expression = one(terms[0])
-        for term in terms[1:]:
-            expression = func.tsquery_or(expression, one(term))
-        return expression
-
-    wanted = either(query.groups[0])
-    for terms in query.groups[1:]:
-        wanted = func.tsquery_and(wanted, either(terms))
-    expression = wanted
-    for term in query.excluded:
-        expression = func.tsquery_and(expression, func.tsquery_not(one(term)))
-    return expression, wanted
-
+STATEMENTS = 256  # statements kept, one per query shape and reader (see SearchService._statement)
 
 # -- results and the position in them ------------------------------------------------------------
 
@@ -226,10 +122,38 @@ class SearchPage:
 NOTHING_TO_SEARCH = SearchPage(items=(), more=False, cursor=None, nothing_to_search=True)
 
 
+def _shown_version(reader: Reader) -> ColumnElement[int | None]:
+    """For a hit (an `Item` row), the id of `reader`'s version of its story: the hit itself
+    when it has no versions (it passed the language filter), else the best of them."""
+    other = aliased(Item)
+    story = func.coalesce(Item.story_id, Item.id)
+    best = (
+        select(other.id)
+        .where(
+            or_(other.id == story, other.story_id == story),
+            other.deleted_at.is_(None),
+            *([] if reader.news is None else [in_languages(other.language, reader.news)]),
+        )
+        .order_by(version_rank(other, reader), other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    alone = and_(Item.story_id.is_(None), Item.has_versions.is_(False))
+    return case((alone, Item.id), else_=best)
+
+
 # -- the two backends ----------------------------------------------------------------------------
 
 
 class _Backend:
+    def shape(self, query: Query) -> tuple[int, ...]:
+        """What the statement's SQL depends on (the values go in as parameters)."""
+        raise NotImplementedError
+
+    def values(self, query: Query) -> dict[str, str]:
+        """The query's parameters for the statement `hits` made for its shape."""
+        raise NotImplementedError
+
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         """(item_id, rank) of the `window` newest matches (by id, so by when they were
         added) that also meet `where`; rank: higher is better."""
@@ -243,9 +167,15 @@ class _Fts5(_Backend):
     bm25, it costs nothing beyond the window's rows, where bm25 counts every row holding each
     word (its IDF) once per search, tens of milliseconds for a common word on a big archive."""
 
+    def shape(self, query: Query) -> tuple[int, ...]:
+        return ()  # the whole MATCH string is one parameter
+
+    def values(self, query: Query) -> dict[str, str]:
+        return {"match": fts5_match(query)}
+
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         fts = table("items_fts", column("rowid"))
-        match = literal_column("items_fts").op("MATCH")(bindparam("match", fts5_match(query)))
+        match = literal_column("items_fts").op("MATCH")(bindparam("match", type_=String))
         rank = (4.0 * _marked(0) + _marked(1)).label("rank")
         return (
             select(fts.c.rowid.label("item_id"), rank)
@@ -272,6 +202,12 @@ _MARK = "\x01"  # a character no title or summary holds
 class _Tsvector(_Backend):
     """PostgreSQL: the generated `items.search_vector` (GIN); rank is ts_rank_cd. The
     planner walks the newest items for a common word and the GIN index for a rare one."""
+
+    def shape(self, query: Query) -> tuple[int, ...]:
+        return (len(query.excluded), *(len(g) for g in query.groups))
+
+    def values(self, query: Query) -> dict[str, str]:
+        return pg_terms(query)
 
     def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
         vector: ColumnClause[Any] = literal_column("items.search_vector")
@@ -305,6 +241,7 @@ class SearchService:
         self._postgres = dialect != "sqlite"
         self._backend: _Backend = _Tsvector() if self._postgres else _Fts5()
         self._window = window
+        self._statements: dict[tuple[object, ...], Select] = {}
 
     async def search(
         self,
@@ -312,52 +249,91 @@ class SearchService:
         *,
         limit: int,
         after: SearchCursor | None = None,
-        news: NewsChoices = None,
+        reader: Reader = EVERYONE,
     ) -> SearchPage:
-        """Up to `limit` items matching `text`, best first, then newest; after `after` when
-        given; in the item languages a chat takes (`news`; None: all)."""
+        """Up to `limit` stories matching `text`, best first, then newest; after `after` when
+        given. A match in any version finds the story, shown in `reader`'s version
+        (`bot.services.stories`); a story they read in no language is left out."""
         query = parse(text)
         if query.empty:
             return NOTHING_TO_SEARCH
-        where: list[ColumnElement[bool]] = [Item.deleted_at.is_(None)]
-        if news is not None:
-            where.append(_in_languages(news))
-        # computed once per hit, not again wherever the rank is compared
-        hits = self._backend.hits(query, where, self._window).cte("hits")
-        hits = hits.prefix_with("MATERIALIZED")
-        rank = hits.c.rank
-        statement = (
-            select(Item, Category.name, rank)
-            .join(hits, hits.c.item_id == Item.id)
-            .join(Category, Item.category_id == Category.id)
-            .order_by(rank.desc(), Item.published_at.desc(), Item.id.desc())
-            .limit(limit + 1)
-        )
+        key = (self._backend.shape(query), reader, after is not None)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statement(query, reader, paged=after is not None)
+            if len(self._statements) >= STATEMENTS:
+                del self._statements[next(iter(self._statements))]
+            self._statements[key] = statement
+        values: dict[str, object] = {**self._backend.values(query), "page_limit": limit + 1}
         if after is not None:
-            published = EPOCH + timedelta(microseconds=after.published_us)
-            statement = statement.where(
-                or_(
-                    rank < after.rank,
-                    and_(
-                        rank == after.rank,
-                        tuple_(Item.published_at, Item.id) < (published, after.item_id),
-                    ),
-                )
-            )
+            values["after_rank"] = after.rank
+            values["after_published"] = EPOCH + timedelta(microseconds=after.published_us)
+            values["after_id"] = after.item_id
         async with self._sessions() as session:
             if self._postgres:
                 # a plan for these words, not a generic one: whether to walk the newest items
                 # or the GIN index depends on how common the words are
                 await session.execute(sql("SET LOCAL plan_cache_mode = force_custom_plan"))
-            rows = (await session.execute(statement)).all()
+            rows = (await session.execute(statement, values)).all()
         shown = rows[:limit]
-        items = tuple(item_view(item, name) for item, name, _rank in shown)
+        items = tuple(item_view(item, name, names) for item, name, names, _rank in shown)
         cursor = None
         if shown:
-            last, _name, last_rank = shown[-1]
+            last, _name, _names, last_rank = shown[-1]
             position = Cursor.of(last.published_at, last.id)
             cursor = SearchCursor(float(last_rank), position.published_us, position.item_id)
         return SearchPage(items=items, more=len(rows) > limit, cursor=cursor)
+
+    def _statement(self, query: Query, reader: Reader, *, paged: bool) -> Select:
+        """The search for every query of `query`'s shape, for `reader`; the words, the page's
+        size (`page_limit`) and the position after which it starts (`after_*`) are bound
+        parameters. Built once per shape: a statement this size takes a millisecond of
+        Python to build and leaves work for the garbage collector."""
+        where: list[ColumnElement[bool]] = [Item.deleted_at.is_(None)]
+        if reader.news is not None:
+            # an unreadable item may still lead to a readable version of its story
+            where.append(
+                or_(
+                    in_languages(Item.language, reader.news),
+                    Item.story_id.is_not(None),
+                    Item.has_versions.is_(True),
+                )
+            )
+        # computed once per hit, not again wherever the rank is compared
+        hits = self._backend.hits(query, where, self._window).cte("hits")
+        hits = hits.prefix_with("MATERIALIZED")
+        shown_id = _shown_version(reader).label("shown_id")
+        found = (
+            select(shown_id, hits.c.rank).join(Item, Item.id == hits.c.item_id).subquery("found")
+        )
+        stories = (
+            select(found.c.shown_id.label("item_id"), func.max(found.c.rank).label("rank"))
+            .where(found.c.shown_id.is_not(None))
+            .group_by(found.c.shown_id)
+            .subquery("stories")
+        )
+        rank = stories.c.rank
+        statement = (
+            select(Item, Category.name, Category.names, rank)
+            .join(stories, stories.c.item_id == Item.id)
+            .join(Category, Item.category_id == Category.id)
+            .order_by(rank.desc(), Item.published_at.desc(), Item.id.desc())
+            .limit(bindparam("page_limit", type_=Integer))
+        )
+        if paged:
+            published = bindparam("after_published", type_=Item.published_at.type)
+            item_id = bindparam("after_id", type_=Integer)
+            after_rank = bindparam("after_rank", type_=Float(precision=53))
+            statement = statement.where(
+                or_(
+                    rank < after_rank,
+                    and_(
+                        rank == after_rank,
+                        tuple_(Item.published_at, Item.id) < tuple_(published, item_id),
+                    ),
+                )
+            )
+        return statement
 
     # -- the searches behind More buttons ------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Sample data: the ILO's "News, stories and statements on cooperatives" page, shipped with
-the package (`bot/seed_data/`) so a fresh install has something to show."""
+the package (`bot/seed_data/`) so a fresh install has something to show, and its categories'
+names in French and Spanish."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
+from bot.services.categories import CategoryService, checked_names
 from bot.services.news import NewsService
 from bot.services.validation import ItemDraft, ValidationFailed, clean_summary, clean_title
 
@@ -26,10 +28,14 @@ def load_seed_document() -> dict:
     return json.loads(text)
 
 
-async def seed(news: NewsService, *, only_if_empty: bool = False) -> SeedResult:
-    """Load the sample items; items already there (same title and date) are skipped."""
+async def seed(
+    news: NewsService, categories: CategoryService, *, only_if_empty: bool = False
+) -> SeedResult:
+    """Load the sample items; items already there (same title and date) are skipped. Their
+    categories get the names they have no name for yet (also when the items are there)."""
     document = load_seed_document()
     if only_if_empty and await news.count_items() > 0:
+        await _name_categories(categories, document)
         return SeedResult(0, len(document["items"]), document["source"])
     added = skipped = 0
     # oldest first, so ids grow with dates as they would have in real life
@@ -51,4 +57,10 @@ async def seed(news: NewsService, *, only_if_empty: bool = False) -> SeedResult:
             skipped += 1
             continue
         added += 1
+    await _name_categories(categories, document)
     return SeedResult(added, skipped, document["source"])
+
+
+async def _name_categories(categories: CategoryService, document: dict) -> None:
+    for category, names in document.get("category_names", {}).items():
+        await categories.fill_names(category, checked_names(names))

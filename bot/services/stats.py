@@ -13,13 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.base import utcnow
 from bot.db.models import Category, Chat, Delivery, FilteredPush, Subscription
 from bot.db.models.delivery import FAILED, PENDING, SENT
+from bot.services.categories import category_view
+from bot.services.views import CategoryView
 
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    # (category name or None for "all categories", count); categories in name order
-    subscribers: tuple[tuple[str | None, int], ...]
-    items: tuple[tuple[str, int], ...]
+    # (category, or None for "all categories", count): "all" first, then categories in the
+    # order of their original names; each category with its names and its item count
+    subscribers: tuple[tuple[CategoryView | None, int], ...]
+    items: tuple[CategoryView, ...]
     sent_today: int
     failed_today: int
     pending: int
@@ -43,22 +46,20 @@ class StatsService:
     async def collect(self) -> Stats:
         midnight = datetime.combine(self.now().astimezone(self._tz).date(), time(), self._tz)
         async with self._sessions() as session:
-            subscribers = (
-                await session.execute(
-                    select(Category.name, func.count(Subscription.id))
-                    .select_from(Subscription)
-                    .join(Chat, Chat.id == Subscription.chat_id)
-                    .outerjoin(Category, Category.id == Subscription.category_id)
-                    .where(Chat.active.is_(True))
-                    .group_by(Category.name, Category.name_key)
-                    .order_by(Category.name_key.nulls_first())
-                )
-            ).all()
-            items = (
-                await session.execute(
-                    select(Category.name, Category.item_count).order_by(Category.name_key)
-                )
-            ).all()
+            followed = dict(
+                (
+                    await session.execute(
+                        select(Subscription.category_id, func.count(Subscription.id))
+                        .join(Chat, Chat.id == Subscription.chat_id)
+                        .where(Chat.active.is_(True))
+                        .group_by(Subscription.category_id)
+                    )
+                ).all()
+            )
+            categories = [
+                category_view(row)
+                for row in await session.scalars(select(Category).order_by(Category.name_key))
+            ]
             today = dict(
                 (
                     await session.execute(
@@ -81,8 +82,11 @@ class StatsService:
                 ).all()
             )
         return Stats(
-            subscribers=tuple((name, count) for name, count in subscribers),
-            items=tuple((name, count) for name, count in items),
+            subscribers=(
+                *([(None, followed[None])] if None in followed else []),
+                *((c, followed[c.id]) for c in categories if c.id in followed),
+            ),
+            items=tuple(categories),
             sent_today=today.get(SENT, 0),
             failed_today=today.get(FAILED, 0),
             pending=int(pending or 0),

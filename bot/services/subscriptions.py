@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Category, Chat, Subscription
+from bot.services.categories import category_view
 from bot.services.views import CategoryView
 
 
@@ -116,7 +117,7 @@ class SubscriptionService:
             .where(Subscription.chat_id == chat_id)
             .order_by(Category.name_key)
         )
-        categories = tuple(CategoryView(c.id, c.name, c.item_count) for c in rows)
+        categories = tuple(category_view(c) for c in rows)
         routed = await session.execute(
             select(Subscription.category_id, Subscription.thread_id, Subscription.thread_name)
             .where(Subscription.chat_id == chat_id, Subscription.thread_id.is_not(None))

@@ -4,13 +4,22 @@ Every row is checked like `/add` (`bot.services.validation`); a bad row is repor
 its line number and the good rows still load. Export writes what import reads back.
 
 Columns (CSV header, or JSON object keys): category, title, url, summary, published, language,
-image.
+image, category_names, version_of.
 category and title are required; url and summary may be empty; published is an ISO 8601
 date or date-time (without an offset it is in the bot's TIMEZONE; empty means now); language
 is the item's ISO 639-1 code (fr, es…), and English when empty or absent, so files written
 before items had languages still load. image is the item's picture as an https URL (may be
 empty); export writes it for items that have one by URL (a photo an admin sent is known only by
-Telegram's file_id, which means nothing to another bot, so it is left out).
+Telegram's file_id, which means nothing to another bot, so it is left out). category may be
+any of the category's names, in any language. category_names is the category's names in the
+bot's languages, a JSON object ({"fr": "Travail décent", "es": "Trabajo decente"}; in a CSV
+cell, the same JSON text); import gives the category those it has no name for yet, and never
+renames it; empty or absent, nothing changes, so older files still load. version_of, for a
+version of a story in another language, is the link of the story's original, which comes
+earlier in the file (or is stored already); the version takes the original's category and date.
+
+Feeds are not in these files: they travel as OPML (`export_opml`, `import_opml`; the format
+is in `bot.services.opml`), which every feed reader speaks, beside the items' file.
 """
 
 from __future__ import annotations
@@ -18,18 +27,21 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
-from xml.parsers import expat
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.db.models import Category, Item
+from bot.services.categories import CategoryService, NameRefused, category_key, checked_names
 from bot.services.feeds import AddProblem, FeedNotAdded, FeedService
 from bot.services.news import NewsService
+from bot.services.opml import BAD_FEED_LANGUAGE, read_opml, write_opml
+from bot.services.stories import StoryProblem, VersionRefused
 from bot.services.validation import (
     CATEGORY_NAME_MAX,
     ItemDraft,
@@ -39,8 +51,12 @@ from bot.services.validation import (
     clean_item,
     clean_language,
 )
+from bot.services.views import RowProblem, TransferReport
 
-COLUMNS = ("category", "title", "url", "summary", "published", "language", "image")
+__all__ = ["RowProblem", "TransferReport", "TransferService", "read_rows"]
+
+COLUMNS = ("category", "title", "url", "summary", "published", "language", "image", "version_of")
+NAMES = "category_names"  # an object, not text: beside the COLUMNS
 REQUIRED = ("category", "title")
 EXPORT_BATCH = 500
 
@@ -50,29 +66,17 @@ BAD_CSV_HEADER = "bad_csv_header"
 NOT_AN_OBJECT = "not_an_object"
 BAD_DATE = "bad_date"
 BAD_FIELD = "bad_field"
-BAD_OPML = "bad_opml"
-NO_FEED_URL = "no_feed_url"
+BAD_CATEGORY_NAMES = "bad_category_names"
+CATEGORY_NAME_TAKEN = "category_name_taken"  # the item loaded; that one name did not
 BAD_FEED_URL = "bad_feed_url"
 BAD_FEED_CATEGORY = "bad_feed_category"
+UNKNOWN_STORY = "unknown_story"
 _FEED_PROBLEMS = {
     AddProblem.BAD_URL: BAD_FEED_URL,
     AddProblem.BAD_CATEGORY: BAD_FEED_CATEGORY,
+    AddProblem.BAD_LANGUAGE: BAD_FEED_LANGUAGE,
     None: BAD_FEED_URL,  # the feed itself failed; cannot happen without a fetch
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    line: int
-    problem: str  # a `Problem` value or one of the codes above
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class TransferReport:
-    added: int
-    skipped: int  # already stored (same link, or same title and date)
-    problems: tuple[RowProblem, ...]
 
 
 class TransferService:
@@ -83,11 +87,13 @@ class TransferService:
         feeds: FeedService | None = None,
         *,
         tz: tzinfo = UTC,
+        categories: CategoryService | None = None,
     ) -> None:
         self._sessions = sessions
         self._news = news
         self._feeds = feeds
         self._tz = tz
+        self._categories = categories or CategoryService(sessions, news)
 
     # -- items -----------------------------------------------------------------------------
 
@@ -96,12 +102,15 @@ class TransferService:
         `broadcast` (an archive is old news)."""
         added = skipped = 0
         problems: list[RowProblem] = []
+        named: set[tuple[str, frozenset[tuple[str, str]]]] = set()  # given once per import
         for line, row in read_rows(path):
             if isinstance(row, RowProblem):
                 problems.append(row)
                 continue
             try:
                 draft, published = self._draft(row)
+                names = _names(row.get(NAMES))
+                version_of = await self._story(row)
             except ValidationFailed as failure:
                 problems.append(RowProblem(line, failure.problem.value, dict(failure.details)))
                 continue
@@ -114,18 +123,49 @@ class TransferService:
                 and await self._news.has_item(draft.title, published)
             ):
                 skipped += 1  # no link to know it by: the same title and date is the same item
-                continue
-            try:
-                await self._news.publish(
-                    draft, source="import", published_at=published, broadcast=broadcast
-                )
-            except ValidationFailed as failure:
-                if failure.problem is Problem.DUPLICATE_URL:
-                    skipped += 1
-                    continue
-                raise
-            added += 1
+            elif await self._publish_row(
+                draft, published, broadcast, version_of, row, line, problems
+            ):
+                added += 1
+            else:
+                skipped += 1
+            given = (category_key(draft.category), frozenset(names.items()))
+            if names and given not in named:  # an item already there still names its category
+                named.add(given)
+                for name in await self._categories.fill_names(draft.category, names):
+                    details = {"name": name, "category": draft.category}
+                    problems.append(RowProblem(line, CATEGORY_NAME_TAKEN, details))
         return TransferReport(added, skipped, tuple(problems))
+
+    async def _publish_row(
+        self,
+        draft: ItemDraft,
+        published: datetime | None,
+        broadcast: bool,
+        version_of: int | None,
+        row: dict[str, Any],
+        line: int,
+        problems: list[RowProblem],
+    ) -> bool:
+        """Store the item; False when it is there already (its link, or its story's version
+        in that language); a story gone since is one of the `problems`."""
+        try:
+            await self._news.publish(
+                draft,
+                source="import",
+                published_at=published,
+                broadcast=broadcast,
+                version_of=version_of,
+            )
+        except ValidationFailed as failure:
+            if failure.problem is Problem.DUPLICATE_URL:
+                return False
+            raise
+        except VersionRefused as refused:
+            if refused.problem is StoryProblem.UNKNOWN_ITEM:
+                problems.append(RowProblem(line, UNKNOWN_STORY, {"url": row.get("version_of")}))
+            return False
+        return True
 
     def _draft(self, row: dict[str, Any]) -> tuple[ItemDraft, datetime | None]:
         values: dict[str, str | None] = {}
@@ -139,6 +179,19 @@ class TransferService:
         image_url = clean_image_url(values["image"])
         draft = replace(draft, language=language, image_url=image_url)
         return draft, self._date(values["published"])
+
+    async def _story(self, row: dict[str, Any]) -> int | None:
+        """The stored item a row's version_of names (by its link); None for an original."""
+        raw = row.get("version_of")
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if not isinstance(raw, str):
+            raise _RowError(BAD_FIELD, column="version_of")
+        url = raw.strip()
+        original = await self._news.find_by_url(url)
+        if original is None:
+            raise _RowError(UNKNOWN_STORY, url=url)
+        return original.id
 
     def _date(self, raw: str | None) -> datetime | None:
         if raw is None or not raw.strip():
@@ -162,10 +215,12 @@ class TransferService:
         out.write("[")
         while True:
             async with self._sessions() as session:
+                original = aliased(Item)
                 rows = (
                     await session.execute(
-                        select(Item, Category.name)
+                        select(Item, Category.name, Category.names, original.url)
                         .join(Category, Item.category_id == Category.id)
+                        .outerjoin(original, Item.story_id == original.id)
                         .where(Item.id > last_id, Item.deleted_at.is_(None))
                         .order_by(Item.id)
                         .limit(EXPORT_BATCH)
@@ -173,7 +228,7 @@ class TransferService:
                 ).all()
             if not rows:
                 break
-            for item, category in rows:
+            for item, category, names, original_url in rows:
                 record = {
                     "category": category,
                     "title": item.title,
@@ -182,6 +237,9 @@ class TransferService:
                     "published": item.published_at.isoformat(),
                     "language": item.language,
                     "image": item.image_url,
+                    NAMES: dict(sorted(names.items())),
+                    # an original without a link cannot be named: its versions go alone
+                    "version_of": original_url,
                 }
                 out.write(("\n" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
                 count += 1
@@ -192,28 +250,39 @@ class TransferService:
     # -- feeds -----------------------------------------------------------------------------
 
     async def import_opml(self, path: Path) -> TransferReport:
-        """Subscribe to the feeds of an OPML file; an outline's folder is its category.
-        The poller reads them at its next run."""
-        if self._feeds is None:
-            raise RuntimeError("TransferService was built without a FeedService")
+        """Subscribe to the feeds of an OPML file (`bot.services.opml`): a folder is its
+        feeds' category, a feed's language and title come with it. A file that is not OPML
+        changes nothing. The poller reads the new feeds at its next run."""
+        feeds = self._feed_service()
         added = skipped = 0
         problems: list[RowProblem] = []
         for line, found in read_opml(path):
             if isinstance(found, RowProblem):
                 problems.append(found)
                 continue
-            url, category = found
             try:
-                await self._feeds.subscribe(url, category)
+                await feeds.subscribe(
+                    found.url, found.category, language=found.language, title=found.title
+                )
             except FeedNotAdded as failure:
                 if failure.problem is AddProblem.ALREADY_SUBSCRIBED:
                     skipped += 1
                 else:
-                    details = {"url": url, "max": CATEGORY_NAME_MAX}  # the folder name's limit
+                    details = {"url": found.url, "code": failure.code, "max": CATEGORY_NAME_MAX}
                     problems.append(RowProblem(line, _FEED_PROBLEMS[failure.problem], details))
                 continue
             added += 1
         return TransferReport(added, skipped, tuple(problems))
+
+    async def export_opml(self, out: TextIO) -> int:
+        """Write every feed as OPML 2.0, which `import_opml` reads back to the same feeds
+        (addresses, categories, languages, titles); returns how many."""
+        return write_opml(out, await self._feed_service().feeds())
+
+    def _feed_service(self) -> FeedService:
+        if self._feeds is None:
+            raise RuntimeError("TransferService was built without a FeedService")
+        return self._feeds
 
 
 class _RowError(Exception):
@@ -221,6 +290,16 @@ class _RowError(Exception):
         super().__init__(code)
         self.code = code
         self.details = details
+
+
+def _names(raw: Any) -> dict[str, str]:
+    """A row's category_names: an object (JSON), or its JSON text (a CSV cell); none: {}."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    try:
+        return checked_names(json.loads(raw) if isinstance(raw, str) else raw)
+    except (ValueError, NameRefused, ValidationFailed):  # JSONDecodeError is a ValueError
+        raise _RowError(BAD_CATEGORY_NAMES, max=CATEGORY_NAME_MAX) from None
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
@@ -300,35 +379,3 @@ def _skip_space(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n":
         position += 1
     return position
-
-
-def read_opml(path: Path) -> Iterator[tuple[int, tuple[str, str | None] | RowProblem]]:
-    """(line, (feed url, category)) for each feed outline; its folder names the category."""
-    found: list[tuple[int, tuple[str, str | None] | RowProblem]] = []
-    folders: list[str | None] = []
-    parser = expat.ParserCreate()
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        if name != "outline":
-            return
-        line = parser.CurrentLineNumber
-        url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
-        label = (attrs.get("text") or attrs.get("title") or "").strip() or None
-        if url:
-            category = next((f for f in reversed(folders) if f), None)
-            found.append((line, (url, category)))
-        elif (attrs.get("type") or "").lower() in {"rss", "atom"}:
-            found.append((line, RowProblem(line, NO_FEED_URL, {"name": label or ""})))
-        folders.append(None if url else label)
-
-    def end(name: str) -> None:
-        if name == "outline" and folders:
-            folders.pop()
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        parser.Parse(path.read_bytes(), True)
-    except expat.ExpatError as exc:
-        found.append((exc.lineno, RowProblem(exc.lineno, BAD_OPML)))
-    yield from found

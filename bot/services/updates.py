@@ -26,18 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, text
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from bot.db.base import utcnow
 from bot.db.models import UpdateSeen
 from bot.db.results import rowcount
+from bot.services.errors import STORE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -124,39 +127,31 @@ class UpdateService:
 
     @contextlib.asynccontextmanager
     async def _claim_postgres(self, update_id: int, chat_id: int | None) -> AsyncIterator[Claim]:
-        connection = await self._engine.connect()
+        # On the driver's connection itself: the lock and the claim go to the server as one
+        # script in one round trip, the end of the claim in a second. Through SQLAlchemy the
+        # same took six round trips and most of the CPU a webhook update cost over a polled
+        # one (docs/performance.md, "Production set-ups").
+        pooled = await self._engine.raw_connection()
+        driver = pooled.driver_connection
+        assert driver is not None
         try:
-            transaction = await connection.begin()
-            await connection.execute(
-                text("SELECT set_config('lock_timeout', :wait, true)"),
-                {"wait": f"{int(LOCK_WAIT.total_seconds() * 1000)}ms"},
-            )
-            if chat_id is not None:
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
-                    {"namespace": NAMESPACE, "key": chat_key(chat_id)},
-                )
-            inserted = await connection.scalar(
-                postgres_insert(UpdateSeen)
-                .values(update_id=update_id, seen_at=utcnow())
-                .on_conflict_do_nothing(index_elements=[UpdateSeen.update_id])
-                .returning(UpdateSeen.update_id)
-            )
-            claim = Claim(duplicate=inserted is None)
-            try:
-                yield claim
-            except BaseException:
-                await _quietly(transaction.rollback())
-                raise
-            if claim.abandoned or claim.duplicate:
-                await transaction.rollback()
-            else:
-                await transaction.commit()  # the update counts as handled from here on
+            status = await driver.execute(_claim_script(update_id, chat_id))
+        except BaseException as exc:
+            await _discard(pooled)
+            raise _store_failure("claim", exc) from exc
+        claim = Claim(duplicate=status.endswith(" 0"))  # "INSERT 0 1": ours, "INSERT 0 0": seen
+        try:
+            yield claim
         except BaseException:
-            await _drop(connection)
+            await _discard(pooled)  # the server rolls back the transaction (and its lock)
             raise
-        else:
-            await connection.close()
+        ending = "ROLLBACK" if claim.abandoned or claim.duplicate else "COMMIT"
+        try:
+            await driver.execute(ending)  # COMMIT: the update counts as handled from here on
+        except BaseException as exc:
+            await _discard(pooled)
+            raise _store_failure(ending, exc) from exc
+        await greenlet_spawn(pooled.close)
 
     @contextlib.asynccontextmanager
     async def _claim_sqlite(self, update_id: int) -> AsyncIterator[Claim]:
@@ -194,14 +189,35 @@ class UpdateService:
         return True
 
 
-async def _quietly(step: Awaitable[object]) -> None:
-    with contextlib.suppress(Exception):
-        await step
+def _claim_script(update_id: int, chat_id: int | None) -> str:
+    """The transaction's start: its lock wait bounded, the chat's lock, the update's row.
+    Only integers are put in the text (a script has no parameters)."""
+    wait = int(LOCK_WAIT.total_seconds() * 1000)
+    lock = (
+        f"SELECT pg_advisory_xact_lock({NAMESPACE}, {chat_key(int(chat_id))});"
+        if chat_id is not None
+        else ""
+    )
+    return (
+        f"BEGIN; SET LOCAL lock_timeout = {wait}; {lock}"
+        f" INSERT INTO {UpdateSeen.__tablename__} (update_id, seen_at)"
+        f" VALUES ({int(update_id)}, now()) ON CONFLICT (update_id) DO NOTHING"
+    )
 
 
-async def _drop(connection: AsyncConnection) -> None:
-    """Close a connection that may be broken: its transaction (and lock) ends with it."""
+def _store_failure(step: str, exc: BaseException) -> BaseException:
+    """The driver's own errors as the store failure the layers above know (a 503)."""
+    if isinstance(exc, Exception) and not isinstance(exc, STORE_UNAVAILABLE):
+        return OperationalError(step, None, exc)
+    return exc
+
+
+async def _discard(pooled: PoolProxiedConnection) -> None:
+    """Drop a connection whose transaction may be open or broken: closing the socket ends the
+    transaction (and its lock) on the server at once; the pool opens a new one later."""
+    driver = pooled.driver_connection
     with contextlib.suppress(Exception):
-        await connection.invalidate()
+        if driver is not None:
+            driver.terminate()
     with contextlib.suppress(Exception):
-        await connection.close()
+        await greenlet_spawn(pooled.invalidate)

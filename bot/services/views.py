@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.feeds.fetcher import FeedErrorCode
 
 if TYPE_CHECKING:
     from bot.db.models import Feed
+
+
+# a category's names in the readers' languages: (language, name) pairs, in language order
+Names = tuple[tuple[str, str], ...]
+
+
+def names_of(stored: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Names:
+    """The names as views carry them, from `Category.names` ({"fr": …}) or from pairs."""
+    pairs = dict(stored or {})
+    return tuple(
+        sorted(
+            (language, name)
+            for language, name in pairs.items()
+            if isinstance(language, str) and isinstance(name, str) and name
+        )
+    )
+
+
+def name_in(name: str, names: Names, language: str) -> str:
+    """A category's name for readers of `language`: its name there, else its original name."""
+    for named_language, named in names:
+        if named_language == language:
+            return named
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +50,21 @@ class ItemView:
     language: str = "en"  # ISO 639-1: the language the item is written in
     image_url: str | None = None  # an https URL Telegram fetches
     image_file_id: str | None = None  # Telegram's file_id for the picture, once known
+    story_id: int | None = None  # the original's id, for a version in another language
+    created_at: datetime | None = None  # when it was stored (retention counts from then)
+
+    @property
+    def story(self) -> int:
+        """The story's original: this item's id for an original."""
+        return self.story_id if self.story_id is not None else self.id
+
+    # the category's names in the readers' languages; `category` is its original name
+    category_names: Names = ()
+
+    def category_in(self, language: str) -> str:
+        """The category's name as readers of `language` see it (the original if it has none
+        in that language)."""
+        return name_in(self.category, self.category_names, language)
 
     @property
     def has_image(self) -> bool:
@@ -38,8 +78,18 @@ class ItemView:
 @dataclass(frozen=True, slots=True)
 class CategoryView:
     id: int
-    name: str
+    name: str  # the original name: what it was created as; shown where it has no other
     item_count: int
+    names: Names = ()  # its names in the readers' languages
+
+    def name_in(self, language: str) -> str:
+        """The name readers of `language` see (the original if it has none there)."""
+        return name_in(self.name, self.names, language)
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        """Every name it is known by: the original first, then one per language."""
+        return (self.name, *(name for _language, name in self.names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +124,7 @@ class FeedView:
     failures: int
     error: str | None  # "code" or "code:detail" while the feed is broken
     last_ok_at: datetime | None
+    review: bool = False  # new entries wait in the review queue instead of going out
 
     @property
     def name(self) -> str:
@@ -100,4 +151,21 @@ class FeedView:
             failures=feed.failures,
             error=feed.error,
             last_ok_at=feed.last_ok_at,
+            review=feed.review,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A line of an imported file that did not load, and why (`bot.services.transfer`)."""
+
+    line: int
+    problem: str  # a `Problem` value or one of the codes of transfer.py and opml.py
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReport:
+    added: int
+    skipped: int  # already stored (same link, or same title and date)
+    problems: tuple[RowProblem, ...]

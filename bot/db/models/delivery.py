@@ -1,10 +1,11 @@
 """Delivery bookkeeping: who follows what, and which items still have to reach whom."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,9 @@ SENT = "sent"
 FAILED = "failed"
 CANCELLED = "cancelled"
 LAST_ERROR_MAX = 500
+# why a delivery was cancelled when not because its chat was gone (blocked, kicked, deleted):
+# reports and daily figures count the others as "blocked"
+NOT_BLOCKED = ("item deleted", "item gone", "chat migrated")
 
 
 class BroadcastQueue(Base):
@@ -106,3 +110,18 @@ class Delivery(Base):
     # the forum topic the push goes to, copied from the subscription at fan-out (None: none)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeliveryDay(Base):
+    """What one item's deliveries came to on one day (UTC), once their rows were removed:
+    by retention when they grew old, or by /forget with the chat. A figure is this plus what
+    the deliveries table still holds for that item and day."""
+
+    __tablename__ = "delivery_days"
+    __table_args__ = (PrimaryKeyConstraint("item_id", "day"),)
+
+    item_id: Mapped[int] = mapped_column(BigIntId)
+    day: Mapped[date] = mapped_column(Date)
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

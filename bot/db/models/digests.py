@@ -29,6 +29,8 @@ class Digest(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # retention removes old periods in batches (migration 0014)
+        Index("ix_digests_period", "period"),
     )
 
     chat_id: Mapped[int] = mapped_column(BigInteger)

@@ -36,6 +36,8 @@ class Feed(Base):
     # the current problem (a code and a detail); admins are told once, when it starts
     error: Mapped[str | None] = mapped_column(String(FEED_ERROR_MAX))
     error_reported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # its new entries wait in the review queue instead of going out
+    review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

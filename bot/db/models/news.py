@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, BigIntId, UTCDateTime, utcnow
@@ -13,6 +13,7 @@ CATEGORY_NAME_MAX = 64
 URL_MAX = 2048
 FILE_ID_MAX = 256
 IMAGE_ERROR_MAX = 200
+LANGUAGE_MAX = 8
 
 
 class Category(Base):
@@ -20,15 +21,33 @@ class Category(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX))
-    # casefolded name: the unique key, so "News" and "news" are one category
+    # the name folded (single spaces, case and accents ignored): the unique key, so "News",
+    # "news" and "Néws" are one category (`bot.services.news.category_key`)
     name_key: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX * 2), unique=True)
     # kept in step with items by the service that adds or removes them, so the
     # /category keyboard never counts a million rows
     item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # its names in the readers' languages, {"fr": "Travail décent", …}: a read copy of its
+    # `category_names` rows, written with them, so that whatever shows a category (listings,
+    # pushes, digests, searches) reads its names with its name, without a join
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
-LANGUAGE_MAX = 8
+class CategoryName(Base):
+    """A category's name in one language: what readers of that language see, and one more
+    name `/category` and `/subscribe` know it by. No two categories share a name."""
+
+    __tablename__ = "category_names"
+
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(LANGUAGE_MAX), primary_key=True)
+    name: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX))
+    # folded like `Category.name_key`; not unique: a category may have one name in two
+    # languages ("Agriculture"), and the service keeps other categories off it
+    name_key: Mapped[str] = mapped_column(String(CATEGORY_NAME_MAX * 2), index=True)
 
 
 class Item(Base):
@@ -37,6 +56,8 @@ class Item(Base):
         # keyset pagination for /latest and per category: newest first, id breaks ties
         Index("ix_items_published", "published_at", "id"),
         Index("ix_items_category_published", "category_id", "published_at", "id"),
+        # the versions of a story, found from its original
+        Index("ix_items_story_id", "story_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -66,4 +87,15 @@ class Item(Base):
     image_error: Mapped[str | None] = mapped_column(String(IMAGE_ERROR_MAX))
     image_error_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # stories (migration 0012): a version of another item, in another language, points at the
+    # story's original (never at another version); None for an original. The original says
+    # whether it has versions, so the many stories without any skip the search for them
+    story_id: Mapped[int | None] = mapped_column(BigIntId)
+    has_versions: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
     category: Mapped[Category] = relationship(lazy="raise")
+
+    @property
+    def story(self) -> int:
+        """The id of the story's original (this item's own id for an original)."""
+        return self.story_id if self.story_id is not None else self.id

@@ -12,12 +12,15 @@ from bot.db.models.news import CATEGORY_NAME_MAX, FILE_ID_MAX, TITLE_MAX, URL_MA
 
 
 class Admin(Base):
-    """An admin added by an owner. Owners themselves come from ADMIN_IDS, not from here."""
+    """An editor or author added by an owner. Owners come from ADMIN_IDS, not from here."""
 
     __tablename__ = "admins"
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     added_by: Mapped[int] = mapped_column(BigInteger)
+    # "editor" (publishes, edits, deletes, reviews, manages feeds) or "author" (submits drafts
+    # for review); owners have no row
+    role: Mapped[str] = mapped_column(String(16), default="editor", server_default="editor")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -66,6 +69,9 @@ class ScheduledItem(Base):
     image_url: Mapped[str | None] = mapped_column(String(URL_MAX))
     image_file_id: Mapped[str | None] = mapped_column(String(FILE_ID_MAX))
     publish_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # a version of another scheduled item (its id), in another language: published with it,
+    # at its time, as one story (migration 0013)
+    version_of: Mapped[int | None] = mapped_column(BigIntId)
     created_by: Mapped[int] = mapped_column(BigInteger)
     # where to say that it went out (or why it could not)
     chat_id: Mapped[int] = mapped_column(BigInteger)

@@ -1,9 +1,11 @@
 """The sender's SQL: fan-out, and one repository per leased table (deliveries, corrections,
-digests), beside what it reads and learns of items and what it records of a chat's life.
+digests, notices), beside what it reads and learns of items and what it records of a chat's
+life.
 
     broadcast_queue ─FanoutStore─▶ deliveries ◀─DeliveryRepository
                                    corrections ◀─CorrectionRepository
                                    digests ◀─DigestRepository
+                                   notices ◀─NoticeRepository
     items ◀─ItemRepository            chats (gone, moved) ◀─ChatRepository
 """
 
@@ -29,6 +31,7 @@ from bot.delivery.store.deliveries import (
 from bot.delivery.store.digests import ClaimedDigest, DigestOutcome, DigestRepository
 from bot.delivery.store.fanout import Fanout, FanoutStore
 from bot.delivery.store.items import ItemRepository, ItemState
+from bot.delivery.store.notices import ClaimedNotice, NoticeOutcome, NoticeRepository
 
 
 @dataclass
@@ -41,6 +44,7 @@ class DeliveryStore:
     deliveries: DeliveryRepository = field(init=False)
     corrections: CorrectionRepository = field(init=False)
     digests: DigestRepository = field(init=False)
+    notices: NoticeRepository = field(init=False)
     items: ItemRepository = field(init=False)
     chats: ChatRepository = field(init=False)
 
@@ -49,6 +53,7 @@ class DeliveryStore:
         self.deliveries = DeliveryRepository(self.sessions, timezone=self.timezone)
         self.corrections = CorrectionRepository(self.sessions)
         self.digests = DigestRepository(self.sessions)
+        self.notices = NoticeRepository(self.sessions)
         self.items = ItemRepository(self.sessions)
         self.chats = ChatRepository(self.sessions)
 
@@ -59,6 +64,7 @@ __all__ = [
     "Claimed",
     "ClaimedCorrection",
     "ClaimedDigest",
+    "ClaimedNotice",
     "CorrectionOutcome",
     "CorrectionRepository",
     "DeliveryRepository",
@@ -70,6 +76,8 @@ __all__ = [
     "ItemRepository",
     "ItemState",
     "Migrated",
+    "NoticeOutcome",
+    "NoticeRepository",
     "Outcome",
     "TopicGone",
 ]

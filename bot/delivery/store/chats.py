@@ -10,13 +10,14 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
-from bot.db.models import Chat, ChatFilter, Correction, Delivery, Digest, Subscription
+from bot.db.models import Chat, ChatFilter, Correction, Delivery, Digest, Notice, Subscription
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX
 from bot.db.models.digests import DIGEST_CANCELLED
 from bot.delivery.store.corrections import CORRECTION_PENDING
 from bot.delivery.store.deliveries import IS_PENDING
 from bot.delivery.store.digests import DIGEST_IS_PENDING
 from bot.delivery.store.leases import rowcount
+from bot.delivery.store.notices import NOTICE_IS_PENDING
 
 # what a chat row holds beside its settings: its identity, its kind and its bookkeeping.
 # Every other column is a setting the supergroup inherits (a new one too, with no list to
@@ -31,6 +32,7 @@ class Migrated:
     new_chat_id: int
     moved_deliveries: int
     moved_digests: int
+    moved_notices: int = 0
 
 
 def chat_settings(chat: Chat) -> dict[str, Any]:
@@ -48,7 +50,8 @@ class ChatRepository:
 
     async def deactivate(self, chat_id: int, reason: str) -> int:
         """The chat blocked the bot, kicked it or vanished: it is marked inactive, and every
-        pending push, correction and digest for it is cancelled. Returns the pushes cancelled."""
+        pending push, correction, digest and notice for it is cancelled. Returns the pushes
+        cancelled."""
         reason = reason[:LAST_ERROR_MAX]
         now = utcnow()
         async with self._sessions.begin() as session:
@@ -67,13 +70,14 @@ class ChatRepository:
             await session.execute(
                 _cancel(Digest, DIGEST_IS_PENDING, chat_id, DIGEST_CANCELLED, reason)
             )
+            await session.execute(_cancel(Notice, NOTICE_IS_PENDING, chat_id, CANCELLED, reason))
         return pushes
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> Migrated:
         """A group became a supergroup: same people, new id. Settings, subscriptions, keyword
-        filters, pending pushes and digests move to the new id and go on there; the old chat is
-        kept, inactive, for its history. Its messages cannot be corrected any more (they stay
-        in the old group), so its pending corrections are cancelled.
+        filters, pending pushes, digests and notices move to the new id and go on there; the old
+        chat is kept, inactive, for its history. Its messages cannot be corrected any more
+        (they stay in the old group), so its pending corrections are cancelled.
 
         Moved rows keep their lease: a process that holds one follows the move itself
         (`bot.delivery.chat_life`), and no other claims it meanwhile."""
@@ -96,12 +100,20 @@ class ChatRepository:
             digests = await _move_pending(
                 session, Digest, DIGEST_IS_PENDING, Digest.period, old_chat_id, new_chat_id
             )
+            # no key to clash on: every notice goes on, to the same people
+            notices = await rowcount(
+                session,
+                update(Notice)
+                .where(Notice.chat_id == old_chat_id, NOTICE_IS_PENDING)
+                .values(chat_id=new_chat_id)
+                .execution_options(synchronize_session=False),
+            )
             await session.execute(
                 _cancel(Correction, CORRECTION_PENDING, old_chat_id, CANCELLED, MIGRATED).values(
                     updated_at=utcnow()
                 )
             )
-        return Migrated(old_chat_id, new_chat_id, pushes, digests)
+        return Migrated(old_chat_id, new_chat_id, pushes, digests, notices)
 
 
 def _cancel(model: Any, pending: Any, chat_id: int, status: str, reason: str) -> Any:

@@ -190,8 +190,13 @@ class DeliveryRepository:
                 # the item's row lock while it reads the sent deliveries, so one of the two
                 # always sees the other (and the order cannot deadlock)
                 states = await _item_states(session, sent, lock=True)
+            # by primary key; the WHERE beside it (true of every row) turns off the ORM's check
+            # that each row was there: a row /forget removed while its push was in flight
+            # matches nothing, instead of failing the batch (and every outcome in it) forever
             await session.execute(
-                update(Delivery).execution_options(synchronize_session=False),
+                update(Delivery)
+                .where(Delivery.item_id.is_not(None))
+                .execution_options(synchronize_session=False),
                 [outcome.row() for outcome in outcomes],
             )
             if not sent:

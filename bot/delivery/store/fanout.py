@@ -16,10 +16,12 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Select,
+    and_,
     bindparam,
     case,
     column,
     delete,
+    exists,
     func,
     literal,
     or_,
@@ -30,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import BigIntId, UTCDateTime, utcnow
+from bot.db.locks import writing_for_chats
 from bot.db.models import BroadcastQueue, Chat, Delivery, Item, Subscription
 from bot.db.models.filters import FilteredPush
 from bot.db.results import rowcount
@@ -69,6 +72,9 @@ class FanoutStore:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            if queued:
+                # not while a chat is being forgotten (bot.db.locks)
+                await writing_for_chats(session)
             now = utcnow()
             for item_id in queued:
                 item = (
@@ -79,14 +85,23 @@ class FanoutStore:
                             Item.language,
                             Item.title,
                             Item.summary,
+                            Item.story_id,
+                            Item.has_versions,
                         ).where(Item.id == item_id)
                     )
                 ).first()
                 count = 0
                 if item is not None and item.deleted_at is None:
+                    if item.story_id is None and not item.has_versions:
+                        audience = _Audience.of_item(item_id, item.language)
+                        words = item_words(item.title, item.summary)
+                    else:
+                        story = await _story(session, item.story_id or item_id)
+                        audience = story.audience(item_id)
+                        words = story.words
                     subscribers = (
                         select(
-                            literal(item_id, BigIntId),
+                            audience.chosen,
                             Subscription.chat_id,
                             literal(now, UTCDateTime()),
                             _routed_thread(item.category_id),
@@ -99,24 +114,90 @@ class FanoutStore:
                                 Subscription.category_id == item.category_id,
                                 Subscription.category_id.is_(None),
                             ),
-                            # the chat's "News in" (None: every language) takes this one
-                            or_(
-                                Chat.news_languages.is_(None),
-                                Chat.news_languages.contains(f",{news_choice(item.language)},"),
-                            ),
+                            *audience.where,
                         )
                     )
-                    subscribers = await _keyword_filtered(
-                        session, item_id, item_words(item.title, item.summary), subscribers
-                    )
+                    subscribers = await _keyword_filtered(session, item_id, words, subscribers)
                     # one row per chat: it may follow the category and "all" too
-                    subscribers = subscribers.group_by(Subscription.chat_id)
+                    subscribers = subscribers.group_by(Subscription.chat_id, *audience.group_by)
                     count = await _insert_deliveries(session, subscribers)
                 await session.execute(
                     delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id)
                 )
                 done.append(Fanout(item_id, max(count, 0)))
         return done
+
+
+def _takes(language: str) -> ColumnElement[bool]:
+    """The chat's "News in" (None: every language) takes items in `language`."""
+    return or_(
+        Chat.news_languages.is_(None),
+        Chat.news_languages.contains(f",{news_choice(language)},"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Audience:
+    """Which version each subscriber gets (`chosen`, an expression over its Chat row), and
+    which subscribers get one at all (`where`)."""
+
+    chosen: ColumnElement[Any]
+    where: tuple[ColumnElement[bool], ...]
+    group_by: tuple[Any, ...] = ()  # the Chat columns `chosen` reads
+
+    @classmethod
+    def of_item(cls, item_id: int, language: str) -> _Audience:
+        """An item that is a story of its own: the chats whose "News in" takes it."""
+        return cls(literal(item_id, BigIntId), (_takes(language),))
+
+
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """A story's versions as the fan-out sees them (locked: see `_story`)."""
+
+    live: tuple[tuple[int, str, bool], ...]  # (id, language, original), by the rule's order
+    every_id: tuple[int, ...]  # deleted versions too: a chat that had one had the story
+    words: str  # every live version's, for keyword filters: a story passes as one
+
+    def audience(self, queued_id: int) -> _Audience:
+        """One row per chat for the whole story, whichever version was queued: the chat's
+        best version (`bot.services.stories`, as one CASE), and no row for a chat that had
+        any version before. A version added after the story went out (`queued_id` is not the
+        original) goes only to the chats whose best it is now."""
+        ui_first = [(Chat.language == lang, _takes(lang), i) for i, lang, _ in self.live]
+        whens: list[tuple[ColumnElement[bool], int]] = [
+            (and_(same, takes), i) for same, takes, i in ui_first
+        ]
+        whens += [(_takes(lang), i) for i, lang, original in self.live if original]
+        whens += [(_takes(lang), i) for i, lang, original in self.live if not original]
+        chosen = case(*whens, else_=None) if whens else literal(None, BigIntId)
+        had_it = exists(
+            select(Delivery.item_id).where(
+                Delivery.chat_id == Subscription.chat_id, Delivery.item_id.in_(self.every_id)
+            )
+        )
+        original = self.every_id[0]
+        wanted = chosen.is_not(None) if queued_id == original else chosen == queued_id
+        return _Audience(chosen, (wanted, ~had_it), (Chat.language, Chat.news_languages))
+
+
+async def _story(session: AsyncSession, original: int) -> _Story:
+    """The versions of the story `original`, read under a lock on its row: a version being
+    added waits, so every chat is counted once across the story's fan-outs."""
+    await session.execute(select(Item.id).where(Item.id == original).with_for_update())
+    rows = (
+        await session.execute(
+            select(Item.id, Item.language, Item.story_id, Item.deleted_at, Item.title, Item.summary)
+            .where(or_(Item.id == original, Item.story_id == original))
+            .order_by(Item.story_id.is_not(None), Item.id)
+        )
+    ).all()
+    live = tuple(row for row in rows if row.deleted_at is None)
+    return _Story(
+        live=tuple((row.id, row.language, row.story_id is None) for row in live),
+        every_id=tuple(row.id for row in rows),
+        words="".join(item_words(row.title, row.summary) for row in live),
+    )
 
 
 async def _keyword_filtered(
