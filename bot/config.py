@@ -38,6 +38,9 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8080"
 DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40
+DEFAULT_WEB_LISTEN = "127.0.0.1:8081"
+# WEB_URL may be plain http only on the machine itself (local use, the sandbox)
+LOCAL_WEB_HOSTS = ("127.0.0.1", "localhost", "::1")
 # what Telegram accepts as secret_token for setWebhook
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_SECRET_RULE = "1 to 256 characters among A-Z, a-z, 0-9, _ and -"
@@ -132,6 +135,26 @@ def _webhook_url(value: object) -> str | None:
     return raw
 
 
+def _web_url(value: object) -> str | None:
+    raw = _text(value)
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw.rstrip("/"))
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    local = parts is not None and parts.scheme == "http" and parts.hostname in LOCAL_WEB_HOSTS
+    if parts is None or not parts.hostname or not (parts.scheme == "https" or local):
+        raise ConfigError(
+            "WEB_URL must be the newsroom's public https:// base URL "
+            f"(http:// only for 127.0.0.1 or localhost); got {raw!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"WEB_URL must be a base URL, without ? or #; got {raw!r}")
+    return raw.rstrip("/")
+
+
 def _delivery(value: object) -> DeliveryOptions:
     """DELIVERY_* variables (gathered by pydantic-settings into a dict) into the options."""
     if isinstance(value, DeliveryOptions):
@@ -189,6 +212,12 @@ class Settings(BaseSettings):
     webhook_max_connections: int = DEFAULT_WEBHOOK_MAX_CONNECTIONS
     # polling mode: where /healthz, /readyz and /metrics are served; None: nowhere
     metrics_listen: str | None = None
+    # the web newsroom: its public base URL (None: no web) and where it listens; when
+    # WEB_LISTEN equals WEBHOOK_LISTEN one listener serves both
+    web_url: str | None = None
+    web_listen: str = DEFAULT_WEB_LISTEN
+    # links of pushed items and digests go through {WEB_URL}/r/<code>, counting opens
+    click_tracking: bool = False
     # where the processes of one token share their sending budget; unset: in PostgreSQL
     # (DATABASE_URL), or within the one process on SQLite
     redis_url: str | None = None
@@ -218,6 +247,15 @@ class Settings(BaseSettings):
     @property
     def webhook_address(self) -> tuple[str, int]:
         return listen_address("WEBHOOK_LISTEN", self.webhook_listen)
+
+    @property
+    def web_address(self) -> tuple[str, int]:
+        return listen_address("WEB_LISTEN", self.web_listen)
+
+    @property
+    def web_secure(self) -> bool:
+        """Served over https: cookies are Secure and Telegram may open it as a Mini App."""
+        return self.web_url is not None and self.web_url.startswith("https://")
 
     @property
     def metrics_address(self) -> tuple[str, int] | None:
@@ -308,6 +346,26 @@ class Settings(BaseSettings):
     def _webhook(cls, value: object) -> str | None:
         return _webhook_url(value)
 
+    @field_validator("web_url", mode="before")
+    @classmethod
+    def _web(cls, value: object) -> str | None:
+        return _web_url(value)
+
+    @field_validator("web_listen", mode="before")
+    @classmethod
+    def _web_listen(cls, value: object) -> str:
+        raw = _text(value) or DEFAULT_WEB_LISTEN
+        listen_address("WEB_LISTEN", raw)
+        return raw
+
+    @field_validator("click_tracking", mode="before")
+    @classmethod
+    def _click_tracking(cls, value: object) -> bool:
+        raw = (_text(value) or "off").lower()
+        if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"CLICK_TRACKING must be on or off; got {raw!r}")
+        return raw in ("on", "true", "1", "yes")
+
     @field_validator("webhook_listen", mode="before")
     @classmethod
     def _webhook_listen(cls, value: object) -> str:
@@ -351,6 +409,8 @@ class Settings(BaseSettings):
                 f"WEBHOOK_SECRET must be set when WEBHOOK_URL is ({WEBHOOK_SECRET_RULE}), "
                 "so that only Telegram can post updates"
             )
+        if self.click_tracking and self.web_url is None:
+            raise ConfigError("CLICK_TRACKING=on needs WEB_URL: opened links go through the web")
         return self
 
 

@@ -12,6 +12,7 @@ from bot.db.models.news import Category, CategoryName, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
 from bot.db.models.search import Search
 from bot.db.models.updates import UpdateSeen
+from bot.db.models.web import WebLogin, WebSession
 
 __all__ = [
     "Admin",
@@ -41,4 +42,6 @@ __all__ = [
     "SuggestBlock",
     "Suggestion",
     "UpdateSeen",
+    "WebLogin",
+    "WebSession",
 ]
