@@ -30,6 +30,7 @@ from bot.db.models import BroadcastQueue, Category, Correction, CorrectionReques
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import CANCELLED, SENT
 from bot.db.results import rowcount
+from bot.db.rollups import cancelled_pushes
 from bot.services.audit import record
 from bot.services.invalidation import ITEMS, announce
 from bot.services.news import NewsService, item_view
@@ -280,17 +281,22 @@ class CorrectionsService:
             if before.story_id is None:  # a category counts stories, not their versions
                 await self._count(session, before.category_id, -1)
             await session.execute(delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id))
-            cancelled = await session.execute(
-                update(Delivery)
-                .where(Delivery.item_id == item_id, _PENDING)
-                .values(
-                    status=CANCELLED,
-                    last_error="item deleted",
-                    lease_owner=None,
-                    lease_until=None,
+            cancelled = (
+                await session.scalars(
+                    update(Delivery)
+                    .where(Delivery.item_id == item_id, _PENDING)
+                    .values(
+                        status=CANCELLED,
+                        last_error="item deleted",
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                    .returning(Delivery.item_id)
                 )
-                .execution_options(synchronize_session=False)
-            )
+            ).all()
+            # the item's pending pushes are pending no more (none of them counts as blocked)
+            await cancelled_pushes(cancelled, "item deleted").apply(session)
             # edits still waiting are moot: the messages go
             await session.execute(
                 update(Correction)
@@ -315,7 +321,7 @@ class CorrectionsService:
                 ~young,
             )
             request.too_old = (await session.execute(too_old)).scalar_one()
-            request.cancelled = max(rowcount(cancelled), 0)
+            request.cancelled = len(cancelled)
             await announce(session, ITEMS)
         self._corrected(item_id)
         return Deleted(before, request.id, request.cancelled, request.total, request.too_old)

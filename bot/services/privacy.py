@@ -49,6 +49,7 @@ from bot.db.models import (
     Suggestion,
 )
 from bot.db.results import rowcount
+from bot.db.rollups import Membership
 from bot.services.digests import OFF, Schedule
 from bot.services.invalidation import announce, chat_forgotten
 from bot.services.retention import forget_deliveries
@@ -169,6 +170,8 @@ class PrivacyService:
             chat = await session.get(Chat, chat_id, with_for_update=True)
             if chat is None or stamp_of(chat.created_at) != stamp:
                 return None
+            # a subscriber that goes counts as one who left (the figure keeps no chat id)
+            membership = await Membership.start(session, chat_id)
             deliveries = await forget_deliveries(session, chat_id)
             corrections = await _forget_corrections(session, chat_id)
             gone = {
@@ -184,6 +187,8 @@ class PrivacyService:
                 )
             }
             await session.delete(chat)
+            await session.flush()
+            await membership.settle(session)
             await announce(session, chat_forgotten(chat_id))
         self._chats.forget_cached(chat_id)
         self._chat_life.forgotten(chat_id)

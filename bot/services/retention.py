@@ -48,6 +48,7 @@ from bot.db.models.digests import Digest
 from bot.db.models.filters import FilteredPush
 from bot.db.models.publishing import BroadcastReport
 from bot.db.results import rowcount
+from bot.db.rollups import Tally
 
 BATCH = 5_000
 # a run stops after this many batches (another comes an hour later): a backlog of months is
@@ -168,8 +169,17 @@ async def forget_deliveries(session: AsyncSession, chat_id: int) -> int:
     (totals keep them, without the chat), the pending ones simply dropped (never sent)."""
     finished = and_(Delivery.chat_id == chat_id, Delivery.status != PENDING)
     gone = await fold(session, finished)
-    pending = await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
-    return gone + max(rowcount(pending), 0)
+    pending = (
+        await session.scalars(
+            delete(Delivery).where(Delivery.chat_id == chat_id).returning(Delivery.item_id)
+        )
+    ).all()
+    # the reach roll-ups keep what was sent; the pushes that will never go are pending no more
+    tally = Tally()
+    for item_id in pending:
+        tally.item(item_id, PENDING, -1)
+    await tally.apply(session)
+    return gone + len(pending)
 
 
 async def _delete_corrections(session: AsyncSession, where: ColumnElement[bool]) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import Category, Chat, Subscription
+from bot.db.rollups import Membership
 from bot.services.categories import category_view
 from bot.services.views import CategoryView
 
@@ -136,6 +137,7 @@ class SubscriptionService:
         try:
             async with self._sessions.begin() as session:
                 await self._check_category(session, category_id)
+                membership = await Membership.start(session, chat_id)
                 thread_name = await self._topic_name(session, chat_id, topic)
                 before = await self._following(session, chat_id)
                 own = await session.scalar(
@@ -168,6 +170,7 @@ class SubscriptionService:
                 )
                 await self._reachable(session, chat_id)
                 await session.flush()
+                await membership.settle(session)  # a first subscription, or a chat back
                 following = await self._following(session, chat_id)
             self._chat_life.reachable(chat_id)
             return Change(True, following)
@@ -194,6 +197,7 @@ class SubscriptionService:
         all of them keeps every other category."""
         async with self._sessions.begin() as session:
             await self._check_category(session, category_id)
+            membership = await Membership.start(session, chat_id)
             before = await self._following(session, chat_id)
             if category_id is None:
                 if before.nothing:
@@ -239,6 +243,7 @@ class SubscriptionService:
             else:
                 return Change(False, before)
             await session.flush()
+            await membership.settle(session)  # the last subscription gone: the chat left
             return Change(True, await self._following(session, chat_id))
 
     async def toggle(
@@ -272,7 +277,9 @@ class SubscriptionService:
             await self._chat_life.gone(chat_id, reason or "bot removed from chat")
             return
         async with self._sessions.begin() as session:
+            membership = await Membership.start(session, chat_id)
             await self._reachable(session, chat_id)
+            await membership.settle(session)  # a subscriber back
         self._chat_life.reachable(chat_id)
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:

@@ -10,6 +10,7 @@ from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.filters import ChatFilter, FilteredPush
 from bot.db.models.news import Category, CategoryName, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
+from bot.db.models.reach import ItemOpenDay, ItemReach, MessageReaction, ReachDay
 from bot.db.models.search import Search
 from bot.db.models.updates import UpdateSeen
 from bot.db.models.web import WebLogin, WebSession
@@ -34,7 +35,11 @@ __all__ = [
     "FeedEntrySeen",
     "FilteredPush",
     "Item",
+    "ItemOpenDay",
+    "ItemReach",
+    "MessageReaction",
     "Notice",
+    "ReachDay",
     "ScheduledItem",
     "Search",
     "Submission",

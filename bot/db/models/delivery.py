@@ -89,6 +89,15 @@ class Delivery(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # a reaction names the message (chat, message id): this finds the item it showed.
+        # Partial: the fan-out writes rows without a message, so it never touches this index
+        Index(
+            "ix_deliveries_message",
+            "chat_id",
+            "message_id",
+            sqlite_where=text("message_id IS NOT NULL"),
+            postgresql_where=text("message_id IS NOT NULL"),
+        ),
     )
 
     # no foreign keys: a million-row fan-out should not run a million integrity checks

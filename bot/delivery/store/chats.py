@@ -13,6 +13,7 @@ from bot.db.base import utcnow
 from bot.db.models import Chat, ChatFilter, Correction, Delivery, Digest, Notice, Subscription
 from bot.db.models.delivery import CANCELLED, LAST_ERROR_MAX
 from bot.db.models.digests import DIGEST_CANCELLED
+from bot.db.rollups import Membership, cancelled_pushes
 from bot.delivery.store.corrections import CORRECTION_PENDING
 from bot.delivery.store.deliveries import IS_PENDING
 from bot.delivery.store.digests import DIGEST_IS_PENDING
@@ -55,13 +56,19 @@ class ChatRepository:
         reason = reason[:LAST_ERROR_MAX]
         now = utcnow()
         async with self._sessions.begin() as session:
+            membership = await Membership.start(session, chat_id)
             await session.execute(
                 update(Chat).where(Chat.id == chat_id).values(active=False, updated_at=now)
             )
-            pushes = await rowcount(
-                session,
-                _cancel(Delivery, IS_PENDING, chat_id, CANCELLED, reason),
+            # RETURNING: exactly the rows this changed (one a sender recorded meanwhile is not)
+            cancelled = await session.scalars(
+                _cancel(Delivery, IS_PENDING, chat_id, CANCELLED, reason).returning(
+                    Delivery.item_id
+                )
             )
+            item_ids = cancelled.all()
+            pushes = len(item_ids)
+            tally = cancelled_pushes(item_ids, reason)
             await session.execute(
                 _cancel(Correction, CORRECTION_PENDING, chat_id, CANCELLED, reason).values(
                     updated_at=now
@@ -71,6 +78,8 @@ class ChatRepository:
                 _cancel(Digest, DIGEST_IS_PENDING, chat_id, DIGEST_CANCELLED, reason)
             )
             await session.execute(_cancel(Notice, NOTICE_IS_PENDING, chat_id, CANCELLED, reason))
+            await membership.settle(session, tally)
+            await tally.apply(session)
         return pushes
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> Migrated:
@@ -82,6 +91,7 @@ class ChatRepository:
         Moved rows keep their lease: a process that holds one follows the move itself
         (`bot.delivery.chat_life`), and no other claims it meanwhile."""
         async with self._sessions.begin() as session:
+            membership = await Membership.start(session, old_chat_id, new_chat_id)
             old = await session.get(Chat, old_chat_id)
             new = await session.get(Chat, new_chat_id)
             if new is None:
@@ -94,10 +104,11 @@ class ChatRepository:
                 old.active = False
             await _move_subscriptions(session, old_chat_id, new_chat_id)
             await _move_keyword_filters(session, old_chat_id, new_chat_id)
-            pushes = await _move_pending(
+            pushes, duplicates = await _move_pending(
                 session, Delivery, IS_PENDING, Delivery.item_id, old_chat_id, new_chat_id
             )
-            digests = await _move_pending(
+            tally = cancelled_pushes(duplicates, MIGRATED)
+            digests, _ = await _move_pending(
                 session, Digest, DIGEST_IS_PENDING, Digest.period, old_chat_id, new_chat_id
             )
             # no key to clash on: every notice goes on, to the same people
@@ -113,6 +124,9 @@ class ChatRepository:
                     updated_at=utcnow()
                 )
             )
+            await session.flush()  # the chats' rows, before the subscribers are read again
+            await membership.settle(session, tally)
+            await tally.apply(session)
         return Migrated(old_chat_id, new_chat_id, pushes, digests, notices)
 
 
@@ -132,23 +146,25 @@ async def _move_pending(
     key: Any,
     old_chat_id: int,
     new_chat_id: int,
-) -> int:
+) -> tuple[int, list[Any]]:
     """Pending rows move to the new id, but for those the new chat has already (same item,
-    same period): the old one is cancelled."""
+    same period): the old one is cancelled. Returns how many moved, and the keys cancelled."""
     taken = select(key).where(model.chat_id == new_chat_id)
-    await session.execute(
+    cancelled = await session.scalars(
         update(model)
         .where(model.chat_id == old_chat_id, pending, key.in_(taken))
         .values(status=CANCELLED, last_error=MIGRATED, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
+        .returning(key)
     )
+    duplicates = list(cancelled.all())
     return await rowcount(
         session,
         update(model)
         .where(model.chat_id == old_chat_id, pending)
         .values(chat_id=new_chat_id)
         .execution_options(synchronize_session=False),
-    )
+    ), duplicates
 
 
 async def _move_subscriptions(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import func, literal_column, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.db.models import BroadcastQueue, Chat, CorrectionRequest, Delivery, Item, Subscription
 from bot.db.models.corrections import DELETE, EDIT, insert_corrections
 from bot.db.models.delivery import LAST_ERROR_MAX, SENT
+from bot.db.rollups import Tally, bucket
 from bot.delivery.quiet import QuietWindow, quiet_window
 from bot.delivery.store.corrections import CORRECTION_PENDING
 from bot.delivery.store.fanout import dialect_of
@@ -190,6 +191,10 @@ class DeliveryRepository:
                 # the item's row lock while it reads the sent deliveries, so one of the two
                 # always sees the other (and the order cannot deadlock)
                 states = await _item_states(session, sent, lock=True)
+            # what each row counted as before (locked, so a cancellation in another
+            # transaction is counted there or here, never both): the roll-ups move by the
+            # difference, also for a row cancelled or removed while its push was in flight
+            tally = await _moves(session, outcomes)
             # by primary key; the WHERE beside it (true of every row) turns off the ORM's check
             # that each row was there: a row /forget removed while its push was in flight
             # matches nothing, instead of failing the batch (and every outcome in it) forever
@@ -200,12 +205,15 @@ class DeliveryRepository:
                 [outcome.row() for outcome in outcomes],
             )
             if not sent:
+                await tally.apply(session)
                 return 0
             if states is None:
                 # on SQLite, read after the first write: the write lock orders this transaction
                 # after any correction that committed, and before any that did not
                 states = await _item_states(session, sent, lock=False)
-            return await _correct_stale(session, sent, states)
+            made = await _correct_stale(session, sent, states)
+            await tally.apply(session)
+            return made
 
     async def release_stale(self, owner: str) -> int:
         """On taking over as the only sender: what others held, they hold no longer."""
@@ -232,6 +240,25 @@ class DeliveryRepository:
             pending = await session.scalar(select(func.count()).where(IS_PENDING))
             corrections = await session.scalar(select(func.count()).where(CORRECTION_PENDING))
         return int(queued or 0) + int(pending or 0) + int(corrections or 0)
+
+
+async def _moves(session: AsyncSession, outcomes: Sequence[Outcome]) -> Tally:
+    """The roll-ups' changes for a batch: each row from what it counted as to its outcome (a
+    row /forget removed meanwhile counts nothing). A batch holds one outcome per row."""
+    keys = sorted({(o.item_id, o.chat_id) for o in outcomes})
+    rows = await session.execute(
+        select(Delivery.item_id, Delivery.chat_id, Delivery.status, Delivery.last_error)
+        .where(tuple_(Delivery.item_id, Delivery.chat_id).in_(keys))
+        .order_by(Delivery.item_id, Delivery.chat_id)
+        .with_for_update()
+    )
+    before = {(r.item_id, r.chat_id): bucket(r.status, r.last_error) for r in rows}
+    tally = Tally()
+    for outcome in outcomes:
+        key = (outcome.item_id, outcome.chat_id)
+        if key in before:
+            tally.moved(outcome.item_id, before[key], bucket(outcome.status, outcome.last_error))
+    return tally
 
 
 async def _revisions(session: AsyncSession, item_ids: set[int]) -> dict[int, int]:

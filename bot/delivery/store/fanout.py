@@ -36,6 +36,7 @@ from bot.db.locks import writing_for_chats
 from bot.db.models import BroadcastQueue, Chat, Delivery, Item, Subscription
 from bot.db.models.filters import FilteredPush
 from bot.db.results import rowcount
+from bot.db.rollups import Tally
 from bot.filtering import item_words, rejecting_chats
 from bot.i18n import news_choice
 
@@ -76,6 +77,7 @@ class FanoutStore:
                 # not while a chat is being forgotten (bot.db.locks)
                 await writing_for_chats(session)
             now = utcnow()
+            tally = Tally()  # each item's new pending pushes, written once for the batch
             for item_id in queued:
                 item = (
                     await session.execute(
@@ -125,6 +127,8 @@ class FanoutStore:
                     delete(BroadcastQueue).where(BroadcastQueue.item_id == item_id)
                 )
                 done.append(Fanout(item_id, max(count, 0)))
+                tally.item(item_id, "pending", max(count, 0))
+            await tally.apply(session)
         return done
 
 
