@@ -8,10 +8,13 @@ from typing import Any
 from .html import utf16_len
 
 __all__ = [
+    "NOT_BY_DEFAULT",
     "bot_command_entities",
     "chat_dict",
     "chat_full_info",
     "chat_member",
+    "reaction_type",
+    "takes",
     "user_dict",
 ]
 
@@ -129,3 +132,21 @@ def bot_command_entities(text: str) -> list[dict[str, Any]]:
         {"type": "bot_command", "offset": utf16_len(text[: m.start()]), "length": len(m.group())}
         for m in _COMMAND_RE.finditer(text)
     ]
+
+
+# what Telegram sends only to a bot that lists them in `allowed_updates`
+NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+
+def takes(allowed: frozenset[str] | None, kind: str) -> bool:
+    """Whether a bot that asked for `allowed` (None: not asked) gets updates of `kind`."""
+    return kind not in NOT_BY_DEFAULT if allowed is None else kind in allowed
+
+
+def reaction_type(reaction: str) -> dict[str, Any]:
+    """A ReactionType: an emoji ("👍"), "custom:<id>" (a custom emoji) or "paid" (a star)."""
+    if reaction == "paid":
+        return {"type": "paid"}
+    if reaction.startswith("custom:"):
+        return {"type": "custom_emoji", "custom_emoji_id": reaction.removeprefix("custom:")}
+    return {"type": "emoji", "emoji": reaction}

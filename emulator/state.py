@@ -15,7 +15,7 @@ from .faults import Faults
 from .files import FileStore
 from .limits import RateLimiter
 from .models import CallRecord, SentMessage, Stats
-from .shapes import chat_dict, user_dict
+from .shapes import chat_dict, takes, user_dict
 from .webhook import WebhookAttempt, WebhookSender, WebhookTargetStats
 
 __all__ = ["EmulatorState"]
@@ -61,6 +61,8 @@ class EmulatorState:
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         # forum topics by (chat, message_thread_id): name, icon_color, closed, deleted
         self._topics: dict[tuple[int, int], dict[str, Any]] = {}
+        # reactions on the bot's messages: (chat, message) -> user id -> their reactions
+        self._reactions: dict[tuple[int, int], dict[int, list[dict[str, Any]]]] = {}
         self._next_message_id: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._callback_queries: dict[str, bool] = {}
@@ -314,7 +316,7 @@ class EmulatorState:
         last_seen = 0
         for update_id, kind, update in queue:
             last_seen = update_id
-            if allowed is None or kind in allowed:
+            if takes(allowed, kind):
                 batch.append(update)
                 if len(batch) >= limit:
                     break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from .shapes import MEMBER_STATUSES, bot_command_entities, chat_member, user_dict
+from .shapes import MEMBER_STATUSES, bot_command_entities, chat_member, reaction_type, user_dict
 from .state import EmulatorState
 
 __all__ = ["UserSide"]
@@ -322,4 +322,74 @@ class UserSide(EmulatorState):
             "new_chat_member": chat_member(self.bot_user, new_status),
         }
         self.queue_update("my_chat_member", payload)
+        return payload
+
+    # -- reactions ---------------------------------------------------------------------------
+
+    def react(
+        self,
+        chat_id: int,
+        message_id: int,
+        reactions: list[str] | tuple[str, ...],
+        *,
+        user_id: int,
+        first_name: str = "Test",
+    ) -> dict[str, Any]:
+        """``user_id``'s reactions on the bot's message become ``reactions`` (emoji, or
+        "custom:<id>", or "paid"; empty: all removed), as Telegram tells the bot: a
+        ``message_reaction`` update with the old and new ones in a private chat or group, a
+        ``message_reaction_count`` with the message's new totals (anonymous) in a channel.
+        The bot gets them only if it listed them in ``allowed_updates``. Returns the update's
+        payload."""
+        message = self.bot_message(chat_id, message_id)
+        if message is None or message.deleted:
+            raise LookupError(f"no bot message {message_id} in chat {chat_id}")
+        chat = self._chats[chat_id]
+        on_message = self._reactions.setdefault((chat_id, message_id), {})
+        old = on_message.get(user_id, [])
+        new = [reaction_type(r) for r in reactions]
+        if new:
+            on_message[user_id] = new
+        else:
+            on_message.pop(user_id, None)
+        if chat["type"] == "channel":
+            return self.react_count(chat_id, message_id, self.reaction_totals(chat_id, message_id))
+        user = self._users.get(user_id) or self._remember_user(user_id, first_name, None)
+        payload = {
+            "chat": chat,
+            "message_id": message_id,
+            "user": user,
+            "date": self.now(),
+            "old_reaction": old,
+            "new_reaction": new,
+        }
+        self.queue_update("message_reaction", payload)
+        return payload
+
+    def reaction_totals(self, chat_id: int, message_id: int) -> dict[str, int]:
+        """How many of each reaction the message carries (by the keys ``react`` takes)."""
+        totals: dict[str, int] = {}
+        for reactions in self._reactions.get((chat_id, message_id), {}).values():
+            for r in reactions:
+                key = r.get("emoji") or (
+                    f"custom:{r['custom_emoji_id']}" if "custom_emoji_id" in r else r["type"]
+                )
+                totals[key] = totals.get(key, 0) + 1
+        return totals
+
+    def react_count(self, chat_id: int, message_id: int, totals: dict[str, int]) -> dict[str, Any]:
+        """Queue a ``message_reaction_count`` update: the message (a channel's) now carries
+        ``totals`` (reaction -> count; zero counts are left out, as Telegram does)."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise LookupError(f"unknown chat {chat_id}")
+        payload = {
+            "chat": chat,
+            "message_id": message_id,
+            "date": self.now(),
+            "reactions": [
+                {"type": reaction_type(r), "total_count": n} for r, n in totals.items() if n > 0
+            ],
+        }
+        self.queue_update("message_reaction_count", payload)
         return payload

@@ -23,6 +23,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import aiohttp
 
+from .shapes import takes
+
 if TYPE_CHECKING:
     from .state import EmulatorState
 
@@ -156,8 +158,7 @@ class WebhookSender:
 
     def _enqueue(self, entry: Entry) -> None:
         update_id, kind, update = entry
-        allowed = self.state._allowed_updates
-        if allowed is not None and kind not in allowed:
+        if not takes(self.state._allowed_updates, kind):
             self._forget(entry)  # Telegram never delivers an update type the bot did not allow
             return
         key = _queue_key(update_id, update.get(kind))
