@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from telegram import LinkPreviewOptions
@@ -46,6 +47,7 @@ from bot.services.news import NewsService
 from bot.services.notices import NoticeQueue
 from bot.services.privacy import PrivacyService
 from bot.services.quiet import QuietHoursService
+from bot.services.reach import ReachService, link_key
 from bot.services.reports import ReportService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
@@ -56,6 +58,7 @@ from bot.services.stories import StoryService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.suggestions import SuggestionService
 from bot.services.updates import UpdateService
+from bot.services.views import ItemView
 from bot.web import note_store_failure
 
 log = logging.getLogger(__name__)
@@ -81,15 +84,27 @@ def build_application(settings: Settings) -> Application:
         options, engine, bot_id=token.partition(":")[0], redis_url=settings.redis_url
     )
     store = DeliveryStore(sessions, timezone=settings.timezone)
+    reach = ReachService(sessions, key=link_key(token), web_url=settings.web_url)
+    # CLICK_TRACKING: what the sender pushes links to {WEB_URL}/r/<code>, which counts the
+    # open and redirects; what a reader asks for (/latest, a deep link) keeps the item's own
+    tracked = settings.click_tracking and settings.web_url is not None
+
+    def linked(item: ItemView) -> ItemView:
+        if not tracked or not item.url:
+            return item
+        return replace(item, url=reach.tracked_url(item.id))
 
     async def render(item_id: int, language: str) -> ItemMessage | None:
         item = await news.get_item(item_id)
         if item is None:
             return None
-        return item_message(item, settings.tz, i18n.translator(language))
+        return item_message(linked(item), settings.tz, i18n.translator(language))
 
     async def compose_digest(chat_id: int, since: datetime, until: datetime) -> list[str]:
         content = await digests.content(chat_id, since, until)
+        if tracked:
+            groups = tuple((name, tuple(map(linked, items))) for name, items in content.groups)
+            content = replace(content, groups=groups)
         return digest_pages(content, i18n.translator(content.language))
 
     def topic_notice(gone: TopicGone) -> str:
@@ -188,6 +203,7 @@ def build_application(settings: Settings) -> Application:
         filters=keyword_filters,
         digests=digests,
         privacy=PrivacyService(sessions, chats=chats, chat_life=delivery.chats),
+        reach=reach,
         runtime=Runtime(
             database=engine,
             metrics=metrics,

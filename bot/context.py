@@ -24,6 +24,7 @@ from bot.services.news import NewsService
 from bot.services.notices import NoticeQueue
 from bot.services.privacy import PrivacyService
 from bot.services.quiet import QuietHoursService
+from bot.services.reach import ReachService
 from bot.services.reports import ReportService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
@@ -95,6 +96,8 @@ class Services:
     digests: DigestService
     # what the bot keeps about a chat (/privacy), and erasing it (/forget)
     privacy: PrivacyService
+    # what the items came to (roll-ups), tracked links and reactions
+    reach: ReachService
     runtime: Runtime
 
 

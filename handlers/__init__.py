@@ -10,6 +10,7 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    MessageReactionHandler,
     TypeHandler,
     filters,
 )
@@ -32,6 +33,7 @@ from handlers import (
     privacy,
     publishing,
     quiet,
+    reactions,
     review,
     search,
     stats,
@@ -167,6 +169,9 @@ def register(application: Application, services: Services) -> None:
             # blocked / kicked / re-added, and groups becoming supergroups: before any send fails
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate),
+            # reactions to what the bot sent, counted per item: no other handler takes these
+            # updates, and neither catch-all below sees them (they are not messages)
+            MessageReactionHandler(reactions.on_reaction),
             CallbackQueryHandler(browse.on_button, pattern=r"^v1:(more|cat):"),
             # `@CoopNewsBot …` typed in any chat: no other handler takes inline queries, so
             # the place is free; the update has no chat, so group -1 records none and the
