@@ -115,6 +115,12 @@ class _Opened:
         if delivery is not None and self.sender_started:
             await delivery.stop()
 
+    async def write_opens(self) -> None:
+        """The tracked links' opens counted in memory since the last write (`ReachService`)."""
+        services = self._services()
+        if services is not None:
+            await services.reach.close()
+
     async def stop_listening(self) -> None:
         services = self._services()
         if services is not None and services.runtime.cache_listener is not None:
@@ -168,22 +174,24 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:
        the webhook's listener closes and the updates in flight finish (bounded);
     2. stop the JobQueue (updates already fetched and jobs already running finish first);
     3. stop the sender, recording what was sent;
-    4. stop listening for other processes' changes (PostgreSQL);
-    5. release the leases, the sender lock and the SQLite guard;
-    6. shut down the application;
-    7. dispose of the database engine.
+    4. write the tracked links' opens counted since the last write;
+    5. stop listening for other processes' changes (PostgreSQL);
+    6. release the leases, the sender lock and the SQLite guard;
+    7. shut down the application;
+    8. dispose of the database engine.
 
     Every step has a bound and runs even when the one before it failed or overran (a stop
     must never hang, nor leak). A start that fails closes what it had opened the same way.
     """
     opened = _Opened(settings)
     async with contextlib.AsyncExitStack() as stack:
-        # the stack runs its callbacks last-in first-out: pushed from step 7 to step 1
+        # the stack runs its callbacks last-in first-out: pushed from step 8 to step 1
         steps = [
             ("dispose of the database engine", opened.dispose_engine, lambda: STOP_STEP_SECONDS),
             ("shut down the application", opened.shutdown_application, lambda: STOP_STEP_SECONDS),
             ("release leases and the lock", opened.release, lambda: 2 * STOP_STEP_SECONDS),
             ("stop listening for changes", opened.stop_listening, lambda: STOP_STEP_SECONDS),
+            ("write the links' opens", opened.write_opens, lambda: STOP_STEP_SECONDS),
             ("stop the sender", opened.stop_sender, opened.sender_seconds),
             ("stop the JobQueue", opened.stop_jobs, lambda: STOP_JOBS_SECONDS),
             ("stop taking updates", opened.stop_updates, lambda: STOP_UPDATES_SECONDS),

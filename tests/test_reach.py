@@ -205,6 +205,7 @@ async def test_tracked_links_count_opens_and_redirect_only_to_the_item(database_
                 "Location"
             ] == item.url
 
+        await reach.flush_opens()  # (written within a second anyway, in batches)
         assert (await reach.item(item.id)).opens == 3  # the preview fetcher's not counted
         assert (await reach.daily(1))[0].opens == 3
         top = await reach.top_by_opens(30, 5)

@@ -99,16 +99,17 @@ def cancelled_pushes(item_ids: Sequence[int], reason: str) -> Tally:
     return tally
 
 
-async def count_open(session: AsyncSession, item_id: int, day: date) -> None:
-    """One tracked link opened: the item's total, the day's, and the item's on that day."""
+async def count_opens(session: AsyncSession, opens: dict[tuple[int, date], int]) -> None:
+    """Tracked links opened, by (item, UTC day): the items' totals, the days', and each
+    item's on each day; one upsert per table."""
     tally = Tally()
-    tally.item(item_id, "opens")
-    tally.day(day, "opens")
+    for (item_id, day), n in opens.items():
+        tally.item(item_id, "opens", n)
+        tally.day(day, "opens", n)
     await tally.apply(session)
-    await session.execute(
-        _adding(session, ItemOpenDay, ["item_id", "day"], ("opens",)),
-        [{"item_id": item_id, "day": day, "opens": 1}],
-    )
+    rows = [{"item_id": i, "day": d, "opens": n} for (i, d), n in sorted(opens.items()) if n]
+    if rows:
+        await session.execute(_adding(session, ItemOpenDay, ["item_id", "day"], ("opens",)), rows)
 
 
 async def subscribers_among(session: AsyncSession, chat_ids: Iterable[int]) -> set[int]:

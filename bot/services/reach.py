@@ -11,10 +11,13 @@ is stored with an open, nor with a reaction.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,10 +41,14 @@ from bot.db.models import (
     Subscription,
 )
 from bot.db.models.delivery import PENDING
-from bot.db.rollups import Tally, count_open
+from bot.db.rollups import Tally, count_opens
+
+log = logging.getLogger(__name__)
 
 MAC_LENGTH = 10  # base32 characters: 50 bits
 _CODE = re.compile(rf"[0-9a-z]{{1,13}}[a-z2-7]{{{MAC_LENGTH}}}")
+LINK_SECONDS = 30.0
+LINKS_KEPT = 10_000
 PREVIEW_FETCHER = "TelegramBot"  # Telegram's link-preview fetcher: redirected, not counted
 
 
@@ -101,11 +108,16 @@ class ReachService:
         key: bytes,
         web_url: str | None = None,
         now: Callable[[], datetime] = utcnow,
+        flush_seconds: float = 1.0,
     ) -> None:
         self._sessions = sessions
         self._key = key
         self._web_url = web_url.rstrip("/") if web_url else None
         self.now = now
+        self._flush_seconds = flush_seconds
+        self._opens: dict[tuple[int, date], int] = {}  # counted, not written yet
+        self._flusher: asyncio.Future[None] | None = None
+        self._links: dict[int, tuple[float, str | None]] = {}  # item -> (until, link)
 
     # -- figures ---------------------------------------------------------------------------
 
@@ -233,14 +245,64 @@ class ReachService:
         item_id = self.item_of(code)
         if item_id is None:
             return None
-        counted = count and PREVIEW_FETCHER.lower() not in (user_agent or "").lower()
-        async with self._sessions.begin() as session:
+        url = await self._link(item_id)
+        if url is not None and count and PREVIEW_FETCHER.lower() not in (user_agent or "").lower():
+            self._count_later(item_id, self.now().date())
+        return url
+
+    async def _link(self, item_id: int) -> str | None:
+        """The item's link, kept `LINK_SECONDS` (a redirect then reads no database: at 30
+        sends a second the sender keeps SQLite busy); a link edited or an item deleted is
+        followed within that time."""
+        clock = time.monotonic()
+        kept = self._links.get(item_id)
+        if kept is not None and kept[0] > clock:
+            return kept[1]
+        async with self._sessions() as session:
             url = await session.scalar(
                 select(Item.url).where(Item.id == item_id, Item.deleted_at.is_(None))
             )
-            if url is not None and counted:
-                await count_open(session, item_id, self.now().date())
+        if len(self._links) >= LINKS_KEPT:
+            self._links.clear()
+        self._links[item_id] = (clock + LINK_SECONDS, url)
         return url
+
+    # -- opens, written in batches ---------------------------------------------------------
+
+    def _count_later(self, item_id: int, day: date) -> None:
+        """A write per open would queue each redirect behind the sender's writes (SQLite has
+        one writer): opens are added up here and written together within `flush_seconds`.
+        A process killed in between loses those seconds' opens, nothing else."""
+        self._opens[(item_id, day)] = self._opens.get((item_id, day), 0) + 1
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._flush_seconds)
+        try:
+            await self.flush_opens()
+        except Exception:  # the store is down: kept, and tried again with the next open
+            log.warning("reach: opens not written yet", exc_info=True)
+
+    async def flush_opens(self) -> int:
+        """Write the opens counted so far (one transaction); returns how many."""
+        opens, self._opens = self._opens, {}
+        if not opens:
+            return 0
+        try:
+            async with self._sessions.begin() as session:
+                await count_opens(session, opens)
+        except BaseException:
+            for key, n in opens.items():
+                self._opens[key] = self._opens.get(key, 0) + n
+            raise
+        return sum(opens.values())
+
+    async def close(self) -> None:
+        """Write what is counted (at a clean stop)."""
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush_opens()
 
     def _mac(self, item_id: int) -> str:
         digest = hmac.new(self._key, f"item:{item_id}".encode(), hashlib.sha256).digest()
