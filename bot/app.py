@@ -7,7 +7,9 @@ import html
 import logging
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults, filters
@@ -59,7 +61,11 @@ from bot.services.subscriptions import SubscriptionService
 from bot.services.suggestions import SuggestionService
 from bot.services.updates import UpdateService
 from bot.services.views import ItemView
+from bot.services.web_sessions import WebSessionService
 from bot.web import note_store_failure
+
+if TYPE_CHECKING:
+    from bot.newsroom import Newsroom
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +210,7 @@ def build_application(settings: Settings) -> Application:
         digests=digests,
         privacy=PrivacyService(sessions, chats=chats, chat_life=delivery.chats),
         reach=reach,
+        web_sessions=WebSessionService(sessions, admin_roster),
         runtime=Runtime(
             database=engine,
             metrics=metrics,
@@ -240,8 +247,31 @@ def build_application(settings: Settings) -> Application:
         .rate_limiter(SharedRateLimiter(budget))
         .build()
     )
+    if settings.web_url is not None:
+        services.runtime.newsroom = build_newsroom(services, sessions, token)
     install_services(application, services)
     handlers.register(application, services)
     # after the handlers' own: a webhook update whose handler lost the database gets a 503
     application.add_error_handler(note_store_failure)
     return application
+
+
+def build_newsroom(
+    services: Services, sessions: async_sessionmaker[AsyncSession], token: str
+) -> Newsroom:
+    """The web newsroom's routes (imported here: without WEB_URL, Jinja2 is never loaded)."""
+    from bot.newsroom import Newsroom
+    from bot.newsroom.api import Api
+    from bot.newsroom.pages import Pages
+    from bot.reach_routes import redirect_routes
+    from bot.services.newsroom import NewsroomService
+
+    listing = NewsroomService(sessions)
+    return Newsroom(
+        services.settings,
+        token=token,
+        web_sessions=services.web_sessions,
+        chats=services.chats,
+        parts=(Pages(services, listing, services.reach), Api(listing, services.reach)),
+        open_routes=redirect_routes(services.reach),
+    )

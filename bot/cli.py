@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import i18n, texts
-from bot.config import SANDBOX_DATABASE_URL, ConfigError, Settings, load_settings
+from bot.config import (
+    DEFAULT_WEB_LISTEN,
+    SANDBOX_DATABASE_URL,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from bot.logs import setup_logging
 
 log = logging.getLogger("coopbot")
@@ -46,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
         choices=i18n.LANGUAGES,
         default=i18n.ENGLISH,
         help="the language of your (pretend) Telegram app: en, fr or es (default: en)",
+    )
+    sandbox.add_argument(
+        "--web",
+        nargs="?",
+        const=DEFAULT_WEB_LISTEN,
+        default=None,
+        metavar="HOST:PORT",
+        help=f"also serve the web newsroom there (default: {DEFAULT_WEB_LISTEN}) and print a "
+        "sign-in link",
     )
     commands.add_parser("seed", help="load the sample ILO items into the database")
     db = commands.add_parser("db", help="database chores")
@@ -99,7 +114,9 @@ async def _run(settings: Settings) -> int:
 async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
-    return await run_sandbox(settings, database_url=args.database_url, language=args.language)
+    return await run_sandbox(
+        settings, database_url=args.database_url, language=args.language, web=args.web
+    )
 
 
 async def _seed(settings: Settings) -> int:

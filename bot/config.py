@@ -46,6 +46,8 @@ _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_SECRET_RULE = "1 to 256 characters among A-Z, a-z, 0-9, _ and -"
 # paths the bot's web server answers itself; the webhook cannot take one of them
 HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
+# the first part of the web newsroom's paths (bot/newsroom), when it shares the listener
+NEWSROOM_PATHS = ("login", "logout", "app", "api", "static", "items", "feeds", "audit", "r")
 # the delivery options an operator may set, as DELIVERY_<NAME>; the others are Telegram's
 # limits or internal tuning, changed only by code (benches, tests)
 DELIVERY_SETTINGS = (
@@ -153,6 +155,11 @@ def _web_url(value: object) -> str | None:
     if parts.query or parts.fragment:
         raise ConfigError(f"WEB_URL must be a base URL, without ? or #; got {raw!r}")
     return raw.rstrip("/")
+
+
+def _newsroom_path(path: str) -> bool:
+    """A path the web newsroom answers (bot/newsroom), which a webhook cannot share."""
+    return path == "/" or path.split("/")[1] in NEWSROOM_PATHS
 
 
 def _delivery(value: object) -> DeliveryOptions:
@@ -408,6 +415,17 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"WEBHOOK_SECRET must be set when WEBHOOK_URL is ({WEBHOOK_SECRET_RULE}), "
                 "so that only Telegram can post updates"
+            )
+        if (
+            self.web_url is not None
+            and self.webhook_url is not None
+            and self.web_address == self.webhook_address
+            and _newsroom_path(self.webhook_path or "/")
+        ):
+            raise ConfigError(
+                f"WEBHOOK_URL's path {self.webhook_path} is one of the newsroom's, which shares "
+                "its listener (WEB_LISTEN = WEBHOOK_LISTEN): give the webhook a path of its own, "
+                "e.g. /telegram"
             )
         if self.click_tracking and self.web_url is None:
             raise ConfigError("CLICK_TRACKING=on needs WEB_URL: opened links go through the web")

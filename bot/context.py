@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot, filters
@@ -35,7 +36,11 @@ from bot.services.stories import StoryService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.suggestions import SuggestionService
 from bot.services.updates import UpdateService
+from bot.services.web_sessions import WebSessionService
 from bot.web import WebServer
+
+if TYPE_CHECKING:  # imported only when WEB_URL is set (templates and Jinja2 cost memory)
+    from bot.newsroom import Newsroom
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Runtime:
     cache_listener: CacheListener | None
     # the webhook's server (webhook mode), then the one of METRICS_LISTEN, if any
     web_servers: list[WebServer] = field(default_factory=list)
+    # the web newsroom's routes (WEB_URL set), served by one of `web_servers`
+    newsroom: Newsroom | None = None
 
 
 @dataclass
@@ -98,6 +105,8 @@ class Services:
     privacy: PrivacyService
     # what the items came to (roll-ups), tracked links and reactions
     reach: ReachService
+    # sign-in links and sessions of the web newsroom (/web)
+    web_sessions: WebSessionService
     runtime: Runtime
 
 

@@ -45,7 +45,8 @@ async def _publish_command_menu(application: Application) -> None:
     roles = {person.user_id: person.role for person in await services.admin_roster.list()}
     languages = await services.chats.languages_of(frozenset(roles))
     people = {user_id: (language, roles[user_id]) for user_id, language in languages.items()}
-    await menus.publish_menus(application.bot, people)
+    newsroom = menus.newsroom_app(services.settings)
+    await menus.publish_menus(application.bot, people, newsroom=newsroom)
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -239,7 +240,13 @@ async def _serve(opened: _Opened, application: Application) -> None:
         addresses.append(("WEBHOOK_LISTEN", settings.webhook_address, hook))
     if settings.metrics_address is not None:
         addresses.append(("METRICS_LISTEN", settings.metrics_address, None))
+    newsroom = runtime.newsroom
+    if newsroom is not None and settings.web_address not in [a for _s, a, _h in addresses]:
+        addresses.append(("WEB_LISTEN", settings.web_address, None))
     for setting, (host, port), webhook in addresses:
+        # the newsroom goes with the first address equal to WEB_LISTEN (one listener for
+        # the webhook and the web when WEBHOOK_LISTEN is the same)
+        serves_web = newsroom is not None and (host, port) == settings.web_address
         server = WebServer(
             host=host,
             port=port,
@@ -247,6 +254,7 @@ async def _serve(opened: _Opened, application: Application) -> None:
             updates=runtime.updates,
             metrics=runtime.metrics,
             webhook=webhook,
+            newsroom=newsroom if serves_web else None,
         )
         opened.servers.append(server)
         try:
@@ -257,7 +265,10 @@ async def _serve(opened: _Opened, application: Application) -> None:
                     setting=setting, address=server.where, error=exc.strerror or exc
                 )
             ) from None
-        log.info("serving %s on %s", "the webhook" if webhook else "health checks", server.where)
+        what = "the webhook" if webhook else "health checks"
+        log.info(
+            "serving %s%s on %s", what, " and the newsroom" if serves_web else "", server.where
+        )
 
 
 async def _take_updates(application: Application, settings: Settings) -> None:

@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot import i18n, texts
-from bot.config import SANDBOX_DATABASE_URL, Settings
+from bot.config import SANDBOX_DATABASE_URL, Settings, listen_address
 from bot.lifecycle import running_bot
 from bot.logs import setup_logging
 from bot.services.seed import seed
@@ -222,15 +222,32 @@ def sandbox_settings(base: Settings, api_url: str, database_url: str | None) -> 
     )
 
 
+def with_web(settings: Settings, listen: str) -> Settings:
+    """The sandbox's settings serving the newsroom on `listen` (a local address), with
+    opened links counted."""
+    host, port = listen_address("--web", listen)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return settings.model_copy(
+        update={"web_url": f"http://{where}", "web_listen": listen, "click_tracking": True}
+    )
+
+
 async def run_sandbox(
-    base: Settings, *, database_url: str | None = None, language: str = i18n.ENGLISH
+    base: Settings,
+    *,
+    database_url: str | None = None,
+    language: str = i18n.ENGLISH,
+    web: str | None = None,
 ) -> int:
-    """The offline chat, as a user whose Telegram app speaks `language`."""
+    """The offline chat, as a user whose Telegram app speaks `language`; with `web`
+    (host:port), the newsroom too, and a sign-in link for the sandbox's admin."""
     tr = i18n.translator(language)
     interactive = sys.stdin.isatty()
     out = sys.stdout
     async with BotApiEmulator(token=SANDBOX_TOKEN, bot_username="CoopNewsSandboxBot") as emu:
         settings = sandbox_settings(base, emu.base_url, database_url)
+        if web is not None:
+            settings = with_web(settings, web)
         # the chat is the interface here: the log only speaks up about problems
         setup_logging(settings.log_level)
         async with running_bot(settings) as application:
@@ -245,6 +262,14 @@ async def run_sandbox(
                     + "\n"
                 )
             chat.show_news()
+            if web is not None:
+                # the sandbox chat follows everything, so what is composed on the web
+                # arrives here
+                await chat.say("/subscribe all")
+                token = await services.web_sessions.issue_link(SANDBOX_USER_ID)
+                link = f"{settings.web_url}/login/{token}"
+                out.write(tr(texts.SANDBOX_WEB, url=settings.web_url, link=link) + "\n")
+                out.flush()
             # pushed items (subscriptions) arrive on their own, not as replies
             pushes = asyncio.create_task(_show_pushes(chat)) if interactive else None
             while (line := await _read_line(interactive)) is not None:

@@ -61,6 +61,8 @@ COMMANDS: tuple[Command, ...] = (
         True,
     ),
     Command("stats", N_("Subscribers, items and deliveries (editors)"), "", True),
+    Command("web", N_("Sign in to the web newsroom (editors)"), "", True),
+    Command("logout", N_("Sign out of the web newsroom everywhere (editors)"), "", True),
     Command(
         "categories",
         N_("Name categories in each language (editors)"),
@@ -193,6 +195,10 @@ SANDBOX_BANNER = N_(
     "press an inline button by typing its number in brackets, e.g. [1]. /quit leaves.\n"
 )
 SANDBOX_BYE = N_("Bye!")
+SANDBOX_WEB = N_(
+    "The newsroom is at {url}\nOpen this link in your browser to sign in as the sandbox's "
+    "admin (once, within 10 minutes; /web gives a new one):\n{link}"
+)
 SANDBOX_NO_BUTTON = N_("(there is no button [{number}])")
 SANDBOX_BUTTON_GONE = N_("(button [{number}] is no longer on its message)")
 SANDBOX_BUTTONS_CHANGED = N_("bot ✎: (changed the buttons of an earlier message)")
@@ -1228,3 +1234,117 @@ SUGGEST_UNBLOCK_NOT = N_("User {user_id} was not blocked.")
 PRIVACY_SUGGESTIONS = N_(
     "• the links you suggested with /suggest, and your words with them, until /forget"
 )
+
+# -- the web newsroom (bot/newsroom/): plain text, escaped by the templates ----------------------
+WEB_COMMAND_OFF = N_(
+    "The web newsroom is off. To turn it on, set <code>WEB_URL</code> (its public https "
+    "address) and <code>WEB_LISTEN</code>, then restart the bot; see docs/newsroom.md."
+)
+WEB_LINK = N_(
+    "🖥 Your sign-in link to the newsroom, valid for 10 minutes and for one use only:\n{url}\n"
+    "Keep it to yourself: whoever opens it is signed in as you."
+)
+WEB_BUTTON_OPEN = N_("Open the newsroom")
+WEB_BUTTON_NEWSROOM = N_("Newsroom")
+WEB_LOGGED_OUT = N_("All your newsroom sessions are closed ({n}).")
+WEB_TITLE = N_("Co-op News newsroom")
+WEB_NAV_DASHBOARD = N_("Dashboard")
+WEB_NAV_ITEMS = N_("Items")
+WEB_NAV_COMPOSE = N_("Compose")
+WEB_NAV_FEEDS = N_("Feeds")
+WEB_NAV_AUDIT = N_("Audit")
+WEB_SIGN_OUT = N_("Sign out")
+WEB_SIGNED_IN_AS = N_("Signed in as {user_id} ({role})")
+WEB_ROLES = {"owner": N_("owner"), "editor": N_("editor"), "author": N_("author")}
+WEB_LINK_REFUSED = {
+    "unknown": N_("This sign-in link is not known. Ask the bot for a new one with /web."),
+    "used": N_("This sign-in link was already used. Ask the bot for a new one with /web."),
+    "expired": N_("This sign-in link has expired. Ask the bot for a new one with /web."),
+    "not_admin": N_("This sign-in link belongs to someone who is no longer an admin."),
+}
+WEB_SIGN_IN_NEEDED = N_(
+    "Please sign in: send /web to the bot in Telegram and open the link it gives you."
+)
+WEB_TOO_MANY = N_("Too many failed sign-ins from your address. Please wait a minute.")
+WEB_FORBIDDEN = N_("This form has expired or did not come from the newsroom. Reload and retry.")
+WEB_NOT_FOUND = N_("There is nothing here.")
+WEB_SIGNED_OUT = N_("You are signed out of the newsroom.")
+WEB_OPENING = N_("Opening the newsroom…")
+WEB_DASHBOARD_TITLE = N_("The last {days} days")
+WEB_CHART_SUBSCRIBERS = N_("Subscribers")
+WEB_CHART_MESSAGES = N_("Messages per day")
+WEB_CHART_OPENS = N_("Link opens per day")
+WEB_TOP_ITEMS = N_("Most opened items")
+WEB_WAITING = N_("Waiting now")
+WEB_WAITING_KINDS = {
+    "pushes": N_("Pushes to send"),
+    "corrections": N_("Corrections to send"),
+    "digests": N_("Digests to send"),
+    "scheduled": N_("Scheduled items"),
+}
+WEB_DATE = N_("Date")
+WEB_TOTAL = N_("Total")
+WEB_JOINED = N_("Joined")
+WEB_LEFT = N_("Left")
+WEB_SENT = N_("Sent")
+WEB_PENDING = N_("Pending")
+WEB_FAILED = N_("Failed")
+WEB_BLOCKED = N_("Blocked")
+WEB_OPENS = N_("Opens")
+WEB_REACTIONS = N_("Reactions")
+WEB_NONE_YET = N_("Nothing yet.")
+WEB_SHOW_TABLE = N_("Show the figures")
+WEB_ITEMS_TITLE = N_("Items")
+WEB_SEARCH = N_("Search")
+WEB_SEARCH_HINT = N_('words, "a phrase", -without')
+WEB_FILTER = N_("Filter")
+WEB_ANY = N_("Any")
+WEB_STATUS = N_("Status")
+WEB_STATUSES = {
+    "published": N_("published"),
+    "scheduled": N_("scheduled"),
+    "deleted": N_("deleted"),
+}
+WEB_NEWER = N_("← Newer")
+WEB_OLDER = N_("Older →")
+WEB_ITEM_TITLE = N_("Item #{id}")
+WEB_ITEM_AS_SHOWN = N_("As readers see it")
+WEB_ITEM_REACH = N_("Reach")
+WEB_ITEM_LIVE = N_("Updated live while it goes out.")
+WEB_CORRECTIONS = N_("Corrections")
+WEB_VERSIONS = N_("Versions in other languages")
+WEB_EDIT = N_("Save changes")
+WEB_EDIT_TITLE = N_("Edit")
+WEB_EDITED = N_("Saved: {n} sent message(s) will be corrected.")
+WEB_DELETE = N_("Delete")
+WEB_DELETE_CONFIRM = N_("Delete this item? Messages already sent will be deleted too.")
+WEB_DELETED = N_("Deleted: {n} sent message(s) will be removed.")
+WEB_ALREADY_DELETED = N_("This item is deleted.")
+WEB_FIELD_TITLE = N_("Title")
+WEB_FIELD_CATEGORY = N_("Category")
+WEB_FIELD_LINK = N_("Link")
+WEB_FIELD_SUMMARY = N_("Summary")
+WEB_FIELD_LANGUAGE = N_("Language")
+WEB_FIELD_PICTURE = N_("Picture (https address of an image)")
+WEB_FIELD_SCHEDULE = N_("Schedule (leave empty to publish now; {tz})")
+WEB_PREVIEW = N_("Preview")
+WEB_PUBLISH = N_("Publish")
+WEB_COMPOSE_TITLE = N_("Compose an item")
+WEB_NOT_PUBLISHED = N_("Nothing was published: {problem}")
+WEB_PUBLISHED = N_("Published as #{id}. It is going out to subscribers now.")
+WEB_SCHEDULED = N_("Scheduled for {when} ({tz}).")
+WEB_FEEDS_TITLE = N_("Feeds")
+WEB_FEED_ADDRESS = N_("Feed address")
+WEB_FEED_ADD = N_("Add the feed")
+WEB_FEED_REMOVE = N_("Remove")
+WEB_FEED_LAST_POLL = N_("Last read")
+WEB_FEED_OUTCOME = N_("Outcome")
+WEB_FEED_NEVER = N_("not yet")
+WEB_FEED_OK = N_("fine")
+WEB_FEED_ADDED = N_("Feed #{id} added.")
+WEB_FEED_REMOVED = N_("Feed #{id} removed.")
+WEB_FEED_NOT_ADDED = N_("The feed was not added: {problem}")
+WEB_AUDIT_TITLE = N_("Who did what")
+WEB_AUDIT_WHO = N_("Who")
+WEB_AUDIT_WHAT = N_("What")
+WEB_AUDIT_WHEN = N_("When")

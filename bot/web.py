@@ -1,4 +1,5 @@
-"""The bot's HTTP side: Telegram's webhook, /healthz, /readyz and /metrics.
+"""The bot's HTTP side: Telegram's webhook, /healthz, /readyz and /metrics, and the web
+newsroom's routes (`bot.newsroom`) on the server that serves WEB_LISTEN.
 
 Built on aiohttp.web rather than PTB's `run_webhook`/`Updater.start_webhook`: PTB's server
 (tornado) takes only the webhook, answers Telegram as soon as the update is queued (before any
@@ -27,6 +28,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from telegram import Update
@@ -35,6 +37,9 @@ from telegram.ext import Application, ExtBot
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.services.errors import STORE_UNAVAILABLE
 from bot.services.updates import UpdateService
+
+if TYPE_CHECKING:
+    from bot.newsroom import Newsroom
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,7 @@ class WebServer:
         updates: UpdateService,
         metrics: Metrics,
         webhook: Webhook | None = None,
+        newsroom: Newsroom | None = None,
     ) -> None:
         self.host = host
         self.port = port  # the real one once started (0 picks any free port)
@@ -95,6 +101,7 @@ class WebServer:
         self._updates = updates
         self._metrics = metrics
         self._webhook = webhook
+        self._newsroom = newsroom
         self.ready = False  # set by the composition root once the bot runs
         self.stopping = asyncio.Event()
         self._in_flight = 0
@@ -120,6 +127,8 @@ class WebServer:
         app.router.add_get("/metrics", self._scrape)
         if self._webhook is not None:
             app.router.add_route("*", self._webhook.path, self._hook)
+        if self._newsroom is not None:
+            self._newsroom.install(app)
         app.router.add_route("*", "/{anything:.*}", self._not_found)
         return app
 

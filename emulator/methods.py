@@ -383,6 +383,25 @@ def delete_my_commands(state: EmulatorState, p: Params) -> Any:
     return True
 
 
+def set_chat_menu_button(state: EmulatorState, p: Params) -> Any:
+    """A chat's menu button (chat_id absent: the default); a Web App's URL must be https."""
+    button = p.get_json("menu_button") or {"type": "default"}
+    if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
+        raise bad_request("can't parse menu button JSON object")
+    if button["type"] == "web_app":
+        url = (button.get("web_app") or {}).get("url", "")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise bad_request("BUTTON_URL_INVALID")
+        if not 1 <= len(str(button.get("text", ""))) <= 64:
+            raise bad_request("BUTTON_TEXT_INVALID")
+    state.menu_buttons[p.get_int("chat_id", 0) or 0] = button
+    return True
+
+
+def get_chat_menu_button(state: EmulatorState, p: Params) -> Any:
+    return state.menu_buttons.get(p.get_int("chat_id", 0) or 0, {"type": "commands"})
+
+
 # Telegram's limits on the bot's profile texts
 _SETTING_LIMITS = {"description": 512, "short_description": 120, "name": 64}
 
@@ -742,10 +761,11 @@ METHODS: dict[str, Handler] = {
     "setmycommands": set_my_commands,
     "getmycommands": get_my_commands,
     "deletemycommands": delete_my_commands,
+    "setchatmenubutton": set_chat_menu_button,
+    "getchatmenubutton": get_chat_menu_button,
     "setmydescription": _store_setting("description"),
     "setmyshortdescription": _store_setting("short_description"),
     "setmyname": _store_setting("name"),
-    "setchatmenubutton": _store_setting("menu_button"),
     "sendmessage": send_message,
     "editmessagetext": edit_message_text,
     "editmessagereplymarkup": edit_message_reply_markup,

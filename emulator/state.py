@@ -65,6 +65,8 @@ class EmulatorState:
         self._reactions: dict[tuple[int, int], dict[int, list[dict[str, Any]]]] = {}
         self._next_message_id: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # setChatMenuButton: per chat id (0: the default button)
+        self.menu_buttons: dict[int, dict[str, Any]] = {}
         self._callback_queries: dict[str, bool] = {}
         self._updates: deque[tuple[int, str, dict[str, Any]]] = deque()
         self._last_update_id = 0

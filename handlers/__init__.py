@@ -30,6 +30,7 @@ from handlers import (
     keyword_filters,
     languages,
     membership,
+    newsroom,
     privacy,
     publishing,
     quiet,
@@ -105,6 +106,13 @@ def register(application: Application, services: Services) -> None:
             CommandHandler("stats", stats.stats, filters=NEW & services.admins),
             CommandHandler("stats", admins.editors_only, filters=NEW & services.authors),
             CommandHandler("stats", admins.refused, filters=NEW),
+            # the web newsroom: sign-in links are for those who publish (owners and editors)
+            CommandHandler("web", newsroom.web, filters=NEW & services.admins),
+            CommandHandler("web", admins.editors_only, filters=NEW & services.authors),
+            CommandHandler("web", admins.refused, filters=NEW),
+            CommandHandler("logout", newsroom.logout, filters=NEW & services.admins),
+            CommandHandler("logout", admins.editors_only, filters=NEW & services.authors),
+            CommandHandler("logout", admins.refused, filters=NEW),
             # the categories' names in each language: owners and editors name them
             CommandHandler("categories", categories.categories, filters=NEW & services.admins),
             CommandHandler("categories", admins.editors_only, filters=NEW & services.authors),

@@ -126,15 +126,20 @@ async def manage(update: Update, context: BotContext) -> None:
 async def _update_menu(context: BotContext, user_id: int, outcome: Outcome) -> None:
     """The person's menu lists what their role may use now; a removed one's goes back to the
     readers' (or to the one of their app's language, when they never chose one)."""
+    newsroom = menus.newsroom_app(context.services.settings)
     if outcome.change in (Change.ADDED, Change.ROLE_CHANGED):
         language = await context.services.chats.language_of(user_id)
-        await menus.set_chat_menu(context.bot, user_id, language, role=outcome.role)
+        await menus.set_chat_menu(
+            context.bot, user_id, language, role=outcome.role, newsroom=newsroom
+        )
     elif outcome.change is Change.REMOVED:
         if await context.services.chats.language_chosen(user_id):
             language = await context.services.chats.language_of(user_id)
-            await menus.set_chat_menu(context.bot, user_id, language, role=None)
+            await menus.set_chat_menu(context.bot, user_id, language, role=None, newsroom=newsroom)
         else:
             await menus.drop_chat_menu(context.bot, user_id)
+    if outcome.change is Change.REMOVED:  # their newsroom sessions end with their role
+        await context.services.web_sessions.end_all(user_id)
 
 
 async def show(update: Update, context: BotContext) -> None:

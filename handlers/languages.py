@@ -112,7 +112,10 @@ async def _switch(update: Update, context: BotContext, wanted: str) -> ChatLangu
     user = update.effective_user
     private = chat.type == "private" and user is not None
     role = menus.role_of(context.services, user.id) if private and user else None
-    await menus.set_chat_menu(context.bot, chat.id, languages.interface, role=role)
+    newsroom = menus.newsroom_app(context.services.settings)
+    await menus.set_chat_menu(
+        context.bot, chat.id, languages.interface, role=role, newsroom=newsroom
+    )
     return languages
 
 

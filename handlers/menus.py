@@ -12,10 +12,18 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from telegram.error import TelegramError
 
 from bot import i18n, texts
+from bot.config import Settings
 from bot.context import Services
 from bot.services.admins import Role
 
@@ -48,7 +56,14 @@ def command_menu(tr: i18n.Translator, *, role: Role | None) -> list[BotCommand]:
     return [BotCommand(c.name, tr(c.description)) for c in commands_for(role)]
 
 
-async def publish_menus(bot: Bot, people: dict[int, tuple[str, Role]]) -> None:
+def newsroom_app(settings: Settings) -> str | None:
+    """The newsroom's Mini App page, when it can be one (Telegram opens only https)."""
+    return f"{settings.web_url}/app" if settings.web_secure else None
+
+
+async def publish_menus(
+    bot: Bot, people: dict[int, tuple[str, Role]], *, newsroom: str | None = None
+) -> None:
     """At start-up: the menus and descriptions per language, and the own menu of each person
     with a role (by user id: their language and role)."""
     for language in i18n.LANGUAGES:
@@ -59,14 +74,24 @@ async def publish_menus(bot: Bot, people: dict[int, tuple[str, Role]]) -> None:
             await bot.set_my_description(tr(texts.BOT_DESCRIPTION), language_code=code)
             await bot.set_my_short_description(tr(texts.BOT_SHORT_DESCRIPTION), language_code=code)
     for user_id, (language, role) in people.items():
-        await set_chat_menu(bot, user_id, language, role=role)
+        await set_chat_menu(bot, user_id, language, role=role, newsroom=newsroom)
 
 
-async def set_chat_menu(bot: Bot, chat_id: int, language: str, *, role: Role | None) -> None:
-    """One chat's menu in its language (a chat the bot cannot reach yet is skipped)."""
-    menu = command_menu(i18n.translator(language), role=role)
+async def set_chat_menu(
+    bot: Bot, chat_id: int, language: str, *, role: Role | None, newsroom: str | None = None
+) -> None:
+    """One chat's menu in its language (a chat the bot cannot reach yet is skipped). Owners
+    and editors also get a "Newsroom" button that opens the web newsroom as a Mini App, when
+    `newsroom` (its https page) is given; anyone else gets the default button back."""
+    tr = i18n.translator(language)
+    menu = command_menu(tr, role=role)
     try:
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id))
+        if newsroom is not None and role in (Role.OWNER, Role.EDITOR):
+            button = MenuButtonWebApp(tr(texts.WEB_BUTTON_NEWSROOM), WebAppInfo(newsroom))
+            await bot.set_chat_menu_button(chat_id, button)
+        elif newsroom is not None:
+            await bot.set_chat_menu_button(chat_id, MenuButtonDefault())
     except TelegramError as exc:  # e.g. an admin who has not opened a chat with the bot yet
         log.info("no command menu for chat %s: %s", chat_id, exc.message)
 

@@ -181,4 +181,10 @@ async def _fresh_menu(update: Update, context: BotContext) -> None:
     role = menus.role_of(context.services, user.id) if chat.type == ChatType.PRIVATE else None
     if role is not None:
         language = i18n.negotiate(user.language_code)
-        await menus.set_chat_menu(context.bot, chat.id, language, role=role)
+        await menus.set_chat_menu(
+            context.bot,
+            chat.id,
+            language,
+            role=role,
+            newsroom=menus.newsroom_app(context.services.settings),
+        )

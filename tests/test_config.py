@@ -93,3 +93,47 @@ def test_settings_built_in_code_read_no_environment(monkeypatch: pytest.MonkeyPa
     assert settings.delivery.concurrency == DeliveryOptions().concurrency
     assert settings.timezone == "UTC"
     assert settings.database_url == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WEB_URL": "http://news.example.coop"}, "WEB_URL must be the newsroom's public https://"),
+        ({"WEB_URL": "ftp://127.0.0.1"}, "WEB_URL must be"),
+        ({"WEB_URL": "https://n.example/?x=1"}, "WEB_URL must be a base URL"),
+        ({"WEB_LISTEN": "anywhere"}, "WEB_LISTEN must be host:port"),
+        ({"CLICK_TRACKING": "sometimes"}, "CLICK_TRACKING must be on or off"),
+        ({"CLICK_TRACKING": "on"}, "CLICK_TRACKING=on needs WEB_URL"),
+        (
+            {
+                "WEB_URL": "https://n.example",
+                "WEB_LISTEN": "127.0.0.1:8080",
+                "WEBHOOK_URL": "https://n.example/",
+                "WEBHOOK_SECRET": "s3cret",
+            },
+            "WEBHOOK_URL's path / is one of the newsroom's",
+        ),
+    ],
+)
+def test_the_newsroom_s_settings_are_checked(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as failure:
+        load_settings()
+    assert message in str(failure.value)
+
+
+def test_the_newsroom_may_share_the_webhook_s_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "WEB_URL": "https://news.example.coop/",
+        "WEB_LISTEN": "127.0.0.1:8080",
+        "WEBHOOK_URL": "https://news.example.coop/telegram",
+        "WEBHOOK_SECRET": "s3cret",
+        "CLICK_TRACKING": "on",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.web_url == "https://news.example.coop" and settings.web_secure
+    assert settings.web_address == settings.webhook_address and settings.click_tracking
