@@ -9,9 +9,8 @@ is kept. Reported: p50/p99 of both and what the redirect adds at p99 (goal < 2 m
 broadcast's sustained rate as a share of 30/s (goal ≥ 0.95) and the 429s the emulator answered
 (goal 0); and that every counted open is in the roll-ups.
 
-The redirect is served by `bot.reach_routes.redirect_routes` on an aiohttp site of its own in
-the bot's process (the web server that will mount it is not on this branch); /healthz is the
-bot's own server (METRICS_LISTEN).
+Both are served by the bot's own server on WEB_LISTEN, which mounts the redirect beside the
+newsroom and /healthz.
 
     python -m bench.reach [--subscribers 1200] [--rate 20] [--database-url URL]
 """
@@ -23,17 +22,14 @@ import asyncio
 import time
 
 import aiohttp
-from aiohttp import web
 from pydantic import SecretStr
 
 from bench.delivery import database, draft, emulator, seed, sustained_rate, table
 from bot.config import Settings
 from bot.delivery import DeliveryOptions
 from bot.lifecycle import running_bot
-from bot.reach_routes import redirect_routes
 from testbed.harness import TOKEN
-
-WEB = "http://127.0.0.1:9"  # the links' base only: the bench asks its own site
+from testbed.newsroom import free_port
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -62,6 +58,7 @@ async def _client(
 
 
 async def run(subscribers: int, rate: float, database_url: str | None) -> None:
+    port = free_port()
     async with emulator(limits=True) as emu, database(database_url) as url:
         news = await seed(url, emu.base_url, subscribers)
         await news._sessions.kw["bind"].dispose()
@@ -70,43 +67,34 @@ async def run(subscribers: int, rate: float, database_url: str | None) -> None:
             database_url=url,
             telegram_api_url=emu.base_url,
             log_level="WARNING",
-            metrics_listen="127.0.0.1:0",
-            web_url=WEB,
+            web_url=f"http://127.0.0.1:{port}",
+            web_listen=f"127.0.0.1:{port}",
             click_tracking=True,
             delivery=DeliveryOptions(rate_limits=True),
         )
         async with running_bot(settings) as application:
             services = application.bot_data["services"]
             engine, reach = services.delivery, services.reach
-            health = f"http://127.0.0.1:{services.runtime.web_servers[0].port}"
-            app = web.Application()
-            app.add_routes(redirect_routes(reach))
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            try:
-                item = (await services.news.publish(draft(), source="bench")).item
-                stop = asyncio.Event()
-                client = asyncio.ensure_future(
-                    _client(base, health, reach.link_code(item.id), rate, stop)
-                )
-                while engine.stats.sent == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
-                    await asyncio.sleep(0.005)
-                first = time.monotonic()
-                samples: list[tuple[float, int]] = []
-                while engine.stats.sent < subscribers:
-                    await asyncio.sleep(1.0)
-                    samples.append((time.monotonic() - first, engine.stats.sent))
-                    if samples[-1][0] > 110:
-                        break
-                seconds = time.monotonic() - first
-                stop.set()
-                opens, healthz, counted = await client
-                await reach.flush_opens()
-                figures = await reach.item(item.id)
-            finally:
-                await runner.cleanup()
+            base = health = f"http://127.0.0.1:{port}"
+            item = (await services.news.publish(draft(), source="bench")).item
+            stop = asyncio.Event()
+            client = asyncio.ensure_future(
+                _client(base, health, reach.link_code(item.id), rate, stop)
+            )
+            while engine.stats.sent == 0:  # noqa: ASYNC110 (a benchmark's stopwatch)
+                await asyncio.sleep(0.005)
+            first = time.monotonic()
+            samples: list[tuple[float, int]] = []
+            while engine.stats.sent < subscribers:
+                await asyncio.sleep(1.0)
+                samples.append((time.monotonic() - first, engine.stats.sent))
+                if samples[-1][0] > 110:
+                    break
+            seconds = time.monotonic() - first
+            stop.set()
+            opens, healthz, counted = await client
+            await reach.flush_opens()
+            figures = await reach.item(item.id)
         server = await emu.finish()
     sent = samples[-1][1] if samples else 0
     sustained = sustained_rate(samples, seconds)

@@ -20,7 +20,7 @@ from bot.i18n import translator
 from bot.newsroom.auth import FAILURES_PER_MINUTE, sign_init_data
 from testbed.delivery_kit import drain, services, sessions
 from testbed.harness import ADMIN_ID, TOKEN, Harness, bot_harness
-from testbed.newsroom import browser_like, sign_in_link, signed_in, web_harness
+from testbed.newsroom import browser_like, free_port, sign_in_link, signed_in, web_harness
 
 EN = translator("en")
 EDITOR_ID, AUTHOR_ID, READER_ID = 6002, 6003, 6004
@@ -320,3 +320,64 @@ async def test_the_web_speaks_the_admin_s_language(harness: Harness) -> None:
         async with client.get(url(harness, "/items")) as response:
             page = await response.text()
     assert translator("fr")(texts.WEB_ITEMS_TITLE) in page and 'lang="fr"' in page
+
+
+async def test_one_listener_serves_the_webhook_and_the_newsroom(database_url: str) -> None:
+    port = free_port()
+    async with bot_harness(
+        database_url,
+        web_url=f"http://127.0.0.1:{port}",
+        web_listen=f"127.0.0.1:{port}",
+        webhook_url="https://bot.example.org/tg/hook",
+        webhook_secret="s3cret",
+        webhook_listen=f"127.0.0.1:{port}",
+    ) as harness:
+        [server] = services(harness).runtime.web_servers
+        assert server.port == port
+        token = await services(harness).web_sessions.issue_link(ADMIN_ID)
+        async with browser_like() as client:
+            async with client.post(url(harness, "/tg/hook"), json={"update_id": 1}) as response:
+                assert response.status == 403  # the webhook is here (and wants its secret)
+            async with client.get(
+                url(harness, f"/login/{token}"), allow_redirects=False
+            ) as response:
+                assert response.status == 302
+            async with client.get(url(harness, "/items")) as response:
+                assert response.status == 200
+            async with client.get(url(harness, "/healthz")) as response:
+                assert await response.text() == "ok"
+
+
+async def test_an_item_is_corrected_and_withdrawn_from_its_page(harness: Harness) -> None:
+    reader = harness.private(READER_ID)
+    await reader.send("/subscribe all")
+    owner = harness.admin()
+    await owner.send("/add News | Bakers unite | https://x.coop/bakers | One oven.")
+    await drain(harness)
+    [pushed] = [m for m in harness.emu.messages(READER_ID) if "Bakers unite" in m.text]
+    async with sessions(harness)() as session:
+        item_id = await session.scalar(select(func.max(Item.id)))
+    async with browser_like() as client:
+        csrf = await signed_in(owner, client)
+        edited = {"csrf": csrf, "title": "Bakers unite in Lyon", "link": "https://x.coop/bakers"}
+        async with client.post(url(harness, f"/items/{item_id}/edit"), data=edited) as response:
+            page = await response.text()
+        assert EN(texts.WEB_EDITED, n=1) in page
+        await drain(harness)
+        corrected = harness.emu.bot_message(READER_ID, pushed.message_id)
+        assert corrected is not None and "Bakers unite in Lyon" in corrected.text
+        async with client.post(
+            url(harness, f"/items/{item_id}/edit"), data={**edited, "title": ""}
+        ) as response:
+            assert EN(texts.PROBLEMS["empty_title"]) in await response.text()
+        async with client.post(
+            url(harness, f"/items/{item_id}/delete"), data={"csrf": csrf}
+        ) as response:
+            assert EN(texts.WEB_DELETED, n=1) in await response.text()
+        await drain(harness)
+        async with client.get(url(harness, "/items?status=deleted")) as response:
+            assert "Bakers unite in Lyon" in await response.text()
+        async with client.post(
+            url(harness, f"/items/{item_id}/delete"), data={"csrf": csrf}
+        ) as response:
+            assert EN(texts.WEB_ALREADY_DELETED) in await response.text()

@@ -309,8 +309,26 @@ async def test_the_migration_fills_the_roll_ups_from_what_was_kept(database_url:
                     " VALUES (2, '2026-11-30', 5, 1, 2)"
                 )
             )
+            # subscribers: chats 1 and 2 follow something; 3 does but is gone; 4 follows nothing
+            for chat, active in ((1, True), (2, True), (3, False), (4, True)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO chats (id, type, active, created_at, updated_at)"
+                        f" VALUES (:id, 'private', :active, {stamp(':c0')}, {stamp(':c0')})"
+                    ),
+                    {"id": chat, "active": active, "c0": created},
+                )
+            for chat in (1, 2, 3):
+                await connection.execute(
+                    text(
+                        "INSERT INTO subscriptions (chat_id, category_id, created_at)"
+                        f" VALUES (:chat, NULL, {stamp(':c0')})"
+                    ),
+                    {"chat": chat, "c0": created},
+                )
         await prepare_database(settings_for(database_url, "http://127.0.0.1:9/bot"))
         async with engine.connect() as connection:
+            subscribers = await connection.scalar(text("SELECT subscribers FROM reach_totals"))
             items = (
                 await connection.execute(
                     text(
@@ -327,13 +345,21 @@ async def test_the_migration_fills_the_roll_ups_from_what_was_kept(database_url:
             differences = await connection.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
             )
+        assert subscribers == 2
         assert [tuple(row) for row in items] == [(1, 1, 1, 1, 1), (2, 6, 1, 2, 0)]
         assert [(str(d), s, f, b) for d, s, f, b in days] == [
             ("2026-11-30", 5, 1, 2),
             ("2026-12-01", 1, 1, 1),
             ("2026-12-02", 1, 0, 0),
         ]
-        ours = ("item_reach", "reach_days", "item_open_days", "message_reactions", "deliveries")
+        ours = (
+            "item_reach",
+            "reach_days",
+            "reach_totals",
+            "item_open_days",
+            "message_reactions",
+            "deliveries",
+        )
         assert [d for d in differences if any(name in repr(d) for name in ours)] == []
     finally:
         await engine.dispose()

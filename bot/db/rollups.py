@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.base import utcnow
 from bot.db.models import Chat, Subscription
 from bot.db.models.delivery import CANCELLED, FAILED, NOT_BLOCKED, PENDING, SENT
-from bot.db.models.reach import ItemOpenDay, ItemReach, ReachDay
+from bot.db.models.reach import ItemOpenDay, ItemReach, ReachDay, ReachTotal
 
 ITEM_COUNTS = ("sent", "failed", "blocked", "pending", "opens", "reactions")
 DAY_COUNTS = ("sent", "failed", "blocked", "joined", "left", "opens")
@@ -55,6 +55,7 @@ class Tally:
     days: defaultdict[date, defaultdict[str, int]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
+    subscribers: int = 0  # chats that joined, less those that left
 
     def item(self, item_id: int, figure: str | None, n: int = 1) -> None:
         if figure is not None and n:
@@ -86,8 +87,12 @@ class Tally:
         days = _rows("day", self.days, DAY_COUNTS)
         if days:
             await session.execute(_adding(session, ReachDay, ["day"], DAY_COUNTS), days)
+        if self.subscribers:
+            row = {"id": 1, "subscribers": self.subscribers}
+            await session.execute(_adding(session, ReachTotal, ["id"], ("subscribers",)), [row])
         self.items.clear()
         self.days.clear()
+        self.subscribers = 0
 
 
 def cancelled_pushes(item_ids: Sequence[int], reason: str) -> Tally:
@@ -144,8 +149,10 @@ class Membership:
         after = await subscribers_among(session, self._ids)
         own = tally or Tally()
         day = today()
-        own.day(day, "joined", len(after - self._before))
-        own.day(day, "left", len(self._before - after))
+        joined, left = len(after - self._before), len(self._before - after)
+        own.day(day, "joined", joined)
+        own.day(day, "left", left)
+        own.subscribers += joined - left
         if tally is None:
             await own.apply(session)
 

@@ -71,6 +71,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_item_open_days_day", "item_open_days", ["day"])
     op.create_table(
+        "reach_totals",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("subscribers", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reach_totals")),
+    )
+    op.create_table(
         "message_reactions",
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
@@ -90,6 +96,11 @@ def upgrade() -> None:
 
 def _backfill() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
+    # the subscribers now: active chats that follow at least one category
+    op.execute(
+        "INSERT INTO reach_totals (id, subscribers) SELECT 1, COUNT(*) FROM chats "
+        "WHERE active AND EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = chats.id)"
+    )
     moment = "COALESCE(sent_at, created_at)"
     day = f"CAST(timezone('UTC', {moment}) AS DATE)" if postgres else f"date({moment})"
     outcomes = (
@@ -121,6 +132,7 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_message", table_name="deliveries")
+    op.drop_table("reach_totals")
     op.drop_table("message_reactions")
     op.drop_index("ix_item_open_days_day", table_name="item_open_days")
     op.drop_table("item_open_days")

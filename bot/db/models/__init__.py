@@ -10,7 +10,7 @@ from bot.db.models.feeds import Feed, FeedEntrySeen
 from bot.db.models.filters import ChatFilter, FilteredPush
 from bot.db.models.news import Category, CategoryName, Item
 from bot.db.models.publishing import Admin, AuditEntry, BroadcastReport, Draft, ScheduledItem
-from bot.db.models.reach import ItemOpenDay, ItemReach, MessageReaction, ReachDay
+from bot.db.models.reach import ItemOpenDay, ItemReach, MessageReaction, ReachDay, ReachTotal
 from bot.db.models.search import Search
 from bot.db.models.updates import UpdateSeen
 from bot.db.models.web import WebLogin, WebSession
@@ -40,6 +40,7 @@ __all__ = [
     "MessageReaction",
     "Notice",
     "ReachDay",
+    "ReachTotal",
     "ScheduledItem",
     "Search",
     "Submission",

@@ -70,6 +70,16 @@ class ItemOpenDay(Base):
     opens: Mapped[int] = _count()
 
 
+class ReachTotal(Base):
+    """Figures over all time, in one row (`id` 1): the subscribers now, kept as chats join
+    and leave (counting them on each dashboard would read every subscription)."""
+
+    __tablename__ = "reach_totals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    subscribers: Mapped[int] = _count()
+
+
 class MessageReaction(Base):
     """The reactions one sent message carries now, and the item it showed: a reaction update
     becomes a change of the item's total (a user's old and new reactions, or a channel's new
