@@ -149,6 +149,8 @@ class Translator:
 
     def number(self, n: float) -> str:
         """12,345 / 12 345 / 12.345; 2.5 / 2,5."""
+        if type(n) is int and 0 <= n < 1000:
+            return str(n)  # no separator to place: the same in every language we speak
         return format_decimal(n, locale=self._locale)
 
     def date(self, moment: datetime, tz: tzinfo) -> str:

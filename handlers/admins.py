@@ -137,7 +137,7 @@ async def _update_menu(context: BotContext, user_id: int, outcome: Outcome) -> N
             language = await context.services.chats.language_of(user_id)
             await menus.set_chat_menu(context.bot, user_id, language, role=None, newsroom=newsroom)
         else:
-            await menus.drop_chat_menu(context.bot, user_id)
+            await menus.drop_chat_menu(context.bot, user_id, newsroom=newsroom)
     if outcome.change is Change.REMOVED:  # their newsroom sessions end with their role
         await context.services.web_sessions.end_all(user_id)
 

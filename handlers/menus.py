@@ -96,6 +96,10 @@ async def set_chat_menu(
         log.info("no command menu for chat %s: %s", chat_id, exc.message)
 
 
-async def drop_chat_menu(bot: Bot, chat_id: int) -> None:
+async def drop_chat_menu(bot: Bot, chat_id: int, *, newsroom: str | None = None) -> None:
+    """Back to the menu of the user's app language; and the default menu button, when the
+    newsroom may have given them its own."""
     with contextlib.suppress(TelegramError):
         await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        if newsroom is not None:
+            await bot.set_chat_menu_button(chat_id, MenuButtonDefault())

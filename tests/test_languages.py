@@ -450,3 +450,13 @@ async def test_the_sandbox_speaks_the_language_asked_for(tmp_path, language: str
         in out
     )
     assert tr(texts.MORE_BUTTON) in out
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_numbers_are_written_as_babel_writes_them(language: str) -> None:
+    """`Translator.number` skips Babel below 1,000 (no separator to place): the same text."""
+    from babel.numbers import format_decimal
+
+    tr = i18n.translator(language)
+    for n in (0, 7, 999, 1000, 12345, 1_000_000, 2.5, -3):
+        assert tr.number(n) == format_decimal(n, locale=language)

@@ -381,3 +381,25 @@ async def test_an_item_is_corrected_and_withdrawn_from_its_page(harness: Harness
             url(harness, f"/items/{item_id}/delete"), data={"csrf": csrf}
         ) as response:
             assert EN(texts.WEB_ALREADY_DELETED) in await response.text()
+
+
+async def test_under_https_owners_and_editors_get_a_newsroom_menu_button(database_url: str) -> None:
+    port = free_port()
+    async with bot_harness(
+        database_url, web_url="https://news.example.coop", web_listen=f"127.0.0.1:{port}"
+    ) as harness:
+        await harness.admin().send("/start")
+        await harness.admin().send(f"/admins add {EDITOR_ID} editor")
+        await harness.admin().send(f"/admins add {AUTHOR_ID} author")
+        buttons = harness.emu.menu_buttons
+        for user_id in (ADMIN_ID, EDITOR_ID):
+            assert buttons[user_id]["type"] == "web_app"
+            assert buttons[user_id]["web_app"]["url"] == "https://news.example.coop/app"
+            assert buttons[user_id]["text"] == EN(texts.WEB_BUTTON_NEWSROOM)
+        assert buttons[AUTHOR_ID]["type"] == "default"
+        # removed: the default button again
+        await harness.admin().send(f"/admins remove {EDITOR_ID}")
+        assert buttons[EDITOR_ID]["type"] == "default"
+        reply = await harness.admin().reply("/web")
+        assert "https://news.example.coop/login/" in reply.text
+        assert reply.buttons[0]["url"].startswith("https://news.example.coop/login/")
