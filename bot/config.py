@@ -11,7 +11,6 @@ siblings. A bad value stops start-up with one line that names the setting (`Conf
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -28,6 +27,18 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from bot.config_values import (
+    WEBHOOK_SECRET,
+    WEBHOOK_SECRET_RULE,
+    ConfigError,
+    admin_ids,
+    listen_address,
+    newsroom_path,
+    positive_number,
+    text_of,
+    web_url,
+    webhook_url,
+)
 from bot.db.engine import normalize_database_url
 from bot.delivery.options import DeliveryOptions
 
@@ -39,15 +50,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8080"
 DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40
 DEFAULT_WEB_LISTEN = "127.0.0.1:8081"
-# WEB_URL may be plain http only on the machine itself (local use, the sandbox)
-LOCAL_WEB_HOSTS = ("127.0.0.1", "localhost", "::1")
-# what Telegram accepts as secret_token for setWebhook
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-WEBHOOK_SECRET_RULE = "1 to 256 characters among A-Z, a-z, 0-9, _ and -"
-# paths the bot's web server answers itself; the webhook cannot take one of them
-HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
-# the first part of the web newsroom's paths (bot/newsroom), when it shares the listener
-NEWSROOM_PATHS = ("login", "logout", "app", "api", "static", "items", "feeds", "audit", "r")
 # the delivery options an operator may set, as DELIVERY_<NAME>; the others are Telegram's
 # limits or internal tuning, changed only by code (benches, tests)
 DELIVERY_SETTINGS = (
@@ -58,108 +60,6 @@ DELIVERY_SETTINGS = (
     "backoff_seconds",
     "lease_seconds",
 )
-
-
-class ConfigError(Exception):
-    """A setting is missing or unusable; the message names the setting.
-
-    Not a ValueError on purpose: raised inside a validator it passes through pydantic
-    untouched, so the operator reads our one line rather than a validation report.
-    """
-
-
-def _text(value: object) -> str | None:
-    """The raw value as text; None when it is unset or blank (then the default applies)."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def positive_number(name: str, value: object, default: float, *, zero: bool = False) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        raw = _text(value)
-        if raw is None:
-            return default
-        try:
-            number = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-    if number < 0 or (number == 0 and not zero):
-        raise ConfigError(f"{name} must be greater than 0; got {str(value).strip()!r}")
-    return number
-
-
-def _admin_ids(value: object) -> frozenset[int]:
-    if isinstance(value, frozenset | set | list | tuple):
-        return frozenset(int(v) for v in value)
-    ids = set()
-    for part in (_text(value) or "").replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            ids.add(int(part))
-        except ValueError:
-            raise ConfigError(
-                f"ADMIN_IDS must be numeric Telegram user ids separated by commas; got {part!r}"
-            ) from None
-    return frozenset(ids)
-
-
-def listen_address(name: str, value: object) -> tuple[str, int]:
-    """`host:port` (`[::1]:8080` for IPv6) into its parts; port 0 picks any free port."""
-    raw = _text(value) or ""
-    host, colon, port = raw.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not colon or not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"{name} must be host:port, e.g. 127.0.0.1:8080; got {raw!r}")
-    return host, int(port)
-
-
-def _webhook_url(value: object) -> str | None:
-    raw = _text(value)
-    if raw is None:
-        return None
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme != "https" or not parts.hostname:
-        raise ConfigError(
-            f"WEBHOOK_URL must be the public https:// URL Telegram posts updates to; got {raw!r}"
-        )
-    if (parts.path or "/") in HEALTH_PATHS:
-        raise ConfigError(f"WEBHOOK_URL cannot use the path {parts.path}: the bot serves it itself")
-    return raw
-
-
-def _web_url(value: object) -> str | None:
-    raw = _text(value)
-    if raw is None:
-        return None
-    try:
-        parts = urlsplit(raw.rstrip("/"))
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        parts = None
-    local = parts is not None and parts.scheme == "http" and parts.hostname in LOCAL_WEB_HOSTS
-    if parts is None or not parts.hostname or not (parts.scheme == "https" or local):
-        raise ConfigError(
-            "WEB_URL must be the newsroom's public https:// base URL "
-            f"(http:// only for 127.0.0.1 or localhost); got {raw!r}"
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"WEB_URL must be a base URL, without ? or #; got {raw!r}")
-    return raw.rstrip("/")
-
-
-def _newsroom_path(path: str) -> bool:
-    """A path the web newsroom answers (bot/newsroom), which a webhook cannot share."""
-    return path == "/" or path.split("/")[1] in NEWSROOM_PATHS
 
 
 def _delivery(value: object) -> DeliveryOptions:
@@ -173,7 +73,7 @@ def _delivery(value: object) -> DeliveryOptions:
     raw = {str(k).lower(): v for k, v in value.items()}
     default = DeliveryOptions()
     values: dict[str, Any] = {}
-    limits = (_text(raw.get("rate_limits")) or "on").lower()
+    limits = (text_of(raw.get("rate_limits")) or "on").lower()
     if limits not in {"on", "off"}:
         raise ConfigError(f"DELIVERY_RATE_LIMITS must be on or off; got {limits!r}")
     values["rate_limits"] = limits == "on"
@@ -275,27 +175,27 @@ class Settings(BaseSettings):
     def _token(cls, value: object) -> object:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        return _text(value)
+        return text_of(value)
 
     @field_validator("database_url", mode="before")
     @classmethod
     def _database_url(cls, value: object) -> str:
-        return normalize_database_url(_text(value) or DEFAULT_DATABASE_URL)
+        return normalize_database_url(text_of(value) or DEFAULT_DATABASE_URL)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _admins(cls, value: object) -> frozenset[int]:
-        return _admin_ids(value)
+        return admin_ids(value)
 
     @field_validator("telegram_api_url", mode="before")
     @classmethod
     def _api_url(cls, value: object) -> str:
-        return _text(value) or TELEGRAM_API_URL
+        return text_of(value) or TELEGRAM_API_URL
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _log_level(cls, value: object) -> str:
-        level = (_text(value) or "INFO").upper()
+        level = (text_of(value) or "INFO").upper()
         if level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {level!r}")
         return level
@@ -303,7 +203,7 @@ class Settings(BaseSettings):
     @field_validator("timezone", mode="before")
     @classmethod
     def _timezone(cls, value: object) -> str:
-        name = _text(value) or "UTC"
+        name = text_of(value) or "UTC"
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -335,7 +235,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url", mode="before")
     @classmethod
     def _redis_url(cls, value: object) -> str | None:
-        url = _text(value)
+        url = text_of(value)
         if url is not None and not url.startswith(REDIS_SCHEMES):
             raise ConfigError(
                 "REDIS_URL must start with redis://, rediss:// or unix://; "
@@ -351,24 +251,24 @@ class Settings(BaseSettings):
     @field_validator("webhook_url", mode="before")
     @classmethod
     def _webhook(cls, value: object) -> str | None:
-        return _webhook_url(value)
+        return webhook_url(value)
 
     @field_validator("web_url", mode="before")
     @classmethod
     def _web(cls, value: object) -> str | None:
-        return _web_url(value)
+        return web_url(value)
 
     @field_validator("web_listen", mode="before")
     @classmethod
     def _web_listen(cls, value: object) -> str:
-        raw = _text(value) or DEFAULT_WEB_LISTEN
+        raw = text_of(value) or DEFAULT_WEB_LISTEN
         listen_address("WEB_LISTEN", raw)
         return raw
 
     @field_validator("click_tracking", mode="before")
     @classmethod
     def _click_tracking(cls, value: object) -> bool:
-        raw = (_text(value) or "off").lower()
+        raw = (text_of(value) or "off").lower()
         if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
             raise ConfigError(f"CLICK_TRACKING must be on or off; got {raw!r}")
         return raw in ("on", "true", "1", "yes")
@@ -376,14 +276,14 @@ class Settings(BaseSettings):
     @field_validator("webhook_listen", mode="before")
     @classmethod
     def _webhook_listen(cls, value: object) -> str:
-        raw = _text(value) or DEFAULT_WEBHOOK_LISTEN
+        raw = text_of(value) or DEFAULT_WEBHOOK_LISTEN
         listen_address("WEBHOOK_LISTEN", raw)
         return raw
 
     @field_validator("metrics_listen", mode="before")
     @classmethod
     def _metrics_listen(cls, value: object) -> str | None:
-        raw = _text(value)
+        raw = text_of(value)
         if raw is not None:
             listen_address("METRICS_LISTEN", raw)
         return raw
@@ -394,7 +294,7 @@ class Settings(BaseSettings):
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         raw = None if value is None else str(value).strip() or None
-        if raw is not None and not _WEBHOOK_SECRET.fullmatch(raw):
+        if raw is not None and not WEBHOOK_SECRET.fullmatch(raw):
             # the value itself is a secret: never quoted
             raise ConfigError(f"WEBHOOK_SECRET must be {WEBHOOK_SECRET_RULE}")
         return raw
@@ -402,7 +302,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_max_connections", mode="before")
     @classmethod
     def _max_connections(cls, value: object) -> int:
-        raw = _text(value)
+        raw = text_of(value)
         if raw is None:
             return DEFAULT_WEBHOOK_MAX_CONNECTIONS
         if not raw.isdigit() or not 1 <= int(raw) <= 100:
@@ -420,7 +320,7 @@ class Settings(BaseSettings):
             self.web_url is not None
             and self.webhook_url is not None
             and self.web_address == self.webhook_address
-            and _newsroom_path(self.webhook_path or "/")
+            and newsroom_path(self.webhook_path or "/")
         ):
             raise ConfigError(
                 f"WEBHOOK_URL's path {self.webhook_path} is one of the newsroom's, which shares "
