@@ -18,6 +18,8 @@ from bot import texts
 from bot.db.models import Item
 from bot.i18n import translator
 from bot.newsroom.auth import FAILURES_PER_MINUTE, sign_init_data
+from bot.services.newsroom import PAGE_SIZE
+from bot.services.validation import ItemDraft
 from testbed.delivery_kit import drain, services, sessions
 from testbed.harness import ADMIN_ID, TOKEN, Harness, bot_harness
 from testbed.newsroom import browser_like, free_port, sign_in_link, signed_in, web_harness
@@ -403,3 +405,30 @@ async def test_under_https_owners_and_editors_get_a_newsroom_menu_button(databas
         reply = await harness.admin().reply("/web")
         assert "https://news.example.coop/login/" in reply.text
         assert reply.buttons[0]["url"].startswith("https://news.example.coop/login/")
+
+
+async def test_the_items_list_and_a_search_go_page_by_page(harness: Harness) -> None:
+    news = services(harness).news
+    for n in range(PAGE_SIZE + 3):
+        draft = ItemDraft("News", f"Oven story {n}", f"https://x.coop/oven/{n}", None)
+        await news.publish(draft, source="test", broadcast=False)
+    async with browser_like() as client:
+        await signed_in(harness.admin(), client)
+        seen: set[str] = set()
+        for path in ("/items", "/items?q=oven"):
+            next_page: str | None = path
+            pages = 0
+            while next_page:
+                async with client.get(url(harness, next_page.replace("&amp;", "&"))) as response:
+                    page = await response.text()
+                pages += 1
+                titles = re.findall(r">(Oven story \d+)</a>", page)
+                assert titles and not (set(titles) & seen), path
+                seen |= set(titles)
+                found = re.search(r'<p class="paging"><a href="([^"]+)"', page)
+                next_page = found.group(1) if found else None
+            assert pages == 2 and len(seen) == PAGE_SIZE + 3, path
+            seen = set()
+        # a forged cursor gives the first page again, not an error
+        async with client.get(url(harness, "/items?q=oven&after=forged")) as response:
+            assert response.status == 200 and "Oven story" in await response.text()

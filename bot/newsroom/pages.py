@@ -22,6 +22,7 @@ from bot.render import item_message
 from bot.services.feeds import AddProblem, FeedNotAdded, split_category_language
 from bot.services.newsroom import PAGE_SIZE, NewsroomService
 from bot.services.scheduling import BadWhen, parse_when
+from bot.services.search import SearchCursor
 from bot.services.validation import (
     ItemDraft,
     ValidationFailed,
@@ -114,10 +115,15 @@ class Pages:
         status = query.get("status") if query.get("status") in STATUSES else None
         before = _int(query.get("before"))
         scheduled = await self._s.scheduling.pending() if status == "scheduled" else []
-        older = None
+        older = more = None
         if words:
-            found = await self._s.search.search(words, limit=PAGE_SIZE)
+            try:
+                after = SearchCursor.decode(query["after"]) if "after" in query else None
+            except ValueError:
+                after = None  # a cursor from nowhere: the first page
+            found = await self._s.search.search(words, limit=PAGE_SIZE, after=after)
             rows = await self._newsroom.rows([item.id for item in found.items])
+            more = found.cursor.encode() if found.more and found.cursor else None
         elif status == "scheduled":
             rows = []
         else:
@@ -135,6 +141,7 @@ class Pages:
             reach=reach,
             scheduled=scheduled,
             older=older,
+            more=more,
             words=words,
             categories=categories,
             languages=LANGUAGES,
