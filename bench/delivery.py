@@ -45,14 +45,13 @@ from datetime import UTC
 from pathlib import Path
 
 import aiohttp
-from pydantic import SecretStr
 from sqlalchemy import text
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
 
 from bot import i18n, texts
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.db.base import utcnow
 from bot.db.engine import create_engine, create_session_factory
 from bot.delivery import AiohttpRequest, DeliveryEngine, DeliveryOptions, DeliveryStore

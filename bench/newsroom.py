@@ -25,10 +25,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
 from sqlalchemy import insert, text
 
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.db.engine import create_engine
 from bot.db.models import Category, Chat, Delivery, Item, Subscription
 from bot.db.models.reach import ItemReach, ReachDay

@@ -22,10 +22,9 @@ import asyncio
 import time
 
 import aiohttp
-from pydantic import SecretStr
 
 from bench.delivery import database, draft, emulator, seed, sustained_rate, table
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.delivery import DeliveryOptions
 from bot.lifecycle import running_bot
 from testbed.harness import TOKEN

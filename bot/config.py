@@ -11,26 +11,22 @@ siblings. A bad value stops start-up with one line that names the setting (`Conf
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import fields
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from dotenv import dotenv_values
 
 from bot.config_values import (
     WEBHOOK_SECRET,
     WEBHOOK_SECRET_RULE,
     ConfigError,
+    SecretStr,
     admin_ids,
     listen_address,
     newsroom_path,
@@ -63,7 +59,7 @@ DELIVERY_SETTINGS = (
 
 
 def _delivery(value: object) -> DeliveryOptions:
-    """DELIVERY_* variables (gathered by pydantic-settings into a dict) into the options."""
+    """DELIVERY_* variables (gathered by `load_settings` into a dict) into the options."""
     if isinstance(value, DeliveryOptions):
         return value
     if value is None:
@@ -86,20 +82,100 @@ def _delivery(value: object) -> DeliveryOptions:
     return DeliveryOptions(**values)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        frozen=True,
-        extra="ignore",
-        case_sensitive=False,
-        env_file_encoding="utf-8",
-        # DELIVERY_CONCURRENCY → settings.delivery.concurrency; the other names stay whole
-        env_nested_delimiter="_",
-        env_nested_max_split=1,
-    )
+def _secret(value: object) -> SecretStr | None:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    raw = text_of(value)
+    return None if raw is None else SecretStr(raw)
+
+
+def _database_url(value: object) -> str:
+    return normalize_database_url(text_of(value) or DEFAULT_DATABASE_URL)
+
+
+def _log_level(value: object) -> str:
+    level = (text_of(value) or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {level!r}")
+    return level
+
+
+def _timezone(value: object) -> str:
+    name = text_of(value) or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE must be an IANA name like Europe/Rome; got {name!r}") from None
+    return name
+
+
+def _redis_url(value: object) -> str | None:
+    url = text_of(value)
+    if url is not None and not url.startswith(REDIS_SCHEMES):
+        raise ConfigError(
+            f"REDIS_URL must start with redis://, rediss:// or unix://; got {url.split('://')[0]!r}"
+        )
+    return url
+
+
+def _listen(name: str, default: str | None) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        raw = text_of(value) or default
+        if raw is not None:
+            listen_address(name, raw)
+        return raw
+
+    return check
+
+
+def _on_off(name: str) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        raw = (text_of(value) or "off").lower()
+        if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"{name} must be on or off; got {raw!r}")
+        return raw in ("on", "true", "1", "yes")
+
+    return check
+
+
+def _webhook_secret(value: object) -> SecretStr | None:
+    secret = _secret(value)
+    if secret is not None and not WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+        # the value itself is a secret: never quoted
+        raise ConfigError(f"WEBHOOK_SECRET must be {WEBHOOK_SECRET_RULE}")
+    return secret
+
+
+def _max_connections(value: object) -> int:
+    raw = text_of(value)
+    if raw is None:
+        return DEFAULT_WEBHOOK_MAX_CONNECTIONS
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise ConfigError(f"WEBHOOK_MAX_CONNECTIONS must be a whole number 1–100; got {raw!r}")
+    return int(raw)
+
+
+def _positive(
+    name: str, default: float, *, whole: bool, zero: bool = False
+) -> Callable[[object], float]:
+    def check(value: object) -> float:
+        number = positive_number(name.upper(), value, default, zero=zero)
+        return int(number) if whole else number
+
+    return check
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What the bot runs with. Each value is checked (and put in its one form: a token as
+    `SecretStr`, a database URL with its async driver…) when the object is built, by the
+    rules in `_CHECKS`, so a bad one raises ConfigError naming its setting."""
 
     bot_token: SecretStr | None = None
     database_url: str = DEFAULT_DATABASE_URL
-    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_ids: frozenset[int] = frozenset()
     telegram_api_url: str = TELEGRAM_API_URL
     log_level: str = "INFO"
     timezone: str = "UTC"
@@ -111,7 +187,7 @@ class Settings(BaseSettings):
     # than this are removed (their daily figures stay); admins' actions after AUDIT_KEEP_DAYS
     delivery_keep_days: int = 30
     audit_keep_days: int = 365
-    delivery: DeliveryOptions = DeliveryOptions()
+    delivery: DeliveryOptions = dataclasses.field(default_factory=DeliveryOptions)
     # webhook mode when set: Telegram posts updates to this URL instead of the bot polling
     webhook_url: str | None = None
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
@@ -129,16 +205,20 @@ class Settings(BaseSettings):
     # (DATABASE_URL), or within the one process on SQLite
     redis_url: str | None = None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)  # only what the caller gave; `load_settings` reads the rest
+    def __post_init__(self) -> None:
+        for name, check in _CHECKS.items():
+            object.__setattr__(self, name, check(getattr(self, name)))
+        self._check_together()
+
+    def __repr__(self) -> str:  # the secrets show as SecretStr('**********')
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({shown})"
+
+    __str__ = __repr__
+
+    def model_copy(self, *, update: Mapping[str, Any]) -> Settings:
+        """These settings with some changed (checked again, like any new ones)."""
+        return dataclasses.replace(self, **update)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -170,147 +250,7 @@ class Settings(BaseSettings):
             return None
         return listen_address("METRICS_LISTEN", self.metrics_listen)
 
-    @field_validator("bot_token", mode="before")
-    @classmethod
-    def _token(cls, value: object) -> object:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        return text_of(value)
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _database_url(cls, value: object) -> str:
-        return normalize_database_url(text_of(value) or DEFAULT_DATABASE_URL)
-
-    @field_validator("admin_ids", mode="before")
-    @classmethod
-    def _admins(cls, value: object) -> frozenset[int]:
-        return admin_ids(value)
-
-    @field_validator("telegram_api_url", mode="before")
-    @classmethod
-    def _api_url(cls, value: object) -> str:
-        return text_of(value) or TELEGRAM_API_URL
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _log_level(cls, value: object) -> str:
-        level = (text_of(value) or "INFO").upper()
-        if level not in LOG_LEVELS:
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {level!r}")
-        return level
-
-    @field_validator("timezone", mode="before")
-    @classmethod
-    def _timezone(cls, value: object) -> str:
-        name = text_of(value) or "UTC"
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"TIMEZONE must be an IANA name like Europe/Rome; got {name!r}"
-            ) from None
-        return name
-
-    @field_validator(
-        "delivery_poll_seconds",
-        "feed_interval_seconds",
-        "listing_cache_seconds",
-        "schedule_poll_seconds",
-        "delivery_keep_days",
-        "audit_keep_days",
-        mode="before",
-    )
-    @classmethod
-    def _seconds(cls, value: object, info: Any) -> float:
-        field = cls.model_fields[info.field_name]
-        number = positive_number(
-            info.field_name.upper(),
-            value,
-            field.default,
-            zero=info.field_name == "listing_cache_seconds",  # 0 turns the cache off
-        )
-        return int(number) if field.annotation in (int, "int") else number
-
-    @field_validator("redis_url", mode="before")
-    @classmethod
-    def _redis_url(cls, value: object) -> str | None:
-        url = text_of(value)
-        if url is not None and not url.startswith(REDIS_SCHEMES):
-            raise ConfigError(
-                "REDIS_URL must start with redis://, rediss:// or unix://; "
-                f"got {url.split('://')[0]!r}"
-            )
-        return url
-
-    @field_validator("delivery", mode="before")
-    @classmethod
-    def _delivery_options(cls, value: object) -> DeliveryOptions:
-        return _delivery(value)
-
-    @field_validator("webhook_url", mode="before")
-    @classmethod
-    def _webhook(cls, value: object) -> str | None:
-        return webhook_url(value)
-
-    @field_validator("web_url", mode="before")
-    @classmethod
-    def _web(cls, value: object) -> str | None:
-        return web_url(value)
-
-    @field_validator("web_listen", mode="before")
-    @classmethod
-    def _web_listen(cls, value: object) -> str:
-        raw = text_of(value) or DEFAULT_WEB_LISTEN
-        listen_address("WEB_LISTEN", raw)
-        return raw
-
-    @field_validator("click_tracking", mode="before")
-    @classmethod
-    def _click_tracking(cls, value: object) -> bool:
-        raw = (text_of(value) or "off").lower()
-        if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"CLICK_TRACKING must be on or off; got {raw!r}")
-        return raw in ("on", "true", "1", "yes")
-
-    @field_validator("webhook_listen", mode="before")
-    @classmethod
-    def _webhook_listen(cls, value: object) -> str:
-        raw = text_of(value) or DEFAULT_WEBHOOK_LISTEN
-        listen_address("WEBHOOK_LISTEN", raw)
-        return raw
-
-    @field_validator("metrics_listen", mode="before")
-    @classmethod
-    def _metrics_listen(cls, value: object) -> str | None:
-        raw = text_of(value)
-        if raw is not None:
-            listen_address("METRICS_LISTEN", raw)
-        return raw
-
-    @field_validator("webhook_secret", mode="before")
-    @classmethod
-    def _webhook_secret(cls, value: object) -> str | None:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        raw = None if value is None else str(value).strip() or None
-        if raw is not None and not WEBHOOK_SECRET.fullmatch(raw):
-            # the value itself is a secret: never quoted
-            raise ConfigError(f"WEBHOOK_SECRET must be {WEBHOOK_SECRET_RULE}")
-        return raw
-
-    @field_validator("webhook_max_connections", mode="before")
-    @classmethod
-    def _max_connections(cls, value: object) -> int:
-        raw = text_of(value)
-        if raw is None:
-            return DEFAULT_WEBHOOK_MAX_CONNECTIONS
-        if not raw.isdigit() or not 1 <= int(raw) <= 100:
-            raise ConfigError(f"WEBHOOK_MAX_CONNECTIONS must be a whole number 1–100; got {raw!r}")
-        return int(raw)
-
-    @model_validator(mode="after")
-    def _webhook_mode(self) -> Settings:
+    def _check_together(self) -> None:
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ConfigError(
                 f"WEBHOOK_SECRET must be set when WEBHOOK_URL is ({WEBHOOK_SECRET_RULE}), "
@@ -329,31 +269,62 @@ class Settings(BaseSettings):
             )
         if self.click_tracking and self.web_url is None:
             raise ConfigError("CLICK_TRACKING=on needs WEB_URL: opened links go through the web")
-        return self
 
 
-class _FromEnvironment(Settings):
-    """Settings as `load_settings` reads them: arguments, then the environment, then `.env`."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings)
+# each setting's check: it takes what was given (text from the environment, or a value from
+# code) and returns the setting's value, or raises ConfigError naming the setting
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "bot_token": _secret,
+    "database_url": _database_url,
+    "admin_ids": admin_ids,
+    "telegram_api_url": lambda value: text_of(value) or TELEGRAM_API_URL,
+    "log_level": _log_level,
+    "timezone": _timezone,
+    "delivery_poll_seconds": _positive("delivery_poll_seconds", 5.0, whole=False),
+    "feed_interval_seconds": _positive("feed_interval_seconds", 900, whole=True),
+    # 0 turns the cache off
+    "listing_cache_seconds": _positive("listing_cache_seconds", 30.0, whole=False, zero=True),
+    "schedule_poll_seconds": _positive("schedule_poll_seconds", 30.0, whole=False),
+    "delivery_keep_days": _positive("delivery_keep_days", 30, whole=True),
+    "audit_keep_days": _positive("audit_keep_days", 365, whole=True),
+    "delivery": _delivery,
+    "webhook_url": webhook_url,
+    "webhook_listen": _listen("WEBHOOK_LISTEN", DEFAULT_WEBHOOK_LISTEN),
+    "webhook_secret": _webhook_secret,
+    "webhook_max_connections": _max_connections,
+    "metrics_listen": _listen("METRICS_LISTEN", None),
+    "web_url": web_url,
+    "web_listen": _listen("WEB_LISTEN", DEFAULT_WEB_LISTEN),
+    "click_tracking": _on_off("CLICK_TRACKING"),
+    "redis_url": _redis_url,
+}
+DELIVERY_PREFIX = "DELIVERY_"
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
-    """Build the settings from the environment; a `.env` file fills in what is unset."""
-    try:
-        return _FromEnvironment(_env_file=env_file, **overrides)
-    except ValidationError as exc:  # a type our validators did not take; name the setting
-        error = exc.errors()[0]
-        name = "_".join(str(part) for part in error["loc"]).upper()
-        raise ConfigError(f"{name} is not usable: {error['msg']}") from None
-    except SettingsError as exc:  # a value pydantic-settings could not even parse
-        raise ConfigError(str(exc).splitlines()[0]) from None
+    """Build the settings from the environment; a `.env` file fills in what is unset.
+
+    Names are matched whatever their case. `DELIVERY_<OPTION>` variables are gathered into
+    `delivery` (and `DELIVERY_POLL_SECONDS`, a setting of its own, is read as one too)."""
+    given: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        try:
+            from_file = dotenv_values(env_file, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{env_file} cannot be read: {exc}") from None
+        given.update({k.upper(): v for k, v in from_file.items() if v is not None})
+    given.update({k.upper(): v for k, v in os.environ.items()})  # the environment wins
+    values: dict[str, Any] = {}
+    for setting in fields(Settings):
+        if setting.name == "delivery":
+            options = {
+                k.removeprefix(DELIVERY_PREFIX).lower(): v
+                for k, v in given.items()
+                if k.startswith(DELIVERY_PREFIX)
+            }
+            if options:
+                values["delivery"] = options
+        elif setting.name.upper() in given:
+            values[setting.name] = given[setting.name.upper()]
+    values.update(overrides)
+    return Settings(**values)

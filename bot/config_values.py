@@ -18,11 +18,35 @@ HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
 NEWSROOM_PATHS = ("login", "logout", "app", "api", "static", "items", "feeds", "audit", "r")
 
 
+class SecretStr:
+    """A secret setting (the token, the webhook's secret): its value is only had by asking,
+    and it shows as stars in a repr, a log line or an error."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
 class ConfigError(Exception):
     """A setting is missing or unusable; the message names the setting.
 
-    Not a ValueError on purpose: raised inside a validator it passes through pydantic
-    untouched, so the operator reads our one line rather than a validation report.
+    Not a ValueError: callers catch it alone, and the operator reads this one line.
     """
 
 

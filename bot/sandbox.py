@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import ClassVar, TextIO
 
-from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot import i18n, texts
-from bot.config import SANDBOX_DATABASE_URL, Settings, listen_address
+from bot.config import SANDBOX_DATABASE_URL, SecretStr, Settings, listen_address
 from bot.lifecycle import running_bot
 from bot.logs import setup_logging
 from bot.services.seed import seed

@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
-from pydantic import SecretStr
 from telegram.ext import Application
 
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.lifecycle import running_bot
 from bot.sandbox import UpdateTracker
 from bot.tasks import awaiting

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.app import build_application
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.metrics import Metrics
 from bot.web import WebServer
 from testbed.harness import ADMIN_ID, TOKEN, Harness, bot_harness

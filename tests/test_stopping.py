@@ -8,9 +8,9 @@ import threading
 from dataclasses import replace
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import text
 
+from bot.config import SecretStr
 from bot.db.engine import create_engine, is_sqlite
 from bot.lifecycle import StartupError, running_bot
 from emulator import BotApiEmulator, methods

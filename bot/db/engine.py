@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 
 CONNECT_TIMEOUT_SECONDS = 5.0  # PostgreSQL: how long opening a connection may take
+SQLITE_CACHE_KIB = 512  # SQLite's page cache per connection
 PING_AFTER_IDLE_SECONDS = 30.0  # PostgreSQL: a pooled connection idle longer is pinged first
 _IDLE_SINCE = "coopbot_idle_since"
 
@@ -93,6 +94,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # each pooled connection keeps its own page cache (2 MiB by default, filled soon in a
+        # store of a million items); the OS caches the file for all of them anyway
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
 
