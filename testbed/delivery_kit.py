@@ -127,12 +127,22 @@ def register_chats(
 
 
 async def drain(harness: Harness, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Wait until no broadcast is queued or pending and the bot has stopped calling the API."""
-    store = engine(harness).store.deliveries
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while await store.backlog():
-        if loop.time() > deadline:
-            raise TimeoutError(f"deliveries still pending after {timeout}s")
-        await asyncio.sleep(0.02)
+    """Wait until no broadcast is queued or pending, every runner has recorded what it sent,
+    and the bot has stopped calling the API.
+
+    Not the backlog alone: a push in flight when its item was deleted is no longer pending,
+    and only once its outcome is recorded does its correction (deleting it) exist."""
+    delivery = engine(harness)
+    store = delivery.store.deliveries
+    async with asyncio.timeout(timeout):
+        while True:
+            if await store.backlog():
+                await asyncio.sleep(0.02)  # rows in the database: no event to wait on
+                continue
+            if delivery.is_leader:
+                # pushes first: recording a push can arm a correction
+                for runner in delivery.runners:
+                    await runner.settled()
+            if not await store.backlog():
+                break
     await harness.emu.wait_idle(quiet=0.05, timeout=timeout)
