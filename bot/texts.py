@@ -1298,7 +1298,10 @@ WEB_ITEMS_TITLE = N_("Items")
 WEB_SEARCH = N_("Search")
 WEB_SEARCH_HINT = N_('words, "a phrase", -without')
 WEB_FILTER = N_("Filter")
-WEB_ANY = N_("Any")
+# a filter's empty choice, one per filter: French and Spanish agree it with the noun
+WEB_ANY_CATEGORY = N_("Any category")
+WEB_ANY_LANGUAGE = N_("Any language")
+WEB_ANY_STATUS = N_("Any status")
 WEB_STATUS = N_("Status")
 WEB_STATUSES = {
     "published": N_("published"),

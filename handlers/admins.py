@@ -138,8 +138,6 @@ async def _update_menu(context: BotContext, user_id: int, outcome: Outcome) -> N
             await menus.set_chat_menu(context.bot, user_id, language, role=None, newsroom=newsroom)
         else:
             await menus.drop_chat_menu(context.bot, user_id, newsroom=newsroom)
-    if outcome.change is Change.REMOVED:  # their newsroom sessions end with their role
-        await context.services.web_sessions.end_all(user_id)
 
 
 async def show(update: Update, context: BotContext) -> None:

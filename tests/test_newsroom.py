@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.db.models import Item
+from bot.db.base import utcnow
+from bot.db.models import Feed, Item
 from bot.i18n import translator
 from bot.newsroom.auth import FAILURES_PER_MINUTE, sign_init_data
 from bot.services.newsroom import PAGE_SIZE
 from bot.services.validation import ItemDraft
-from testbed.delivery_kit import drain, services, sessions
+from testbed.delivery_kit import drain, publish, services, sessions
 from testbed.harness import ADMIN_ID, TOKEN, Harness, bot_harness
 from testbed.newsroom import browser_like, free_port, sign_in_link, signed_in, web_harness
 
@@ -235,6 +236,10 @@ async def test_a_removed_admin_s_session_ends_at_once(harness: Harness) -> None:
         await harness.admin().send(f"/admins remove {EDITOR_ID}")
         async with client.get(url(harness, "/items")) as response:
             assert response.status == 401
+        # ended, not merely refused: made an editor again, they sign in afresh
+        await harness.admin().send(f"/admins add {EDITOR_ID} editor")
+        async with client.get(url(harness, "/items")) as response:
+            assert response.status == 401
 
 
 async def test_sign_out_ends_the_session(harness: Harness) -> None:
@@ -315,13 +320,32 @@ async def test_the_daily_api_checks_its_days(harness: Harness) -> None:
 
 
 async def test_the_web_speaks_the_admin_s_language(harness: Harness) -> None:
+    item = await publish(harness, "Decent work")
+    found = services(harness)
+    await found.categories.set_name(item.category_id, "fr", "Travail décent", actor_id=ADMIN_ID)
+    async with sessions(harness).begin() as session:  # a feed as /feeds add makes it, unfetched
+        far = utcnow() + timedelta(days=1)
+        session.add(
+            Feed(url="https://example.org/feed.xml", category="Decent work", next_poll_at=far)
+        )
     owner = harness.admin()
     await owner.send("/language fr")
+    fr = translator("fr")
     async with browser_like() as client:
         await signed_in(owner, client)
         async with client.get(url(harness, "/items")) as response:
             page = await response.text()
-    assert translator("fr")(texts.WEB_ITEMS_TITLE) in page and 'lang="fr"' in page
+        async with client.get(url(harness, "/feeds")) as response:
+            feeds = await response.text()
+    assert fr(texts.WEB_ITEMS_TITLE) in page and 'lang="fr"' in page
+    # each filter's empty choice agrees with its noun
+    assert fr(texts.WEB_ANY_CATEGORY) == "Toutes les catégories"
+    for any_choice in (texts.WEB_ANY_CATEGORY, texts.WEB_ANY_LANGUAGE, texts.WEB_ANY_STATUS):
+        assert fr(any_choice) in page
+    # categories by their French names, in the filter, the item's row and the feed's row
+    assert f'value="{item.category_id}">Travail décent</option>' in page
+    assert "<td>Travail décent</td>" in page and "Decent work" not in page
+    assert "<td>Travail décent</td>" in feeds
 
 
 async def test_one_listener_serves_the_webhook_and_the_newsroom(database_url: str) -> None:

@@ -19,6 +19,7 @@ from bot.i18n import LANGUAGES
 from bot.newsroom.charts import bar_chart, stacked_chart
 from bot.notices import feed_error_reason, problem_text, stored_feed_error
 from bot.render import item_message
+from bot.services.categories import category_key
 from bot.services.feeds import AddProblem, FeedNotAdded, split_category_language
 from bot.services.newsroom import PAGE_SIZE, NewsroomService
 from bot.services.scheduling import BadWhen, parse_when
@@ -132,7 +133,11 @@ class Pages:
             )
             rows, older = list(page.rows), page.older
         reach = await self._reach.items([row.id for row in rows])
-        categories = await self._s.news.categories()
+        # in the reader's language, as the bot shows them (a name it lacks: the original)
+        language = visit.tr.language
+        categories = sorted(
+            await self._s.news.categories(), key=lambda c: category_key(c.name_in(language))
+        )
         return self._render(
             request,
             visit,
@@ -144,6 +149,7 @@ class Pages:
             more=more,
             words=words,
             categories=categories,
+            category_names={c.name: c.name_in(language) for c in categories},
             languages=LANGUAGES,
             statuses=STATUSES,
             chosen={"category": category_id, "language": language, "status": status},
@@ -338,38 +344,33 @@ class Pages:
                         code=html.escape(failure.code),
                     )
                 problem = visit.tr(texts.WEB_FEED_NOT_ADDED, problem=_plain(reason))
-        listed = await feeds.feeds()
-        errors = {feed.id: _plain(stored_feed_error(feeds, feed)) for feed in listed if feed.error}
-        return self._render(
-            request,
-            visit,
-            "feeds.html",
-            feeds=listed,
-            errors=errors,
-            notice=notice,
-            problem=problem,
-            tz=self._s.settings.tz,
-        )
+        return await self._feeds_page(request, visit, notice=notice, problem=problem)
 
     async def remove_feed(self, request: web.Request, visit: Visit) -> web.Response:
         removed = await self._s.feeds.remove(int(request.match_info["id"]))
-        listed = await self._s.feeds.feeds()
-        errors = {
-            feed.id: _plain(stored_feed_error(self._s.feeds, feed)) for feed in listed if feed.error
-        }
-        notice = (
-            visit.tr(texts.WEB_FEED_REMOVED, id=removed.id)
-            if removed
-            else visit.tr(texts.WEB_NOT_FOUND)
-        )
+        if removed:
+            notice = visit.tr(texts.WEB_FEED_REMOVED, id=removed.id)
+        else:
+            notice = visit.tr(texts.WEB_NOT_FOUND)
+        return await self._feeds_page(request, visit, notice=notice, problem=None)
+
+    async def _feeds_page(
+        self, request: web.Request, visit: Visit, *, notice: str | None, problem: str | None
+    ) -> web.Response:
+        feeds = self._s.feeds
+        listed = await feeds.feeds()
+        errors = {feed.id: _plain(stored_feed_error(feeds, feed)) for feed in listed if feed.error}
+        language = visit.tr.language
+        categories = await self._s.news.categories()
         return self._render(
             request,
             visit,
             "feeds.html",
             feeds=listed,
             errors=errors,
+            category_names={c.name: c.name_in(language) for c in categories},
             notice=notice,
-            problem=None,
+            problem=problem,
             tz=self._s.settings.tz,
         )
 

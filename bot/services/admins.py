@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Admin
+from bot.db.models import Admin, WebLogin, WebSession
 from bot.services.audit import record
 from bot.services.invalidation import ROLES, announce
 
@@ -179,6 +179,9 @@ class AdminService:
             if before is None:
                 return Outcome(Change.NOT_ADMIN, None)
             record(session, actor_id, "admin_remove", target_user_id=user_id, detail=before)
+            # their newsroom sessions and unused sign-in links end with their role
+            await session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+            await session.execute(delete(WebLogin).where(WebLogin.user_id == user_id))
             await announce(session, ROLES)
         self._revoke(user_id)  # at once, even if the roster cannot be read again
         await self.refresh()
