@@ -51,6 +51,7 @@ from bot.db.models import Category, Item, Search
 from bot.db.models.search import SEARCH_TEXT_MAX
 from bot.db.results import rowcount
 from bot.services.news import EPOCH, item_view
+from bot.services.search_shares import WordShares, driving_groups, words_of
 from bot.services.search_syntax import Query, fts5_match, parse, pg_terms, pg_tsquery
 from bot.services.stories import EVERYONE, Reader, in_languages, version_rank
 from bot.services.views import Cursor, ItemView
@@ -154,9 +155,16 @@ class _Backend:
         """The query's parameters for the statement `hits` made for its shape."""
         raise NotImplementedError
 
-    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+    def hits(
+        self,
+        query: Query,
+        where: list[ColumnElement],
+        window: int | None,
+        driving: tuple[int, ...] | None,
+    ) -> Select:
         """(item_id, rank) of the `window` newest matches (by id, so by when they were
-        added) that also meet `where`; rank: higher is better."""
+        added) that also meet `where`; rank: higher is better. `driving`: the groups that
+        alone go to the index (PostgreSQL; `bot.services.search_shares`)."""
         raise NotImplementedError
 
 
@@ -173,7 +181,13 @@ class _Fts5(_Backend):
     def values(self, query: Query) -> dict[str, str]:
         return {"match": fts5_match(query)}
 
-    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+    def hits(
+        self,
+        query: Query,
+        where: list[ColumnElement],
+        window: int | None,
+        driving: tuple[int, ...] | None,
+    ) -> Select:
         fts = table("items_fts", column("rowid"))
         match = literal_column("items_fts").op("MATCH")(bindparam("match", type_=String))
         rank = (4.0 * _marked(0) + _marked(1)).label("rank")
@@ -209,14 +223,27 @@ class _Tsvector(_Backend):
     def values(self, query: Query) -> dict[str, str]:
         return pg_terms(query)
 
-    def hits(self, query: Query, where: list[ColumnElement], window: int | None) -> Select:
+    def hits(
+        self,
+        query: Query,
+        where: list[ColumnElement],
+        window: int | None,
+        driving: tuple[int, ...] | None,
+    ) -> Select:
         vector: ColumnClause[Any] = literal_column("items.search_vector")
-        tsquery, wanted = pg_tsquery(query)
+        tsquery, wanted, leading = pg_tsquery(query, driving)
+        matching: list[ColumnElement[Any]]
+        if driving is None:
+            matching = [vector.op("@@")(tsquery)]
+        else:
+            # the rare part through the index; the whole query checked on what it finds, as a
+            # function call, which the index cannot take
+            matching = [vector.op("@@")(leading), func.ts_match_vq(vector, tsquery)]
         newest = (
             select(Item.id)
             # the wanted words may all be stop words ("the"), which PostgreSQL drops: then
             # only the exclusions would be left, and they would match nearly everything
-            .where(func.numnode(wanted) > 0, vector.op("@@")(tsquery), *where)
+            .where(func.numnode(wanted) > 0, *matching, *where)
             .order_by(Item.id.desc())
             .limit(window)
             .cte("newest")
@@ -242,6 +269,7 @@ class SearchService:
         self._backend: _Backend = _Tsvector() if self._postgres else _Fts5()
         self._window = window
         self._statements: dict[tuple[object, ...], Select] = {}
+        self._shares = WordShares()
 
     async def search(
         self,
@@ -257,23 +285,21 @@ class SearchService:
         query = parse(text)
         if query.empty:
             return NOTHING_TO_SEARCH
-        key = (self._backend.shape(query), reader, after is not None)
-        statement = self._statements.get(key)
-        if statement is None:
-            statement = self._statement(query, reader, paged=after is not None)
-            if len(self._statements) >= STATEMENTS:
-                del self._statements[next(iter(self._statements))]
-            self._statements[key] = statement
         values: dict[str, object] = {**self._backend.values(query), "page_limit": limit + 1}
         if after is not None:
             values["after_rank"] = after.rank
             values["after_published"] = EPOCH + timedelta(microseconds=after.published_us)
             values["after_id"] = after.item_id
         async with self._sessions() as session:
+            driving = None
             if self._postgres:
                 # a plan for these words, not a generic one: whether to walk the newest items
                 # or the GIN index depends on how common the words are
                 await session.execute(sql("SET LOCAL plan_cache_mode = force_custom_plan"))
+                if len(query.groups) > 1:
+                    shares = await self._shares.of(session, words_of(query))
+                    driving = driving_groups(query, shares)
+            statement = self._statement_for(query, reader, after is not None, driving)
             rows = (await session.execute(statement, values)).all()
         shown = rows[:limit]
         items = tuple(item_view(item, name, names) for item, name, names, _rank in shown)
@@ -284,7 +310,26 @@ class SearchService:
             cursor = SearchCursor(float(last_rank), position.published_us, position.item_id)
         return SearchPage(items=items, more=len(rows) > limit, cursor=cursor)
 
-    def _statement(self, query: Query, reader: Reader, *, paged: bool) -> Select:
+    def _statement_for(
+        self, query: Query, reader: Reader, paged: bool, driving: tuple[int, ...] | None
+    ) -> Select:
+        key = (self._backend.shape(query), reader, paged, driving)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statement(query, reader, paged=paged, driving=driving)
+            if len(self._statements) >= STATEMENTS:
+                del self._statements[next(iter(self._statements))]
+            self._statements[key] = statement
+        return statement
+
+    def _statement(
+        self,
+        query: Query,
+        reader: Reader,
+        *,
+        paged: bool,
+        driving: tuple[int, ...] | None = None,
+    ) -> Select:
         """The search for every query of `query`'s shape, for `reader`; the words, the page's
         size (`page_limit`) and the position after which it starts (`after_*`) are bound
         parameters. Built once per shape: a statement this size takes a millisecond of
@@ -300,7 +345,7 @@ class SearchService:
                 )
             )
         # computed once per hit, not again wherever the rank is compared
-        hits = self._backend.hits(query, where, self._window).cte("hits")
+        hits = self._backend.hits(query, where, self._window, driving).cte("hits")
         hits = hits.prefix_with("MATERIALIZED")
         shown_id = _shown_version(reader).label("shown_id")
         found = (

@@ -107,30 +107,42 @@ def _term_text(term: Term) -> str:
     return f'"{words}"' if len(term.words) > 1 else words
 
 
-def pg_tsquery(query: Query) -> tuple[ColumnElement, ColumnElement]:
+def pg_tsquery(
+    query: Query, driving: tuple[int, ...] | None = None
+) -> tuple[ColumnElement, ColumnElement, ColumnElement]:
     """A tsquery built from the AST: each term a bound websearch_to_tsquery (a phrase as
     "w1 w2"), joined with tsquery_and / tsquery_or / tsquery_not, so the precedence is ours
-    (`a b or c` is a AND (b OR c)) rather than websearch's. Returns the whole tsquery and
-    its wanted part (without the exclusions). The parameters (`term_0`…) carry no values:
-    `pg_terms` gives them, so one statement serves every query of the same shape."""
-    counter = iter(range(10_000))
+    (`a b or c` is a AND (b OR c)) rather than websearch's. Returns the whole tsquery, its
+    wanted part (without the exclusions), and the part of the wanted groups numbered in
+    `driving` (None: all of them), which the search gives the index. The parameters
+    (`term_0`…, numbered as `pg_terms` numbers them) carry no values: `pg_terms` gives them,
+    so one statement serves every query of the same shape."""
+    numbers = iter(range(10_000))
+    names = [[f"term_{next(numbers)}" for _term in group] for group in query.groups]
+    excluded = [f"term_{next(numbers)}" for _term in query.excluded]
 
-    def one(_term: Term) -> ColumnElement:
+    def one(name: str) -> ColumnElement:
         return func.websearch_to_tsquery(
             literal_column("'english'::regconfig"),
-            func.search_unaccent(bindparam(f"term_{next(counter)}", type_=String)),
+            func.search_unaccent(bindparam(name, type_=String)),
         )
 
-    def either(terms: tuple[Term, ...]) -> ColumnElement:
-        expression = one(terms[0])
-        for term in terms[1:]:
-            expression = func.tsquery_or(expression, one(term))
+    def either(group: list[str]) -> ColumnElement:
+        expression = one(group[0])
+        for name in group[1:]:
+            expression = func.tsquery_or(expression, one(name))
         return expression
 
-    wanted = either(query.groups[0])
-    for terms in query.groups[1:]:
-        wanted = func.tsquery_and(wanted, either(terms))
+    def every(groups: list[list[str]]) -> ColumnElement:
+        expression = either(groups[0])
+        for group in groups[1:]:
+            expression = func.tsquery_and(expression, either(group))
+        return expression
+
+    wanted = every(names)
     expression = wanted
-    for term in query.excluded:
-        expression = func.tsquery_and(expression, func.tsquery_not(one(term)))
-    return expression, wanted
+    for name in excluded:
+        expression = func.tsquery_and(expression, func.tsquery_not(one(name)))
+    if driving is None:
+        return expression, wanted, wanted
+    return expression, wanted, every([names[n] for n in driving])
