@@ -190,23 +190,35 @@ class _Fts5(_Backend):
     ) -> Select:
         fts = table("items_fts", column("rowid"))
         match = literal_column("items_fts").op("MATCH")(bindparam("match", type_=String))
-        rank = (4.0 * _marked(0) + _marked(1)).label("rank")
-        return (
-            select(fts.c.rowid.label("item_id"), rank)
+        # highlight() once per column and row, in a step of its own: used twice in one
+        # expression, SQLite would run it twice
+        marked = (
+            select(
+                fts.c.rowid.label("item_id"),
+                _highlighted(0).label("title"),
+                _highlighted(1).label("summary"),
+            )
             .select_from(fts)
             .join(Item, Item.id == fts.c.rowid)
             .where(match, *where)
             .order_by(fts.c.rowid.desc())
             .limit(window)
+            .cte("marked")
+            .prefix_with("MATERIALIZED")
         )
+        rank = 4.0 * _marks(marked.c.title) + _marks(marked.c.summary)
+        return select(marked.c.item_id, rank.label("rank"))
 
 
-def _marked(column_index: int) -> ColumnElement:
-    """How many of the query's words FTS5 found in one column of the row: highlight() puts
-    a marker before each, and the length lost by removing the markers is the count (0 for a
-    row without a summary)."""
-    marked = func.highlight(literal_column("items_fts"), column_index, _MARK, "")
-    found = func.length(marked) - func.length(func.replace(marked, _MARK, ""))
+def _highlighted(column_index: int) -> ColumnElement[str]:
+    """One column of the row with a marker before each of the query's words FTS5 found."""
+    return func.highlight(literal_column("items_fts"), column_index, _MARK, "")
+
+
+def _marks(highlighted: ColumnElement[str]) -> ColumnElement[float]:
+    """How many words were marked: the length lost by removing the markers (0 for a row
+    without a summary)."""
+    found = func.length(highlighted) - func.length(func.replace(highlighted, _MARK, ""))
     return cast(func.coalesce(found, 0), Float(precision=53))
 
 
