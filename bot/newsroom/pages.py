@@ -31,7 +31,7 @@ from bot.services.validation import (
     clean_item,
     clean_language,
 )
-from bot.services.views import ItemView
+from bot.services.views import CategoryView, ItemView
 
 if TYPE_CHECKING:
     from bot.context import Services
@@ -133,10 +133,10 @@ class Pages:
             )
             rows, older = list(page.rows), page.older
         reach = await self._reach.items([row.id for row in rows])
-        # in the reader's language, as the bot shows them (a name it lacks: the original)
-        language = visit.tr.language
+        # in the admin's language, as the bot shows them (a name it lacks: the original)
+        shown_in = visit.tr.language
         categories = sorted(
-            await self._s.news.categories(), key=lambda c: category_key(c.name_in(language))
+            await self._s.news.categories(), key=lambda c: category_key(c.name_in(shown_in))
         )
         return self._render(
             request,
@@ -149,7 +149,7 @@ class Pages:
             more=more,
             words=words,
             categories=categories,
-            category_names={c.name: c.name_in(language) for c in categories},
+            category_names=_names_in(categories, shown_in),
             languages=LANGUAGES,
             statuses=STATUSES,
             chosen={"category": category_id, "language": language, "status": status},
@@ -360,7 +360,6 @@ class Pages:
         feeds = self._s.feeds
         listed = await feeds.feeds()
         errors = {feed.id: _plain(stored_feed_error(feeds, feed)) for feed in listed if feed.error}
-        language = visit.tr.language
         categories = await self._s.news.categories()
         return self._render(
             request,
@@ -368,7 +367,7 @@ class Pages:
             "feeds.html",
             feeds=listed,
             errors=errors,
-            category_names={c.name: c.name_in(language) for c in categories},
+            category_names=_names_in(categories, visit.tr.language),
             notice=notice,
             problem=problem,
             tz=self._s.settings.tz,
@@ -377,6 +376,11 @@ class Pages:
     async def audit(self, request: web.Request, visit: Visit) -> web.Response:
         entries = await self._s.audit.recent(200)
         return self._render(request, visit, "audit.html", entries=entries, tz=self._s.settings.tz)
+
+
+def _names_in(categories: list[CategoryView], language: str) -> dict[str, str]:
+    """Each category's original name → its name in `language` (rows hold the original)."""
+    return {c.name: c.name_in(language) for c in categories}
 
 
 def _plain(telegram_html: str) -> str:
